@@ -1,0 +1,383 @@
+"""French analysis: tokenizer and small composable filters, used identically at index and query time.
+
+The chain (see :func:`french_chain`) is::
+
+    WordTokenizer | ElisionFilter | CompoundFilter | LowercaseFilter | FoldFilter
+        | StopFilter | KeywordFilter | InflectionFilter | StemFilter
+
+Every filter after the tokenizer looks at one word at a time, so :class:`FrenchAnalyzer`
+runs the chain once per distinct word and caches the result: the output is exactly
+the chain's (a test compares both), at a fraction of the cost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
+from importlib import resources
+
+import snowballstemmer
+from unidecode import unidecode
+from whoosh.analysis import Analyzer, Filter, Token, Tokenizer
+
+#: Lucene's French elision articles (ElisionFilter DEFAULT_ARTICLES).
+ARTICLES = frozenset("l m t qu n s j d c jusqu quoiqu lorsqu puisqu".split())
+APOSTROPHES = "'\u2019"
+
+# Numbers with inner separators stay whole ("2.0", "2,5", "1.012"); words keep inner
+# apostrophes and hyphens so that elision and compounds can be seen by the filters.
+TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)+|\w+(?:['\u2019\-]\w+)*")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def _load_words(name: str) -> list[str]:
+    """Read a word list shipped in indexer/data (one word per line, # comments)."""
+    text = resources.files("indexer").joinpath("data", name).read_text(encoding="utf-8")
+    return [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
+
+
+@lru_cache(maxsize=200_000)
+def fold(text: str) -> str:
+    """Lowercase and strip accents the way the index does: ``"TRÈS"`` -> ``"tres"``, ``œ`` -> ``oe``."""
+    folded = unidecode(text.lower().replace("\u2019", "'")).lower()
+    return _SPACE_RE.sub("", folded)
+
+
+class WordTokenizer(Tokenizer):
+    """Split text into words, keeping apostrophes, hyphens and decimal numbers inside tokens.
+
+    >>> [t.text for t in WordTokenizer()("L'auto-entrepreneur du Web 2.0")]
+    ["L'auto-entrepreneur", 'du', 'Web', '2.0']
+    """
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False,
+                 keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
+                 start_char: int = 0, mode: str = "", **kwargs: object) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for pos, m in enumerate(TOKEN_RE.finditer(value), start=start_pos):
+            t.text = m.group()
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = t.text
+            if positions:
+                t.pos = pos
+            if chars:
+                t.startchar = start_char + m.start()
+                t.endchar = start_char + m.end()
+            yield t
+
+
+class ElisionFilter(Filter):
+    """Strip an elided article (``l'``, ``qu'``, ``jusqu’``...) from the front of a token.
+
+    Case-insensitive, both apostrophes; words such as ``aujourd'hui`` are left whole.
+
+    >>> [t.text for t in ElisionFilter()(WordTokenizer()("L'entreprise qu’il aujourd'hui"))]
+    ['entreprise', 'il', "aujourd'hui"]
+    """
+
+    def __init__(self, articles: Iterable[str] = ARTICLES) -> None:
+        """:param articles: the elided forms to strip, without their apostrophe."""
+        self.articles = frozenset(a.lower() for a in articles)
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            text = t.text
+            for i, ch in enumerate(text):
+                if ch in APOSTROPHES:
+                    if text[:i].lower() in self.articles and i + 1 < len(text):
+                        t.text = text[i + 1:]
+                        if t.chars:
+                            t.startchar += i + 1
+                    break
+            yield t
+
+
+class CompoundFilter(Filter):
+    """Index a hyphenated compound as its parts plus the parts joined together.
+
+    ``auto-entrepreneur`` gives ``auto`` and ``entrepreneur`` at consecutive positions and
+    ``autoentrepreneur`` at the first part's position, so the queries ``auto entrepreneur``,
+    ``"auto entrepreneur"``, ``auto-entrepreneur`` and ``autoentrepreneur`` all find it.
+
+    >>> [(t.text, t.pos) for t in CompoundFilter()(WordTokenizer()("Poitou-Charentes", positions=True))]
+    [('Poitou', 0), ('Charentes', 1), ('PoitouCharentes', 0)]
+    """
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            if "-" not in t.text:
+                yield t
+                continue
+            whole, parts = t.text, [p for p in t.text.split("-") if p]
+            pos = t.pos if t.positions else 0
+            start = t.startchar if t.chars else 0
+            offset = 0
+            for i, part in enumerate(parts):
+                offset = whole.index(part, offset)
+                t.text = part
+                if t.positions:
+                    t.pos = pos + i
+                if t.chars:
+                    t.startchar, t.endchar = start + offset, start + offset + len(part)
+                offset += len(part)
+                yield t
+            t.text = "".join(parts)
+            if t.positions:
+                t.pos = pos
+            if t.chars:
+                t.startchar, t.endchar = start, start + len(whole)
+            yield t
+
+
+class LowercaseFilter(Filter):
+    """Lowercase token text.
+
+    >>> [t.text for t in LowercaseFilter()(WordTokenizer()("TRÈS Haut"))]
+    ['très', 'haut']
+    """
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            t.text = t.text.lower()
+            yield t
+
+
+class FoldFilter(Filter):
+    """Fold accents and ligatures to ASCII with unidecode (``é`` -> ``e``, ``œ`` -> ``oe``).
+
+    >>> [t.text for t in FoldFilter()(WordTokenizer()("très cœur Ægée"))]
+    ['tres', 'coeur', 'aegee']
+    """
+
+    def __init__(self, fold_fn: Callable[[str], str] = fold) -> None:
+        """:param fold_fn: the folding function, shared with the stop list."""
+        self.fold_fn = fold_fn
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            t.text = self.fold_fn(t.text)
+            if t.text:
+                yield t
+
+
+class StopFilter(Filter):
+    """Drop stop words; the list is folded with the same function as the tokens.
+
+    >>> [t.text for t in StopFilter(["été", "le"])(WordTokenizer()("ete le soleil"))]
+    ['soleil']
+    """
+
+    def __init__(self, stoplist: Iterable[str], fold_fn: Callable[[str], str] = fold) -> None:
+        """:param stoplist: words to drop, in any case or accentuation."""
+        self.stops = frozenset(fold_fn(w) for w in stoplist)
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            if t.text in self.stops:
+                if not t.removestops:
+                    t.stopped = True
+                    yield t
+                continue
+            t.stopped = False
+            yield t
+
+
+class KeywordFilter(Filter):
+    """Mark words the inflection and stemming filters must leave alone (Lucene's KeywordMarker).
+
+    >>> [t.keyword for t in KeywordFilter(["etes"])(WordTokenizer()("etes ete"))]
+    [True, False]
+    """
+
+    def __init__(self, keywords: Iterable[str]) -> None:
+        """:param keywords: folded words protected from inflection stripping and stemming."""
+        self.keywords = frozenset(keywords)
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            t.keyword = t.text in self.keywords
+            yield t
+
+
+def light_inflection(word: str) -> str:
+    """Reduce a folded French word's plural and feminine marks before stemming.
+
+    Snowball leaves ``debit``/``debits`` (``deb``/``debit``) and ``elu``/``elus`` apart;
+    this strips plural ``s``/``x`` and a feminine ``e`` after ``u``, ``i`` or ``e``.
+
+    >>> [light_inflection(w) for w in ["debits", "elues", "chevaux", "bateaux", "arrivee"]]
+    ['debit', 'elu', 'cheval', 'bateau', 'arrive']
+    """
+    if len(word) < 4 or not word.isalpha():
+        return word
+    if word.endswith("eaux"):
+        word = word[:-1]
+    elif word.endswith("aux") and len(word) >= 5:
+        word = word[:-3] + "al"
+    elif word.endswith("oux"):
+        word = word[:-1]
+    elif word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    if len(word) >= 4 and word.endswith("e") and word[-2] in "uie":
+        word = word[:-1]
+    return word
+
+
+class InflectionFilter(Filter):
+    """Apply :func:`light_inflection` to every token not marked as a keyword.
+
+    >>> [t.text for t in InflectionFilter()(WordTokenizer()("débits élues"))]
+    ['débit', 'élu']
+    """
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            if not getattr(t, "keyword", False):
+                t.text = light_inflection(t.text)
+            yield t
+
+
+class StemFilter(Filter):
+    """Stem with the Snowball French stemmer (PyStemmer's C code when installed).
+
+    >>> [t.text for t in StemFilter()(WordTokenizer()("entreprises debit"))]
+    ['entrepris', 'deb']
+    """
+
+    is_morph = True
+
+    def __init__(self, language: str = "french") -> None:
+        """:param language: a Snowball algorithm name."""
+        self.language = language
+        self._stem = snowballstemmer.stemmer(language).stemWord
+
+    def __getstate__(self) -> dict[str, str]:
+        return {"language": self.language}
+
+    def __setstate__(self, state: dict[str, str]) -> None:
+        self.__init__(state["language"])
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            if not getattr(t, "keyword", False) and not t.stopped and t.text.isalpha():
+                t.text = self._stem(t.text)
+            yield t
+
+
+STOPWORDS: list[str] = _load_words("stopwords_fr.txt")
+PROTECTED: list[str] = _load_words("protected_fr.txt")
+
+
+def word_filters() -> Filter:
+    """The French chain after the tokenizer: elision, compounds, case, folding, stops, stems."""
+    return (ElisionFilter() | CompoundFilter() | LowercaseFilter() | FoldFilter()
+            | StopFilter(STOPWORDS) | KeywordFilter(PROTECTED) | InflectionFilter()
+            | StemFilter())
+
+
+def french_chain() -> Analyzer:
+    """The full composed chain, token by token (reference for :class:`FrenchAnalyzer`)."""
+    return WordTokenizer() | word_filters()
+
+
+class FrenchAnalyzer(Analyzer):
+    """The French chain with a per-word cache: same output as :func:`french_chain`, faster.
+
+    >>> [t.text for t in FrenchAnalyzer()("Très haut débit pour l'entreprise")]
+    ['tres', 'haut', 'deb', 'entrepris']
+    """
+
+    def __init__(self, cachesize: int = 500_000) -> None:
+        """:param cachesize: distinct words remembered before the cache is cleared."""
+        self.cachesize = cachesize
+        self._filters = word_filters()
+        self._cache: dict[str, tuple[tuple[str, int, int, int], ...]] = {}
+
+    def __getstate__(self) -> dict[str, int]:
+        return {"cachesize": self.cachesize}
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self.__init__(state["cachesize"])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FrenchAnalyzer)
+
+    __hash__ = object.__hash__
+
+    def word(self, raw: str) -> tuple[tuple[str, int, int, int], ...]:
+        """Analyse one raw word: (term, relative position, start, end) for each output term."""
+        out = self._cache.get(raw)
+        if out is None:
+            tok = Token(positions=True, chars=True, removestops=True)
+            tok.text, tok.pos, tok.startchar, tok.endchar = raw, 0, 0, len(raw)
+            tok.stopped, tok.boost = False, 1.0
+            out = tuple((t.text, t.pos, t.startchar, t.endchar) for t in self._filters([tok]))
+            if len(self._cache) >= self.cachesize:
+                self._cache.clear()
+            self._cache[raw] = out
+        return out
+
+    def terms(self, text: str) -> list[str]:
+        """The analysed terms of a text, in order (joined compound forms included)."""
+        word = self.word
+        return [term for m in TOKEN_RE.finditer(text) for term, _, _, _ in word(m.group())]
+
+    def positions(self, text: str) -> dict[str, list[int]]:
+        """Map each term of a text to its positions, as the index stores them."""
+        word = self.word
+        out: dict[str, list[int]] = {}
+        base = 0
+        for m in TOKEN_RE.finditer(text):
+            analysed = word(m.group())
+            if not analysed:
+                continue
+            top = 0
+            for term, rel, _, _ in analysed:
+                out.setdefault(term, []).append(base + rel)
+                if rel > top:
+                    top = rel
+            base += top + 1
+        return out
+
+    def spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:
+        """Yield (term, position, startchar, endchar) for a text: what highlighting needs."""
+        word = self.word
+        base = 0
+        for m in TOKEN_RE.finditer(text):
+            analysed = word(m.group())
+            if not analysed:
+                continue
+            start = m.start()
+            top = 0
+            for term, rel, s, e in analysed:
+                yield term, base + rel, start + s, start + e
+                if rel > top:
+                    top = rel
+            base += top + 1
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False,
+                 keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
+                 start_char: int = 0, mode: str = "", **kwargs: object) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        t.boost, t.stopped = 1.0, False
+        for term, pos, s, e in self.spans(value):
+            t.text = term
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar, t.endchar = start_char + s, start_char + e
+            yield t
+
+
+_SHARED: FrenchAnalyzer | None = None
+
+
+def analyzer() -> FrenchAnalyzer:
+    """The process-wide analyzer (its word cache is shared by indexing, queries and snippets)."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = FrenchAnalyzer()
+    return _SHARED

@@ -1,0 +1,374 @@
+"""Read thread files (blog export ``.txt`` and JSON Lines ``.jsonl``) into :class:`Thread` values.
+
+No index code here: parsing only turns bytes into threads, and every problem into a
+:class:`ThreadParseError` that names the file, the line and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .analysis import fold
+from .errors import SourceMissingError, ThreadParseError
+from .model import Comment, Thread
+
+THREAD_SUFFIXES = (".txt", ".jsonl")
+MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_LINE_CHARS = 1_000_000
+MAX_ID_CHARS = 200
+
+#: ``Rédigé par : AUTHOR | DD/MM/YYYY à HH:MM`` (also without accents, "Posted by" and "-").
+SIGNATURE_RE = re.compile(
+    r"^\s*(?:R[ée]dig[ée] par|Posted by|[ÉE]crit par)\s*:\s*(?P<author>.*?)\s*[|\u2013-]\s*"
+    r"(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})(?:\s*(?:à|a|at)\s*(?P<H>\d{1,2})[:h](?P<M>\d{2}))?\s*$",
+    re.IGNORECASE,
+)
+#: Optional header lines at the top of a .txt file, closed by a line ``---``.
+HEADER_RE = re.compile(r"^(?P<key>titre|title|url|auteur|author|date)\s*:\s*(?P<value>.*)$",
+                       re.IGNORECASE)
+HEADER_END = "---"
+#: Optional explicit marker between the post and the comments: ``--- commentaires ---``.
+COMMENTS_MARKER_RE = re.compile(r"^\s*-{3,}\s*(?:commentaires?|comments?)\s*-{3,}\s*$",
+                                re.IGNORECASE)
+#: Lines that open a comment: a greeting, an address to someone, or an @reply.
+OPENER_RE = re.compile(
+    r"^\s*(?:@\S|(?:bonjour|bonsoir|salut|hello|coucou|hi|bravo|cher|ch[èe]re|chers"
+    r"|monsieur|madame|mme|mlle|re|merci)\b|m\.\s)",
+    re.IGNORECASE,
+)
+MENTION_RE = re.compile(r"^\s*@\s*(?P<rest>.+)$")
+ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?$")
+
+
+@dataclass(slots=True)
+class ReadResult:
+    """Threads read from sources, plus every rejected input and every warning, by name."""
+
+    threads: list[Thread] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def decode_bytes(data: bytes, path: str) -> tuple[str, str]:
+    """Decode a thread file: UTF-8 (with or without BOM), else Windows-1252; never garble.
+
+    Returns (text, encoding). Raises ThreadParseError when neither fits, or when the
+    bytes are binary (NUL or other control characters).
+    """
+    if b"\x00" in data:
+        raise ThreadParseError(path, "binary data (NUL byte): not a text file")
+    try:
+        text, encoding = data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as exc:
+        try:
+            text, encoding = data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            raise ThreadParseError(
+                path, f"not UTF-8 (byte {exc.start}) and not Windows-1252/Latin-1 either"
+            ) from None
+    bad = next((ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f"),
+               None)
+    if bad is not None:
+        line = text.count("\n", 0, text.index(bad)) + 1
+        raise ThreadParseError(path, f"control character U+{ord(bad):04X}: not a text file", line)
+    if encoding == "utf-8" and ("Ã©" in text or "Ã¨" in text or "Ã " in text):
+        raise ThreadParseError(path, "text looks double-encoded (mojibake such as 'Ã©'); "
+                               "re-export it as UTF-8")
+    return text, encoding
+
+
+def parse_date(value: str, path: str, line: int | None) -> str:
+    """Turn ``DD/MM/YYYY à HH:MM`` or ISO 8601 into ISO 8601 (``2009-02-05T14:51``)."""
+    value = value.strip()
+    m = re.match(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s*(?:à|a|at)?\s*(\d{1,2})[:h](\d{2}))?$", value)
+    if m:
+        d, mo, y, hh, mm = m.groups()
+        return _iso(int(y), int(mo), int(d), hh, mm, path, line)
+    if ISO_DATE_RE.match(value):
+        y, mo, d = int(value[:4]), int(value[5:7]), int(value[8:10])
+        hh, mm = (value[11:13], value[14:16]) if len(value) > 10 else (None, None)
+        return _iso(y, mo, d, hh, mm, path, line)
+    raise ThreadParseError(path, f"unreadable date {value!r} (expected DD/MM/YYYY à HH:MM "
+                           "or YYYY-MM-DD[THH:MM])", line)
+
+
+def _iso(y: int, mo: int, d: int, hh: str | None, mm: str | None, path: str,
+         line: int | None) -> str:
+    """Validate a calendar date and format it as ISO 8601."""
+    from datetime import datetime
+
+    try:
+        dt = datetime(y, mo, d, int(hh or 0), int(mm or 0))
+    except ValueError as exc:
+        raise ThreadParseError(path, f"invalid date: {exc}", line) from None
+    return dt.strftime("%Y-%m-%dT%H:%M") if hh is not None else dt.strftime("%Y-%m-%d")
+
+
+def default_title(paragraphs: Iterable[str], fallback: str) -> str:
+    """A title for a thread without one: the post's first sentence, shortened."""
+    first = next((p for p in paragraphs if p.strip()), "")
+    sentence = re.split(r"(?<=[.!?…])\s", first.strip(), maxsplit=1)[0] if first else ""
+    if not sentence:
+        return fallback
+    return sentence if len(sentence) <= 90 else sentence[:87].rsplit(" ", 1)[0] + "…"
+
+
+def first_comment_start(lines: list[str]) -> int:
+    """Index (in ``lines``) where the first comment begins, given the lines before its signature.
+
+    Rule: the nearest line above the first signature that opens a comment (a greeting
+    such as ``Bonjour,``, an address such as ``Cher Jean-Michel``, or an ``@name`` reply)
+    starts the comment; the post keeps at least its first line. Without such a line,
+    the first comment is the last line before the signature (most comments are short).
+    """
+    for i in range(len(lines) - 1, 0, -1):
+        if OPENER_RE.match(lines[i]):
+            return i
+    return len(lines) - 1 if len(lines) > 1 else len(lines)
+
+
+def resolve_replies(comments: list[Comment]) -> list[Comment]:
+    """Link each comment's ``@Name`` lines to the latest earlier comment by that author."""
+    out: list[Comment] = []
+    for c in comments:
+        targets: list[int] = []
+        earlier = {}
+        for prev in out:
+            if prev.author:
+                earlier[fold(prev.author)] = prev.position
+        names = sorted(earlier, key=len, reverse=True)
+        for para in c.paragraphs:
+            m = MENTION_RE.match(para)
+            if not m:
+                continue
+            rest = fold(m.group("rest"))
+            for name in names:
+                if rest.startswith(name) and not rest[len(name):len(name) + 1].isalnum():
+                    if earlier[name] not in targets:
+                        targets.append(earlier[name])
+                    break
+        out.append(Comment(c.position, c.author, c.date, c.paragraphs, tuple(targets)))
+    return out
+
+
+def parse_txt(text: str, path: str, thread_id: str) -> Thread:
+    """Parse a blog export: header lines (optional), post paragraphs, signed comments."""
+    raw_lines = text.splitlines()
+    numbered = [(n, line.strip()) for n, line in enumerate(raw_lines, start=1)]
+    meta: dict[str, str] = {}
+    if numbered and HEADER_RE.match(numbered[0][1]):
+        end = next((i for i, (_, line) in enumerate(numbered) if line == HEADER_END), None)
+        if end is not None and all(HEADER_RE.match(line) or not line
+                                   for _, line in numbered[:end]):
+            for _, line in numbered[:end]:
+                if line:
+                    m = HEADER_RE.match(line)
+                    assert m is not None
+                    meta[_header_key(m.group("key"))] = m.group("value").strip()
+            numbered = numbered[end + 1:]
+    numbered = [(n, line) for n, line in numbered if line]
+
+    post: list[tuple[int, str]] = []
+    comments: list[Comment] = []
+    pending: list[tuple[int, str]] = []
+    marker_seen = False
+    for n, line in numbered:
+        if COMMENTS_MARKER_RE.match(line):
+            if marker_seen or comments:
+                raise ThreadParseError(path, "comments marker appears twice", n)
+            marker_seen, post, pending = True, pending, []
+            continue
+        sig = SIGNATURE_RE.match(line)
+        if not sig:
+            pending.append((n, line))
+            continue
+        if not comments and not marker_seen:
+            start = first_comment_start([line for _, line in pending])
+            post, pending = pending[:start], pending[start:]
+        if not pending:
+            raise ThreadParseError(path, "signature without a comment above it", n)
+        author = sig.group("author").strip() or None
+        d, mo, y, hh, mm = (sig.group(k) for k in ("d", "m", "y", "H", "M"))
+        date = _iso(int(y), int(mo), int(d), hh, mm, path, n)
+        comments.append(Comment(len(comments) + 1, author, date,
+                                tuple(line for _, line in pending)))
+        pending = []
+    if not comments and not marker_seen:
+        post, pending = pending, []
+    if pending:
+        raise ThreadParseError(
+            path, f"{len(pending)} line(s) after the last signature have no "
+            "'Rédigé par : AUTHOR | DD/MM/YYYY à HH:MM' line", pending[0][0])
+    if not post and not comments:
+        raise ThreadParseError(path, "no text: empty thread")
+    paragraphs = tuple(line for _, line in post)
+    post_date = parse_date(meta["date"], path, None) if meta.get("date") else None
+    return Thread(
+        id=thread_id,
+        title=meta.get("title") or default_title(paragraphs, thread_id),
+        paragraphs=paragraphs,
+        comments=tuple(resolve_replies(comments)),
+        url=meta.get("url") or None,
+        author=meta.get("author") or None,
+        date=post_date,
+        source=path,
+    )
+
+
+def _header_key(key: str) -> str:
+    """Normalise a French or English header name to the Thread field it fills."""
+    return {"titre": "title", "auteur": "author"}.get(key.lower(), key.lower())
+
+
+def _opt_str(obj: dict, key: str, where: str) -> str | None:
+    """Read an optional string member of a JSON object, or say what is wrong with it."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{where}{key!r} must be a string, not {type(value).__name__}")
+    return value.strip() or None
+
+
+def _paragraphs(obj: dict, where: str) -> tuple[str, ...]:
+    """Read the ``paragraphs`` list of a post or comment object."""
+    paras = obj.get("paragraphs", [])
+    if not isinstance(paras, list) or not all(isinstance(p, str) for p in paras):
+        raise ValueError(f"{where}'paragraphs' must be a list of strings")
+    return tuple(p.strip() for p in paras if p.strip())
+
+
+def thread_from_json(obj: object, path: str, line: int) -> Thread:
+    """Validate one JSON Lines record and build its Thread (errors name path and line)."""
+    try:
+        if not isinstance(obj, dict):
+            raise ValueError(f"a thread must be a JSON object, not {type(obj).__name__}")
+        tid = obj.get("id")
+        if not isinstance(tid, str) or not tid.strip():
+            raise ValueError("'id' must be a non-empty string")
+        tid = tid.strip()
+        if len(tid) > MAX_ID_CHARS or any(unicodedata.category(c) == "Cc" for c in tid):
+            raise ValueError(f"'id' must be at most {MAX_ID_CHARS} printable characters")
+        title = obj.get("title")
+        if not isinstance(title, str):
+            raise ValueError("'title' must be a string")
+        post = obj.get("post", {})
+        if not isinstance(post, dict):
+            raise ValueError("'post' must be an object")
+        paragraphs = _paragraphs(post, "post: ")
+        raw_comments = obj.get("comments", [])
+        if not isinstance(raw_comments, list):
+            raise ValueError("'comments' must be a list")
+        comments = []
+        for i, c in enumerate(raw_comments, start=1):
+            where = f"comment {i}: "
+            if not isinstance(c, dict):
+                raise ValueError(f"{where}must be an object")
+            date = _opt_str(c, "date", where)
+            comments.append(Comment(i, _opt_str(c, "author", where),
+                                    parse_date(date, path, line) if date else None,
+                                    _paragraphs(c, where)))
+        if not paragraphs and not any(c.paragraphs for c in comments):
+            raise ValueError("no text: post and comments are empty")
+        post_date = _opt_str(post, "date", "post: ")
+        return Thread(
+            id=tid,
+            title=title.strip() or default_title(paragraphs, tid),
+            paragraphs=paragraphs,
+            comments=tuple(resolve_replies(comments)),
+            url=_opt_str(obj, "url", ""),
+            author=_opt_str(post, "author", "post: "),
+            date=parse_date(post_date, path, line) if post_date else None,
+            source=f"{path}:{line}",
+        )
+    except ValueError as exc:
+        raise ThreadParseError(path, str(exc), line) from None
+
+
+def parse_jsonl(text: str, path: str) -> Iterator[Thread | ThreadParseError]:
+    """Yield a Thread for each good line and a ThreadParseError for each bad one."""
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE_CHARS:
+            yield ThreadParseError(path, f"line longer than {MAX_LINE_CHARS} characters", n)
+            continue
+        try:
+            obj = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            yield ThreadParseError(path, f"invalid JSON: {reason}", n)
+            continue
+        try:
+            yield thread_from_json(obj, path, n)
+        except ThreadParseError as exc:
+            yield exc
+
+
+def iter_source_files(sources: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """Expand files and folders (recursively) into thread files, in a stable order."""
+    for src in sources:
+        p = Path(src)
+        if not p.exists():
+            raise SourceMissingError(f"source not found: {p}")
+        if p.is_dir():
+            yield from sorted(f for f in p.rglob("*")
+                              if f.is_file() and f.suffix.lower() in THREAD_SUFFIXES
+                              and not any(part.startswith(".") for part in f.relative_to(p).parts))
+        else:
+            yield p
+
+
+def read_file(path: Path) -> tuple[list[Thread], list[ThreadParseError], list[str]]:
+    """Read one thread file: its good threads, its errors and its warnings."""
+    name = str(path)
+    if path.suffix.lower() not in THREAD_SUFFIXES:
+        return [], [ThreadParseError(name, "unknown file type (expected .txt or .jsonl)")], []
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ThreadParseError(name, f"file larger than {MAX_FILE_BYTES // 2**20} MiB")
+        text, encoding = decode_bytes(path.read_bytes(), name)
+    except ThreadParseError as exc:
+        return [], [exc], []
+    except OSError as exc:
+        return [], [ThreadParseError(name, f"cannot read: {exc.strerror or exc}")], []
+    warnings = [f"{name}: decoded as Windows-1252 (not UTF-8)"] if encoding != "utf-8" else []
+    if path.suffix.lower() == ".txt":
+        try:
+            return [parse_txt(text, name, path.stem)], [], warnings
+        except ThreadParseError as exc:
+            return [], [exc], warnings
+    threads, errors = [], []
+    for item in parse_jsonl(text, name):
+        (errors if isinstance(item, ThreadParseError) else threads).append(item)
+    return threads, errors, warnings
+
+
+def read_sources(sources: Iterable[str | os.PathLike[str]]) -> ReadResult:
+    """Read every thread under the sources; bad files and lines are rejected by name.
+
+    Raises SourceMissingError (before reading anything) when a source path is missing.
+    A thread id seen twice keeps its first thread and rejects the second.
+    """
+    files = list(iter_source_files(list(sources)))
+    result = ReadResult()
+    seen: dict[str, str] = {}
+    for f in files:
+        threads, errors, warnings = read_file(f)
+        result.rejected.extend(str(e) for e in errors)
+        result.warnings.extend(warnings)
+        for t in threads:
+            if t.id in seen:
+                result.rejected.append(f"{t.source}: duplicate thread id {t.id!r} "
+                                       f"(already read from {seen[t.id]}); kept the first")
+                continue
+            seen[t.id] = t.source
+            result.threads.append(t)
+    return result
