@@ -40,24 +40,30 @@ SOURCE = BENCH.parent.parent / "shared" / "bench" / "fr_paragraphs.jsonl.gz"
 CORPORA = BENCH / "corpora"
 SEED = "fil-bench-v1"
 
-FIRST_NAMES = (
+
+def _words(text: str) -> list[str]:
+    """The whitespace-separated words of a literal list."""
+    return text.split()
+
+
+FIRST_NAMES = _words(
     "Jean Marie Pierre Michel Anne Philippe Nathalie Isabelle Alain Sylvie Nicolas Catherine "
     "Christophe Françoise Stéphane Valérie Sébastien Hélène Frédéric Céline Jérôme Aurélie "
     "Julien Émilie Benoît Élodie Thierry Chloé Laurent Maëlle Grégoire Agnès Rémi Noémie "
     "François Gaëlle Hervé Inès Loïc Zoé Cédric Léa Raphaël Clémence Yannick Bérénice "
     "Théo Solène Jérémie Maïwenn"
-).split()
-LAST_NAMES = (
+)
+LAST_NAMES = _words(
     "Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent "
     "Lefèvre Michel Garcia David Bertrand Roux Vincent Fournier Morel Girard André Lefebvre "
     "Mercier Dupont Lambert Bonnet François Martinez Légaré Benoît Chevalier Gauthier "
     "Perrin Rousseau Faure Blanc Guérin Boyer Barbier Châtelain Noël Crépin Lemaître "
     "Besançon Hébert Pâris Ménard Delacroix"
-).split()
-NICKNAMES = (
+)
+NICKNAMES = _words(
     "pingouin_libre tux42 lechat_noir gnu-fan Zébulon bidouilleur kernel_panic Débianiste "
     "vieux_geek cafécrème admin-sys Lulu la_fourmi Pépé ÉtienneB"
-).split()
+)
 
 #: Sentence boundary: end punctuation, spaces, then something that can open a sentence.
 SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+(?=[«\"(\[A-ZÀ-ÖØ-Þ0-9])")

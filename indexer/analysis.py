@@ -1,4 +1,4 @@
-"""French analysis: tokenizer and small composable filters, used identically at index and query time.
+"""French analysis: a tokenizer and small composable filters, the same at index and query time.
 
 The chain (see :func:`french_chain`) is::
 
@@ -22,7 +22,8 @@ from unidecode import unidecode
 from whoosh.analysis import Analyzer, Filter, Token, Tokenizer
 
 #: Lucene's French elision articles (ElisionFilter DEFAULT_ARTICLES).
-ARTICLES = frozenset("l m t qu n s j d c jusqu quoiqu lorsqu puisqu".split())
+ARTICLES = frozenset(
+    ["l", "m", "t", "qu", "n", "s", "j", "d", "c", "jusqu", "quoiqu", "lorsqu", "puisqu"])
 APOSTROPHES = "'\u2019"
 
 # Numbers with inner separators stay whole ("2.0", "2,5", "1.012"); words keep inner
@@ -39,7 +40,7 @@ def _load_words(name: str) -> list[str]:
 
 @lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
-    """Lowercase and strip accents the way the index does: ``"TRÈS"`` -> ``"tres"``, ``œ`` -> ``oe``."""
+    """Lowercase and strip accents as the index does: ``"TRÈS"`` -> ``"tres"``, ``œ`` -> ``oe``."""
     folded = unidecode(text.lower().replace("\u2019", "'")).lower()
     return _SPACE_RE.sub("", folded)
 
@@ -102,7 +103,8 @@ class CompoundFilter(Filter):
     ``autoentrepreneur`` at the first part's position, so the queries ``auto entrepreneur``,
     ``"auto entrepreneur"``, ``auto-entrepreneur`` and ``autoentrepreneur`` all find it.
 
-    >>> [(t.text, t.pos) for t in CompoundFilter()(WordTokenizer()("Poitou-Charentes", positions=True))]
+    >>> tokens = WordTokenizer()("Poitou-Charentes", positions=True)
+    >>> [(t.text, t.pos) for t in CompoundFilter()(tokens)]
     [('Poitou', 0), ('Charentes', 1), ('PoitouCharentes', 0)]
     """
 
@@ -205,24 +207,56 @@ class KeywordFilter(Filter):
 def light_inflection(word: str) -> str:
     """Reduce a folded French word's plural and feminine marks before stemming.
 
-    Snowball leaves ``debit``/``debits`` (``deb``/``debit``) and ``elu``/``elus`` apart;
-    this strips plural ``s``/``x`` and a feminine ``e`` after ``u``, ``i`` or ``e``.
+    Snowball, fed folded words, leaves ``debit``/``debits`` (``deb``/``debit``), ``elu``/``elus``,
+    ``jeu``/``jeux``, ``arrive``/``arrivee``, ``premier``/``premiere`` or ``actif``/``active``
+    apart. The rules are general; the few words they would merge with another word are in
+    ``protected_fr.txt`` (``etes``, ``fils``, ``mois``...), which the chain never hands here.
 
-    >>> [light_inflection(w) for w in ["debits", "elues", "chevaux", "bateaux", "arrivee"]]
+    1. plural: ``-eaux`` -> ``-eau``, ``-aux`` -> ``-al``, ``-oux`` -> ``-ou``; a final ``s``
+       goes, except after ``s`` and in ``-is`` other than ``-ais``/``-ois``: Snowball
+       already joins the plural of long ``-i`` words (soucis, choisis), and short ``-is``
+       are as often a stem whose feminine is ``-ise`` (pris, gris, assis, acquis), which
+       Snowball joins too, as a plural (amis, cris);
+    2. feminine: ``e`` after ``u``, ``i`` or ``e`` goes (élue, amie, arrivée), ``-ière`` -> ``-ier``
+       (première), ``-aise``/``-oise`` -> ``-ai``/``-oi`` in words of 7 letters or more, so
+       that they meet ``-ais``/``-ois`` (française, chinoise) but short verb forms in
+       ``-oise``/``-aise`` (croise, boise, plaise) keep their ``s``;
+    3. masculine forms are brought to what Snowball makes of the others: ``-if``/``-euf`` ->
+       ``-ive``/``-euve`` (the feminine: Snowball stems ``positif`` and ``positive`` alike
+       but not ``actif`` and ``active``), ``-eu`` -> ``-eux`` (the plural, which Snowball
+       keeps as it keeps ``heureux``), ``-au`` and ``-ail`` -> ``-al`` (tuyau, travail: their
+       plural in ``-aux`` reads ``-al`` by rule 1).
+
+    >>> [light_inflection(w) for w in ["debits", "elues", "chevaux", "bateaux", "arrivees"]]
     ['debit', 'elu', 'cheval', 'bateau', 'arrive']
+    >>> [light_inflection(w) for w in ["jeu", "actifs", "premieres", "tuyau", "francaise"]]
+    ['jeux', 'active', 'premier', 'tuyal', 'francai']
     """
-    if len(word) < 4 or not word.isalpha():
+    if len(word) < 3 or not word.isalpha():
         return word
-    if word.endswith("eaux"):
+    if len(word) >= 4 and word.endswith("x"):
+        if word.endswith("eaux"):
+            word = word[:-1]
+        elif word.endswith("aux"):
+            word = word[:-3] + "al"
+        elif word.endswith("oux"):
+            word = word[:-1]
+    elif (len(word) >= 4 and word.endswith("s") and word[-2] != "s"
+          and not (word[-2] == "i" and word[-3] not in "ao")):
         word = word[:-1]
-    elif word.endswith("aux") and len(word) >= 5:
-        word = word[:-3] + "al"
-    elif word.endswith("oux"):
+    if ((len(word) >= 4 and word.endswith("e") and word[-2] in "uie")
+            or (len(word) >= 6 and word.endswith("iere"))):
         word = word[:-1]
-    elif word.endswith("s") and not word.endswith("ss"):
-        word = word[:-1]
-    if len(word) >= 4 and word.endswith("e") and word[-2] in "uie":
-        word = word[:-1]
+    elif len(word) >= 7 and word.endswith(("aise", "oise")):
+        word = word[:-2]
+    if len(word) >= 4 and word.endswith(("if", "euf")):
+        word = word[:-1] + "ve"
+    elif word.endswith("eu"):
+        word += "x"
+    elif len(word) >= 4 and word.endswith("au") and not word.endswith("eau"):
+        word = word[:-1] + "l"
+    elif len(word) >= 6 and word.endswith("ail"):
+        word = word[:-2] + "l"
     return word
 
 

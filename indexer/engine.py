@@ -21,7 +21,14 @@ from whoosh.searching import Searcher, TimeLimit
 from .analysis import analyzer
 from .backend import check_paging
 from .errors import IndexMissingError, QueryError
-from .index import CURRENT, author_key, build_index, current_generation, index_stats, open_generation
+from .index import (
+    CURRENT,
+    author_key,
+    build_index,
+    current_generation,
+    index_stats,
+    open_generation,
+)
 from .index import thread_from_json as thread_from_store
 from .model import BuildReport, Hit, IndexStats, SearchResults, Thread
 from .query import AndNode, Node, OrNode, ParsedQuery, PhraseNode, TermNode, parse_query

@@ -1,0 +1,116 @@
+"""Formatting for ``bench/run.py``: one markdown table of Fil vs FTS5, and progress lines."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+MIB = 2**20
+KIND_NAMES = {"words": "1-3 words", "phrase": "phrase", "question": "10+ word question"}
+
+
+def log(message: str) -> None:
+    """A progress line on stderr (the table goes to stdout)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}×" if b else "—"
+
+
+def _pcts(lat: dict[str, float]) -> str:
+    return f"{lat['p50_ms']:.1f} / {lat['p95_ms']:.1f} / {lat['p99_ms']:.1f}"
+
+
+def _pct_ratios(a: dict[str, float], b: dict[str, float]) -> str:
+    return " / ".join(_ratio(a[k], b[k]) for k in ("p50_ms", "p95_ms", "p99_ms"))
+
+
+def _rebuild_cell(r: dict[str, Any]) -> str:
+    return f"{r['seconds']:.1f} s ({r['per_second']:,.0f} passages/s)"
+
+
+def size_rows(s: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(metric, Fil, FTS5, Fil/FTS5) rows of one corpus size."""
+    fb = s["fts5_build"]
+    rows = [("passages (threads)", f"{s['passages']:,} ({s['threads']:,} threads)",
+             f"{fb['passages']:,}", "")]
+    for r in s["rebuilds"]:
+        rows.append((f"rebuild, procs={r['procs']} (limitmb {r['limitmb']})",
+                     _rebuild_cell(r), _rebuild_cell(fb), _ratio(r["seconds"], fb["seconds"])))
+    first = s["rebuilds"][0]
+    rows.append(("… of which read_sources (parsing)", f"{first['read_seconds']:.1f} s",
+                 "(in build time)", ""))
+    rows.append(("index size on disk (MiB)", f"{s['index_bytes'] / MIB:.1f}",
+                 f"{s['fts5_bytes'] / MIB:.1f}", _ratio(s["index_bytes"], s["fts5_bytes"])))
+    for r in s["rebuilds"]:
+        cell = f"{r['peak_rss_bytes'] / MIB:.0f}"
+        if r["workers_rss_bytes"]:
+            total = r["main_rss_bytes"] + r["procs"] * r["workers_rss_bytes"]
+            cell += f" (main {r['main_rss_bytes'] / MIB:.0f}, ≤{total / MIB:.0f} summed)"
+        rows.append((f"rebuild peak RSS, procs={r['procs']} (MiB)", cell,
+                     f"{fb['peak_rss_bytes'] / MIB:.0f}",
+                     _ratio(r["peak_rss_bytes"], fb["peak_rss_bytes"])))
+    for kind, name in KIND_NAMES.items():
+        fts = s["fts5"][kind]
+        eng = s["engine"][kind]
+        rows.append((f"search core, {name}: p50/p95/p99 ms", _pcts(eng), _pcts(fts),
+                     _pct_ratios(eng, fts)))
+        if kind in s["http"]:
+            rows.append((f"HTTP /api/search, {name}: p50/p95/p99 ms", _pcts(s["http"][kind]),
+                         _pcts(fts), _pct_ratios(s["http"][kind], fts)))
+    zero = ", ".join(f"{s['engine'][k]['zero_hits']}" for k in KIND_NAMES)
+    zero_fts = ", ".join(f"{s['fts5'][k]['zero_hits']}" for k in KIND_NAMES)
+    rows.append((f"queries with no hit (words, phrase, question; of {s['queries_per_kind']})",
+                 zero, zero_fts, ""))
+    errors = sum(s["engine"][k]["errors"] for k in KIND_NAMES)
+    http_errors = sum(v["errors"] for v in s["http"].values())
+    fts_errors = sum(s["fts5"][k]["errors"] for k in KIND_NAMES)
+    if errors or http_errors or fts_errors:
+        rows.append(("queries that failed (search core / HTTP)", f"{errors} / {http_errors}",
+                     str(fts_errors), ""))
+    return rows
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The whole report: machine, one table for all sizes, settings and notes."""
+    m = results["machine"]
+    st = results["settings"]
+    lines = [
+        "# Fil benchmark",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), "
+        f"{m['memory_gib']} GiB RAM, {m['os']}; Python {m['python']}, SQLite {m['sqlite']}, "
+        f"Whoosh {m['whoosh']}, PyStemmer {m['pystemmer']}; load average "
+        f"{m['load_average_1m_at_start']} at start"
+        + (" (other work was running: timings are noisy)."
+           if m["load_average_1m_at_start"] > 0.5 * (m["usable_cores"] or 1) else "."),
+        "",
+        "| size | metric | Fil | SQLite FTS5 | Fil/FTS5 |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for s in results["sizes"]:
+        for metric, ours, theirs, ratio in size_rows(s):
+            lines.append(f"| {s['size']} | {metric} | {ours} | {theirs} | {ratio} |")
+    lines += [
+        "",
+        f"Settings: Fil rebuild = `read_sources` + `build_index(procs=P, limitmb="
+        f"{st['limitmb']})` (procs>1 = Whoosh MpWriter, multisegment) in a child process, "
+        f"P in {st['procs']}; queries run on the procs={st['procs'][0]} index. "
+        f"{st['queries_per_kind']} timed queries per kind after {st['warmup_per_kind']} "
+        "untimed warm-up queries per kind (different queries); one run each, "
+        "`time.perf_counter`, percentiles interpolated.",
+        f"FTS5: `tokenize=\"{st['fts5_tokenize']}\"`, passage text only, one transaction + "
+        "optimize, build time includes reading the JSONL; words ANDed, phrases as FTS5 "
+        "phrases, 10+ words ORed; top 10 by bm25() with snippet(). Fil's search core also "
+        "counts all matches, re-ranks and may fall back from AND to OR, so it does more work.",
+        "Peak RSS: kernel rusage of the rebuild child (largest process of its tree); with "
+        "procs>1 the workers run at once, so the summed figure is main + procs × largest "
+        "worker (an upper bound).",
+    ]
+    for s in results["sizes"]:
+        if s.get("http_note"):
+            lines.append(f"{s['size']}: {s['http_note']}.")
+        lines.append(f"{s['size']}: whole size measured in {s['wall_seconds']:.0f} s wall time "
+                     f"(load average {s['load_average_1m_at_end']} at the end).")
+    return "\n".join(lines)

@@ -1,0 +1,192 @@
+"""The benchmark: Fil (Whoosh) against an SQLite FTS5 yardstick, at several corpus sizes.
+
+For each size (passage count) it:
+
+1. builds the corpus if missing (``bench/corpus.py``) and draws the query sets
+   (``bench/queries.py``: 1-3 words, quoted phrases, 10+ word questions);
+2. rebuilds the Fil index through ``read_sources`` + ``build_index`` in a child process,
+   once per ``--procs`` setting, and reads the child's peak RSS from the kernel
+   (``os.wait4`` rusage = that child's ``RUSAGE_CHILDREN`` share, workers included);
+3. measures index size on disk (current generation of the procs=1 build, which is the
+   one queried) and query latency p50/p95/p99 through ``engine.search(q, per_page=10)``
+   (snippets included), after a warm-up on queries that are not timed; each latency
+   measurement runs in a fresh process, so no cache warmed by another one helps it;
+4. does the same over HTTP (``search_app.create_app`` served by waitress in a thread,
+   ``GET /api/search?q=...``), or prints why it was skipped;
+5. builds the FTS5 yardstick on the same passages (also in a child) and times the same
+   queries (top 10 by bm25 with snippet()).
+
+Prints one markdown table (Fil vs FTS5 and Fil/FTS5 ratios) with the machine description,
+and writes it to ``bench/results/latest.md`` and the raw numbers to ``latest.json``.
+Indexes are written under ``bench/out/<size>/`` (git-ignored).
+
+Run::
+
+    python bench/run.py                               # 10k,100k,300k, 200 queries per kind
+    python bench/run.py --sizes 10k --queries 50      # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import sys
+import time
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+import corpus  # noqa: E402
+import fts5  # noqa: E402
+import queries  # noqa: E402
+import report  # noqa: E402
+from measure import engine_latency, fresh_process, fts5_latency, http_latency  # noqa: E402
+from rebuild import RebuildRun, run_child  # noqa: E402
+
+OUT = BENCH / "out"
+RESULTS = BENCH / "results"
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, memory, Python/SQLite/Whoosh versions."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+
+    def version(pkg: str) -> str:
+        try:
+            return metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            return "absent"
+
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)),
+        "memory_gib": round(mem / 2**30, 1), "python": platform.python_version(),
+        "os": f"{platform.system()} {platform.release()}", "sqlite": sqlite3.sqlite_version,
+        "whoosh": version("Whoosh"), "pystemmer": version("PyStemmer"),
+        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+    }
+
+
+def dir_size(path: Path) -> int:
+    """Bytes of all files under ``path``."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def index_size(index_dir: Path) -> int:
+    """Bytes of the generation that answers queries."""
+    from indexer.index import current_generation
+
+    gen = current_generation(index_dir)
+    return dir_size(gen) if gen else 0
+
+
+def query_sets(corpus_path: Path, n: int, warm: int) -> tuple[dict[str, list[str]],
+                                                             dict[str, list[str]]]:
+    """Measured queries (``n`` per kind) and separate warm-up queries (``warm`` per kind)."""
+    maker = queries.QueryMaker(queries.read_passages(corpus_path))
+    every = maker.all(n + warm)
+    return ({k: v[:n] for k, v in every.items()}, {k: v[n:] for k, v in every.items()})
+
+
+def run_size(label: str, n_queries: int, warm: int, procs_list: list[int],
+             limitmb: int, skip_http: bool) -> dict[str, Any]:
+    """Every measurement for one corpus size."""
+    started = time.perf_counter()
+    log = report.log
+    corpus_path = corpus.ensure_corpus(label)
+    measured, warmup = query_sets(corpus_path, n_queries, warm)
+    out = OUT / label
+    out.mkdir(parents=True, exist_ok=True)
+    rebuilds: list[RebuildRun] = []
+    for procs in procs_list:
+        index_dir = out / f"fil-p{procs}"
+        shutil.rmtree(index_dir, ignore_errors=True)
+        log(f"[{label}] Fil rebuild, procs={procs} ...")
+        rebuilds.append(run_child(corpus_path, index_dir, procs, limitmb))
+        log(f"[{label}]   {rebuilds[-1].seconds:.1f}s")
+    queried = out / f"fil-p{procs_list[0]}"
+    log(f"[{label}] FTS5 build ...")
+    db = out / "fts5.db"
+    fts_build = run_child(corpus_path, db, 1, 0, engine="fts5")
+    log(f"[{label}] engine latency ...")
+    eng = fresh_process(engine_latency, queried, measured, warmup)
+    log(f"[{label}] HTTP latency ...")
+    http, http_note = ({}, "HTTP API skipped (--skip-http)") if skip_http else (
+        fresh_process(http_latency, queried, measured, warmup))
+    if http and any(v.errors for v in http.values()):
+        http_note = "HTTP API: some requests failed (see the errors counts in latest.json)"
+    if http_note:
+        log(f"[{label}] {http_note}")
+    log(f"[{label}] FTS5 latency ...")
+    fts = fresh_process(fts5_latency, db, measured, warmup)
+    return {
+        "size": label, "passages": rebuilds[0].passages, "threads": rebuilds[0].threads,
+        "corpus_bytes": corpus_path.stat().st_size,
+        "queries_per_kind": n_queries, "warmup_per_kind": warm,
+        "rebuilds": [asdict(r) | {"per_second": r.per_second} for r in rebuilds],
+        "index_bytes": index_size(queried), "queried_index": str(queried.relative_to(ROOT)),
+        "fts5_build": asdict(fts_build) | {"per_second": fts_build.per_second},
+        "fts5_bytes": db.stat().st_size,
+        "engine": {k: v.as_dict() for k, v in eng.items()},
+        "http": {k: v.as_dict() for k, v in http.items()}, "http_note": http_note,
+        "fts5": {k: v.as_dict() for k, v in fts.items()},
+        "query_examples": {k: v[:3] for k, v in measured.items()},
+        "wall_seconds": time.perf_counter() - started,
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10k,100k,300k", help="comma-separated passage counts")
+    ap.add_argument("--queries", type=int, default=200, help="measured queries per kind")
+    ap.add_argument("--warmup", type=int, default=20, help="untimed warm-up queries per kind")
+    ap.add_argument("--procs", default="1,2", help="rebuild settings to try (first is queried)")
+    ap.add_argument("--limitmb", type=int, default=256, help="Whoosh writer memory limit")
+    ap.add_argument("--skip-http", action="store_true", help="do not measure the HTTP API")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="where latest.md/json go")
+    args = ap.parse_args(argv)
+    procs_list = [int(p) for p in args.procs.split(",")]
+    results = {
+        "machine": machine(),
+        "settings": {"procs": procs_list, "limitmb": args.limitmb,
+                     "queries_per_kind": args.queries, "warmup_per_kind": args.warmup,
+                     "fts5_tokenize": fts5.TOKENIZE},
+        "sizes": [run_size(label.strip(), args.queries, args.warmup, procs_list,
+                           args.limitmb, args.skip_http) for label in args.sizes.split(",")],
+    }
+    text = report.markdown(results)
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latest.md").write_text(text + "\n", encoding="utf-8")
+    (args.out / "latest.json").write_text(json.dumps(results, indent=1, ensure_ascii=False)
+                                          + "\n", encoding="utf-8")
+    report.log(f"wrote {args.out / 'latest.md'} and latest.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""``python -m indexer``: the command line (rebuild, stats, search)."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,105 @@
+"""JSON API: ``GET /api/search`` and ``GET /api/thread/<thread_id>``.
+
+Errors are ``{"error": message}``: 400 for a query or paging that cannot run, 404 for an
+unknown thread, 503 when no index has been built yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from indexer.backend import check_paging
+from indexer.errors import QueryError
+from indexer.model import Hit, SearchResults, Thread
+
+from . import get_backend
+from .errors import error_response
+from .urls import hit_url, thread_url
+
+bp = Blueprint("api", __name__)
+
+
+def hit_json(hit: Hit, query: str) -> dict[str, Any]:
+    """One result: where it is, who wrote it, its snippet (safe HTML) and score."""
+    return {
+        "thread_id": hit.thread_id,
+        "thread_title": hit.thread_title,
+        "kind": hit.kind,
+        "position": hit.position,
+        "url": hit_url(hit, query),
+        "author": hit.author,
+        "date": hit.date,
+        "snippet": hit.snippet,
+        "score": hit.score,
+        "paragraph": hit.paragraph,
+        "anchor": hit.anchor,
+    }
+
+
+def results_json(res: SearchResults, query: str, facets: bool) -> dict[str, Any]:
+    """The search contract: query, total, page, per_page, suggestion, results (+ extras)."""
+    out: dict[str, Any] = {
+        "query": query,
+        "total": res.total,
+        "page": res.page,
+        "per_page": res.per_page,
+        "suggestion": res.suggestion,
+        "results": [hit_json(h, query) for h in res.hits],
+        "matched": res.matched,
+        "notices": list(res.notices),
+        "elapsed_ms": round(res.elapsed_ms, 2),
+    }
+    if facets:
+        out["authors"] = [{"name": name, "count": count} for name, count in res.authors]
+        out["kinds"] = dict(res.kinds)
+    return out
+
+
+def thread_json(t: Thread) -> dict[str, Any]:
+    """A whole thread: post paragraphs and comments (plain text, as indexed)."""
+    return {
+        "id": t.id,
+        "title": t.title,
+        "url": t.url,
+        "author": t.author,
+        "date": t.date,
+        "page_url": thread_url(t.id),
+        "paragraphs": list(t.paragraphs),
+        "comments": [
+            {"position": c.position, "author": c.author, "date": c.date,
+             "paragraphs": list(c.paragraphs), "reply_to": list(c.reply_to)}
+            for c in t.comments
+        ],
+    }
+
+
+@bp.get("/search")
+def search() -> Response | tuple[Response, int]:
+    """Search passages: ``?q=...&page=1&per_page=10[&facets=1]``.
+
+    A missing or empty ``q`` is not an error: it answers 200 with ``total`` 0 and no
+    results. ``page`` (1..100) and ``per_page`` (1..100) must be whole numbers, else
+    400 ``{"error": ...}``; so does a query the parser rejects (too long, bad filter).
+    ``url`` in each result opens the thread page at the passage (``#p3`` / ``#c5``).
+    """
+    q = request.args.get("q", "")
+    facets = request.args.get("facets", "").lower() in ("1", "true", "yes", "oui")
+    try:
+        page, per_page = check_paging(
+            request.args.get("page", "1"),
+            request.args.get("per_page", str(current_app.config["PER_PAGE"])))
+        res = get_backend().search(q, page=page, per_page=per_page, facets=facets)
+    except QueryError as exc:
+        return jsonify({"error": str(exc)}), 400
+    return jsonify(results_json(res, q, facets))
+
+
+@bp.get("/thread/<tid:thread_id>", merge_slashes=False)
+def thread(thread_id: str) -> Response:
+    """The whole thread as JSON, or 404 ``{"error": ...}`` when the id is unknown."""
+    found = get_backend().get_thread(thread_id)
+    if found is None:
+        return error_response(404, "Aucun fil de discussion ne porte cet identifiant.")
+    return jsonify(thread_json(found))

@@ -1,0 +1,247 @@
+"""Contract tests of the JSON API over the seed thread (real index, real app)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+
+SEED_ID = "lippi-billautshow-2009-02"
+
+RESULT_KEYS = {"thread_id", "thread_title", "kind", "position", "url", "author", "date",
+               "snippet", "score"}
+TOP_FIVE = {("post", 2), ("post", 14), ("post", 15), ("comment", 1), ("comment", 13)}
+
+
+def search(client: FlaskClient, q: str | None, **params: object) -> dict:
+    """GET /api/search and return the JSON body (asserting 200)."""
+    args = {"q": q, **params} if q is not None else dict(params)
+    resp = client.get("/api/search", query_string=args)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert resp.mimetype == "application/json"
+    return resp.get_json()
+
+
+def places(data: dict, n: int | None = None) -> set[tuple[str, int]]:
+    """(kind, position) of the first ``n`` results."""
+    return {(r["kind"], r["position"]) for r in data["results"][:n]}
+
+
+def test_response_shape(client: FlaskClient) -> None:
+    data = search(client, "tres haut debit")
+    assert {"query", "total", "page", "per_page", "suggestion", "results"} <= data.keys()
+    assert data["query"] == "tres haut debit"
+    assert data["page"] == 1 and data["per_page"] == 10
+    assert isinstance(data["total"], int) and data["total"] >= 5
+    for r in data["results"]:
+        assert r.keys() >= RESULT_KEYS
+        assert r["thread_id"] == SEED_ID
+        assert r["thread_title"] == "Connaissez-vous les gens de Lippi ?"
+        assert r["kind"] in ("post", "comment")
+        assert isinstance(r["position"], int) and isinstance(r["score"], float)
+
+
+@pytest.mark.parametrize("q", ["tres haut debit", "très haut débit", "TRÈS HAUT DÉBIT",
+                               '"haut debit"'])
+def test_very_high_speed_top_five(client: FlaskClient, q: str) -> None:
+    data = search(client, q)
+    assert places(data, 5) == TOP_FIVE
+
+
+def test_accent_and_case_variants_agree(client: FlaskClient) -> None:
+    runs = [search(client, q) for q in ("tres haut debit", "très haut débit", "TRÈS HAUT DÉBIT")]
+    orders = [[(r["kind"], r["position"]) for r in d["results"]] for d in runs]
+    assert orders[0] == orders[1] == orders[2]
+    assert runs[0]["total"] == runs[1]["total"] == runs[2]["total"]
+
+
+def test_elision_is_ignored(client: FlaskClient) -> None:
+    a, b = search(client, "l'entreprise"), search(client, "entreprise")
+    assert a["total"] == b["total"] > 0
+    assert [(r["kind"], r["position"]) for r in a["results"]] == \
+           [(r["kind"], r["position"]) for r in b["results"]]
+
+
+def test_author_filter(client: FlaskClient) -> None:
+    data = search(client, "author:philrig")
+    assert data["total"] == 2
+    assert places(data) == {("comment", 9), ("comment", 13)}
+    assert {r["author"] for r in data["results"]} == {"philrig"}
+
+
+def test_snippets_mark_words_as_written(client: FlaskClient) -> None:
+    snippets = " ".join(r["snippet"] for q in ("tres haut debit", "très haut débit")
+                        for r in search(client, q)["results"])
+    for marked in ("<mark>TRES</mark>", "<mark>très</mark>", "<mark>tres</mark>",
+                   "<mark>débit</mark>"):
+        assert marked in snippets
+
+
+def test_comment_metadata(client: FlaskClient) -> None:
+    data = search(client, "tres haut debit")
+    c1 = next(r for r in data["results"] if (r["kind"], r["position"]) == ("comment", 1))
+    assert c1["author"] == "Christophe Humbert"
+    assert c1["date"].startswith("2009-02-05T14:51")
+
+
+@pytest.mark.parametrize("q", ["tres haut debit", "author:philrig"])
+def test_url_opens_thread_at_passage(client: FlaskClient, q: str) -> None:
+    for r in search(client, q)["results"]:
+        url = urlsplit(r["url"])
+        assert url.path == f"/thread/{SEED_ID}"
+        assert parse_qs(url.query)["q"] == [q]
+        assert url.fragment == ("p" if r["kind"] == "post" else "c") + str(r["position"])
+        page = client.get(r["url"])
+        assert page.status_code == 200
+        assert f'id="{url.fragment}"' in page.get_data(as_text=True)
+
+
+def test_url_quotes_odd_thread_ids(make_index, make_app) -> None:
+    tid = "a b/c?d#e&f"
+    index = make_index([{"id": tid, "title": "Titre", "post": {"paragraphs": ["zébulon"]}}])
+    client = make_app(index).test_client()
+    data = search(client, "zebulon")
+    url = data["results"][0]["url"]
+    assert url.startswith("/thread/a%20b%2Fc%3Fd%23e%26f?q=zebulon#p1")
+    assert client.get(url).status_code == 200
+    thread = client.get("/api/thread/a%20b%2Fc%3Fd%23e%26f").get_json()
+    assert thread["id"] == tid
+
+
+def test_paging(client: FlaskClient) -> None:
+    full = search(client, "entreprise")
+    assert full["total"] > 3
+    first = search(client, "entreprise", per_page=2)
+    second = search(client, "entreprise", per_page=2, page=2)
+    assert first["per_page"] == 2 and len(first["results"]) == 2
+    assert second["page"] == 2
+    assert [r["position"] for r in first["results"] + second["results"]] == \
+           [r["position"] for r in full["results"][:4]]
+    assert first["total"] == second["total"] == full["total"]
+
+
+@pytest.mark.parametrize("params", [
+    {"page": "abc"}, {"page": "0"}, {"page": "-1"}, {"page": "1.5"}, {"page": ""},
+    {"per_page": "0"}, {"per_page": "101"}, {"per_page": "abc"}, {"page": "101"},
+])
+def test_bad_paging_is_400(client: FlaskClient, params: dict[str, str]) -> None:
+    resp = client.get("/api/search", query_string={"q": "lippi", **params})
+    assert resp.status_code == 400
+    body = resp.get_json()
+    assert set(body) == {"error"} and isinstance(body["error"], str) and body["error"]
+
+
+def test_per_page_bounds_are_accepted(client: FlaskClient) -> None:
+    assert search(client, "lippi", per_page=1)["per_page"] == 1
+    assert search(client, "lippi", per_page=100)["per_page"] == 100
+
+
+@pytest.mark.parametrize("q", [None, "", "   "])
+def test_missing_or_empty_query_is_empty_200(client: FlaskClient, q: str | None) -> None:
+    data = search(client, q)
+    assert data["total"] == 0 and data["results"] == []
+    assert data["suggestion"] is None
+
+
+def test_suggestion(client: FlaskClient) -> None:
+    data = search(client, "sarkosy")
+    assert data["total"] == 0
+    assert data["suggestion"] == "sarkozy"
+
+
+def test_any_word_fallback_is_reported(client: FlaskClient) -> None:
+    data = search(client, "obama sarkozy xyzzy")
+    assert data["matched"] == "any" and data["total"] > 0
+
+
+def test_facets(client: FlaskClient) -> None:
+    data = search(client, "tres haut debit", facets=1)
+    assert {"name": "philrig", "count": 1} in data["authors"]
+    assert data["kinds"] == {"post": 3, "comment": 2}
+    assert "authors" not in search(client, "tres haut debit")
+
+
+ODD_QUERIES = [
+    '"unbalanced', "((", "))", "()", "*", "**", "a*", "entrep*", "author:", "kind:", "kind:x",
+    "after:", "after:2009-13-45", "before:demain", "thread:", "-", "--", "-tres", "OR",
+    "OR OR", "tres OR", "AND", "NOT", '""', '" "', "\\", "%", "%00", "?", "~", "^", ":",
+    "x" * 5000, "tres " * 1000, "(" * 50 + "tres" + ")" * 50, "a " * 200,
+    "\x00", "tres\x00haut", "\x01\x02\x03\x1b[31m", "\t\n\r", "\u200b", "\ufeff",
+    "\ud7ff", "𝕥𝕣𝕖𝕤", "<script>alert(1)</script>", "' OR 1=1 --", "author:\"\"",
+    'author:"', "author:philrig author:billaut", "kind:post kind:comment", "l'", "'", "’",
+    "l’entreprise", "aujourd'hui", "c'est-à-dire", "2.0", "1789", "é" * 300,
+]
+
+
+@pytest.mark.parametrize("q", ODD_QUERIES, ids=range(len(ODD_QUERIES)))
+def test_odd_queries_never_500(client: FlaskClient, q: str) -> None:
+    resp = client.get("/api/search", query_string={"q": q})
+    assert resp.status_code in (200, 400), resp.get_data(as_text=True)[:300]
+    body = resp.get_json()
+    if resp.status_code == 400:
+        assert set(body) == {"error"}
+    else:
+        assert isinstance(body["results"], list)
+
+
+def test_thread_json(client: FlaskClient) -> None:
+    resp = client.get(f"/api/thread/{SEED_ID}")
+    assert resp.status_code == 200
+    t = resp.get_json()
+    assert t["id"] == SEED_ID
+    assert t["title"] == "Connaissez-vous les gens de Lippi ?"
+    assert len(t["paragraphs"]) == 15 and len(t["comments"]) == 14
+    c4 = t["comments"][3]
+    assert c4["position"] == 4 and c4["author"] == "Billaut" and c4["reply_to"] == [3]
+    assert t["comments"][2]["date"].startswith("2009-02-05T21:38")
+
+
+def test_thread_json_unknown_is_404(client: FlaskClient) -> None:
+    resp = client.get("/api/thread/nope")
+    assert resp.status_code == 404
+    assert set(resp.get_json()) == {"error"}
+
+
+def test_unknown_api_route_is_json_404(client: FlaskClient) -> None:
+    resp = client.get("/api/nothing-here")
+    assert resp.status_code == 404 and resp.mimetype == "application/json"
+    assert "error" in resp.get_json()
+
+
+def test_wrong_method_is_json_405(client: FlaskClient) -> None:
+    resp = client.post("/api/search", data={"q": "x"})
+    assert resp.status_code == 405 and resp.mimetype == "application/json"
+    assert "GET" in resp.headers["Allow"]
+
+
+def test_missing_index_is_503(make_app, tmp_path) -> None:
+    client = make_app(tmp_path / "no-index").test_client()
+    for url in ("/api/search?q=lippi", "/api/search", f"/api/thread/{SEED_ID}"):
+        resp = client.get(url)
+        assert resp.status_code == 503
+        error = resp.get_json()["error"]
+        assert "python -m indexer rebuild" in error
+        assert str(tmp_path) not in error
+
+
+def test_config_env_fallback_and_override(monkeypatch: pytest.MonkeyPatch, seed_index,
+                                          tmp_path) -> None:
+    from search_app import create_app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FIL_INDEX_DIR", raising=False)
+    monkeypatch.setenv("SEARCH_BACKEND", "whoosh")
+    assert create_app().config["INDEX_DIR"] == str(tmp_path / "index_data" / "index")
+
+    monkeypatch.setenv("FIL_INDEX_DIR", str(seed_index))  # read by create_app, not at import
+    app = create_app({"TESTING": True})
+    try:
+        assert app.config["INDEX_DIR"] == str(seed_index.resolve())
+        assert app.test_client().get("/api/search?q=lippi").get_json()["total"] > 0
+    finally:
+        app.extensions["fil"].close()
+
+    other = create_app({"INDEX_DIR": str(tmp_path / "other")})  # config beats environment
+    assert other.config["INDEX_DIR"] == str((tmp_path / "other").resolve())
+    assert other.test_client().get("/api/search?q=lippi").status_code == 503
