@@ -54,15 +54,16 @@ def check_paging(page: object, per_page: object) -> tuple[int, int]:
         try:
             n = int(str(value).strip())
         except ValueError:
-            raise QueryError(f"{name} must be a whole number, not {str(value)[:20]!r}") from None
+            raise QueryError(f"le paramètre {name} doit être un nombre entier "
+                             f"(reçu : {str(value)[:20]!r})") from None
         if not 1 <= n <= top:
-            raise QueryError(f"{name} must be between 1 and {top}")
+            raise QueryError(f"le paramètre {name} doit être compris entre 1 et {top}")
         out.append(n)
     return out[0], out[1]
 
 
 def open_backend(backend: str | None = None, index_dir: str | os.PathLike[str] | None = None,
-                 database_url: str | None = None, procs: int = 1) -> SearchBackend:
+                 database_url: str | None = None) -> SearchBackend:
     """Open the configured backend; arguments left None come from the environment.
 
     Environment: ``SEARCH_BACKEND`` (whoosh|postgres), ``FIL_INDEX_DIR``, ``DATABASE_URL``.
@@ -71,8 +72,7 @@ def open_backend(backend: str | None = None, index_dir: str | os.PathLike[str] |
     if name == "whoosh":
         from .engine import WhooshBackend
 
-        return WhooshBackend(index_dir or os.environ.get("FIL_INDEX_DIR") or DEFAULT_INDEX_DIR,
-                             procs=procs)
+        return WhooshBackend(index_dir or os.environ.get("FIL_INDEX_DIR") or DEFAULT_INDEX_DIR)
     if name == "postgres":
         try:
             from .pg import PostgresBackend

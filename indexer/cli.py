@@ -47,13 +47,11 @@ def cli() -> None:
               help="Thread file or folder (.txt blog exports, .jsonl); repeatable. "
                    f"Default: {DEFAULT_SOURCE_DIR} [env FIL_SOURCES, ':'-separated].")
 @_backend_options
-@click.option("--procs", type=click.IntRange(1, 16), default=1, show_default=True,
-              envvar="FIL_PROCS", help="Writer processes (Whoosh multi-process writer).")
 @click.option("--strict", is_flag=True,
               help=f"Exit with status {EXIT_REJECTED} when any input was rejected.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, only the summary.")
 def rebuild(sources: tuple[str, ...], index_dir: str, backend: str, database_url: str | None,
-            procs: int, strict: bool, quiet: bool) -> None:
+            strict: bool, quiet: bool) -> None:
     """Rebuild the index from thread files; the old index answers until the new one is complete.
 
     \b
@@ -64,7 +62,8 @@ def rebuild(sources: tuple[str, ...], index_dir: str, backend: str, database_url
 
     if not sources:
         env = os.environ.get("FIL_SOURCES")
-        sources = tuple(env.split(":")) if env else (DEFAULT_SOURCE_DIR,)
+        sources = tuple(s for s in env.split(":") if s.strip()) if env else ()
+        sources = sources or (DEFAULT_SOURCE_DIR,)
     try:
         read = read_sources(sources)
     except IndexerError as exc:
@@ -79,7 +78,7 @@ def rebuild(sources: tuple[str, ...], index_dir: str, backend: str, database_url
     total = sum(len(t.paragraphs) + len(t.comments) for t in read.threads)
     show_bar = not quiet and sys.stderr.isatty()
     try:
-        engine = open_backend(backend, index_dir, database_url, procs=procs)
+        engine = open_backend(backend, index_dir, database_url)
         if show_bar:
             with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
                 report = engine.rebuild(read.threads, progress=bar.update)

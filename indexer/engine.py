@@ -1,7 +1,10 @@
 """The embedded backend: search a Whoosh index built by :mod:`indexer.index`.
 
-One searcher per thread and per index generation, opened once and reused; each call
-checks (one ``stat``) whether a rebuild swapped the index, and reopens if so.
+Matching and BM25 scoring run over the impact arrays written beside the Whoosh segment
+(:mod:`indexer.impact`, numpy over whole posting lists); Whoosh serves what needs
+positions (phrase checks), the stored passages and threads, and the term dictionary
+(prefixes, suggestions). One searcher set per thread and per index generation, opened
+once and reused; each call checks (one ``stat``) whether a rebuild swapped the index.
 """
 
 from __future__ import annotations
@@ -13,14 +16,13 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from whoosh import query as wq
-from whoosh.collectors import TimeLimitCollector
-from whoosh.scoring import BM25F
-from whoosh.searching import Searcher, TimeLimit
+import numpy as np
+from whoosh.searching import Searcher
 
 from .analysis import analyzer
 from .backend import check_paging
-from .errors import IndexMissingError, QueryError
+from .errors import IndexMissingError
+from .impact import ImpactIndex, exclude, intersect, top_k, union
 from .index import (
     CURRENT,
     author_key,
@@ -37,9 +39,12 @@ from .snippets import snippet
 
 SEARCH_TIME_LIMIT = 2.0  # seconds: a query that runs longer returns what it has found
 MAX_PREFIX_EXPANSION = 50  # terms a prefix may expand to (the most frequent ones)
-PREFIX_SCAN_LIMIT = 5000  # index terms looked at while expanding one prefix
+PREFIX_SCAN_LIMIT = 2000  # index terms looked at while expanding one prefix
+PHRASE_CHECK_LIMIT = 2000  # best candidates whose positions are checked for one phrase
+PROXIMITY_DEPTH = 20  # best candidates whose word positions feed the proximity feature
 FACET_LIMIT = 15
-BM25_B, BM25_K1 = 0.4, 0.9
+
+Result = tuple[np.ndarray, np.ndarray]  # (doc numbers ascending, scores)
 
 
 @lru_cache(maxsize=50_000)
@@ -48,12 +53,31 @@ def title_terms(title: str) -> frozenset[str]:
     return frozenset(analyzer().terms(title))
 
 
+_IMPACTS: dict[Path, ImpactIndex] = {}
+_IMPACTS_LOCK = threading.Lock()
+
+
+def impacts_for(gen: Path) -> ImpactIndex:
+    """The impact arrays of a generation, loaded once per process (read-only, shared)."""
+    with _IMPACTS_LOCK:
+        ix = _IMPACTS.get(gen)
+        if ix is None:
+            if not ImpactIndex.exists(gen):
+                raise IndexMissingError(f"index at {gen} was built by an older version: "
+                                        "rebuild it with `python -m indexer rebuild`")
+            for old in [p for p in _IMPACTS if not p.exists()]:
+                del _IMPACTS[old]
+            ix = _IMPACTS[gen] = ImpactIndex(gen)
+        return ix
+
+
 class _Generation:
     """Searchers on one index generation, for one thread."""
 
     def __init__(self, index_dir: Path) -> None:
         self.path, pix, tix = open_generation(index_dir)
-        self.passages: Searcher = pix.searcher(weighting=BM25F(B=BM25_B, K1=BM25_K1))
+        self.impacts = impacts_for(self.path)
+        self.passages: Searcher = pix.searcher()
         self.threads: Searcher = tix.searcher()
 
     def close(self) -> None:
@@ -66,18 +90,15 @@ class WhooshBackend:
 
     name = "whoosh"
 
-    def __init__(self, index_dir: str | os.PathLike[str], procs: int = 1) -> None:
+    def __init__(self, index_dir: str | os.PathLike[str]) -> None:
         self.index_dir = Path(index_dir)
-        self.procs = procs
         self._local = threading.local()
-        self._pointer: tuple[int, int] | None = None
-        self._lock = threading.Lock()
 
     # -- index lifecycle -------------------------------------------------------------
     def rebuild(self, threads: Iterable[Thread],
                 progress: Callable[[int], None] | None = None) -> BuildReport:
         """Build a new generation and swap it in (see :func:`indexer.index.build_index`)."""
-        return build_index(threads, self.index_dir, procs=self.procs, progress=progress)
+        return build_index(threads, self.index_dir, progress=progress)
 
     def stats(self) -> IndexStats:
         """Counts and size of the current generation."""
@@ -112,6 +133,9 @@ class WhooshBackend:
         self._local.pointer = pointer
         return gen
 
+    def _impacts(self) -> ImpactIndex:
+        return self._generation().impacts
+
     # -- threads ---------------------------------------------------------------------
     def get_thread(self, thread_id: str) -> Thread | None:
         """The whole thread with this id, or None (ids are looked up, never used as paths)."""
@@ -123,99 +147,97 @@ class WhooshBackend:
     # -- search ----------------------------------------------------------------------
     def search(self, query: str, page: int = 1, per_page: int = 10,
                facets: bool = False) -> SearchResults:
-        """Run a query: AND of the words, else (nothing found) ranked any-word matching."""
+        """Run a query: AND of the words, else (nothing found) ranked any-word matching.
+
+        The whole call is bounded by SEARCH_TIME_LIMIT: past it, what was found so far
+        is returned with a notice (and ``total_exact`` False).
+        """
         started = time.perf_counter()
         page, per_page = check_paging(page, per_page)
         parsed = parse_query(query)
         gen = self._generation()
-        s = gen.passages
+        s, ix = gen.passages, gen.impacts
         res = SearchResults(query=parsed.text, total=0, page=page, per_page=per_page,
                             notices=list(parsed.notices), terms=parsed.positive_terms())
         if not parsed.must and not parsed.has_filters:
             res.matched = "none"
             res.elapsed_ms = (time.perf_counter() - started) * 1000
             return res
-        compiler = _Compiler(s, res.notices)
-        filters = compiler.filters(parsed)
-        exclude = [compiler.node(n) for n in parsed.must_not]
-        required = [compiler.node(n) for n in parsed.must]
-        depth = max(RERANK_DEPTH, page * per_page)
-        hits, total = self._run(s, required, exclude, filters, depth, res)
-        if total == 0 and len(parsed.must) > 1:
-            flat = _flatten_any(required)
-            hits, total = self._run(s, [wq.Or(flat)], exclude, filters, depth, res)
-            res.matched = "any" if total else "none"
-        elif total == 0:
+        ev = _Evaluator(s, ix, res, started + SEARCH_TIME_LIMIT)
+        parts = [ev.node(n) for n in parsed.must]
+        allowed = ev.filter_mask(parsed)
+        banned = union([ev.node(n) for n in parsed.must_not])[0] if parsed.must_not else None
+
+        def narrow(r: Result) -> Result:
+            if banned is not None:
+                r = exclude(r, banned)
+            if allowed is not None:
+                keep = allowed[r[0]]
+                r = (r[0][keep], r[1][keep])
+            return r
+
+        if parts:
+            found = narrow(intersect(parts))
+            if not len(found[0]) and len(parts) > 1:
+                found = narrow(union(parts))
+                res.matched = "any" if len(found[0]) else "none"
+        else:  # filters only: newest first
+            ids = np.flatnonzero(allowed).astype(np.int32)
+            found = (ids, ix.day[ids].astype(np.float32) / np.float32(1e8))
+        if not len(found[0]):
             res.matched = "none"
-        res.total = total
+        res.total = int(len(found[0]))
+        res.total_exact = ev.exact
         terms = res.terms
-        cands = self._candidates(s, hits, terms)
+        res.terms = list(dict.fromkeys(terms + ev.expanded))
+        depth = max(RERANK_DEPTH, page * per_page)
+        best = top_k(found[0], found[1], depth)
+        cands = self._candidates(s, ix, best, terms)
         head, tail = cands[:RERANK_DEPTH], cands[RERANK_DEPTH:]
-        rerank(head, terms, {t: s.idf("content", t) for t in terms})
+        if parts:  # filters alone keep their newest-first order
+            rerank(head, terms, {t: ix.idf(t) for t in terms})
         ordered = head + tail
+        marked = set(res.terms)
         for c in ordered[(page - 1) * per_page: page * per_page]:
             fields = s.stored_fields(c.key)
-            html, para = snippet(fields["content"], set(terms))
+            html, para = snippet(fields["content"], marked)
             res.hits.append(Hit(
                 thread_id=fields["thread_id"], thread_title=fields["title"],
                 kind=fields["kind"], position=fields["position"], author=fields.get("author"),
                 date=fields.get("date"), snippet=html, score=round(c.final, 4),
                 paragraph=para))
-        if total < 3 or any(s.doc_frequency("content", t) == 0 for t in terms):
+        if time.perf_counter() < ev.deadline and (
+                res.total < 3 or any(ix.df(t) == 0 for t in terms)):
             res.suggestion = self._suggest(s, parsed)
-        if facets and total:
-            self._facets(s, required if res.matched == "all" else [wq.Or(_flatten_any(required))],
-                         exclude, filters, res)
+        if facets and res.total:
+            ids = found[0]
+            kinds = np.bincount(ix.kind[ids], minlength=2)
+            res.kinds = {k: int(n) for k, n in zip(("post", "comment"), kinds, strict=True)
+                         if n}
+            codes = ix.author[ids]
+            codes = codes[codes >= 0]
+            if len(codes):
+                counts = np.bincount(codes)
+                order = np.argsort(-counts, kind="stable")[:FACET_LIMIT]
+                res.authors = [(ix.author_names[i], int(counts[i])) for i in order
+                               if counts[i]]
         res.elapsed_ms = (time.perf_counter() - started) * 1000
         return res
 
-    def _run(self, s: Searcher, required: list[wq.Query], exclude: list[wq.Query],
-             filters: list[wq.Query], depth: int,
-             res: SearchResults) -> tuple[list[tuple[int, float]], int]:
-        """Top ``depth`` (docnum, score) pairs and the total count for a compiled query."""
-        q: wq.Query = wq.And(required + filters) if len(required) + len(filters) > 1 else (
-            (required + filters)[0])
-        if exclude:
-            q = wq.AndNot(q, wq.Or(exclude) if len(exclude) > 1 else exclude[0])
-        collector = TimeLimitCollector(s.collector(limit=depth), timelimit=SEARCH_TIME_LIMIT,
-                                       use_alarm=threading.current_thread()
-                                       is threading.main_thread())
-        try:
-            s.search_with_collector(q, collector)
-        except TimeLimit:
-            res.notices.append("La recherche a été interrompue (trop longue) : "
-                               "résultats partiels.")
-        results = collector.results()
-        hits = [(docnum, score) for score, docnum in results.top_n]
-        try:
-            total = len(results)
-        except TimeLimit:  # pragma: no cover - counting is bounded by the same limit
-            total = len(hits)
-        return hits, total
-
-    def _candidates(self, s: Searcher, hits: list[tuple[int, float]],
+    def _candidates(self, s: Searcher, ix: ImpactIndex, best: list[tuple[int, float]],
                     terms: list[str]) -> list[Candidate]:
-        """Candidates with thread, title terms and (for the re-ranked head) term positions."""
+        """Candidates with thread, title terms and (for the best few) word positions."""
         cands = []
-        for docnum, score in hits:
-            fields = s.stored_fields(docnum)
-            cands.append(Candidate(docnum, fields["thread_id"], title_terms(fields["title"]),
-                                   score))
-        head = sorted(cands[:RERANK_DEPTH], key=lambda c: c.key)
-        if len(set(terms)) > 1 and head:
-            reader = s.reader()
-            for t in dict.fromkeys(terms):
-                try:
-                    m = reader.postings("content", t)
-                except Exception:  # term absent from the index
-                    continue
-                for c in head:
-                    if not m.is_active():
-                        break
-                    if m.id() < c.key:
-                        m.skip_to(c.key)
-                    if m.is_active() and m.id() == c.key:
-                        c.positions[t] = m.value_as("positions")
+        for docnum, score in best:
+            thread_id, title = ix.threads[int(ix.thread[docnum])]
+            cands.append(Candidate(docnum, thread_id, title_terms(title), score))
+        wanted = set(terms)
+        if len(wanted) > 1:
+            ana = analyzer()
+            for c in cands[:PROXIMITY_DEPTH]:
+                text = s.stored_fields(c.key)["content"]
+                poses = ana.positions(text)
+                c.positions = {t: poses[t] for t in wanted if t in poses}
         return cands
 
     def _suggest(self, s: Searcher, parsed: ParsedQuery) -> str | None:
@@ -227,14 +249,14 @@ class WhooshBackend:
             if node.compound or len(node.terms) != 1:
                 continue
             term = node.terms[0]
-            df = s.doc_frequency("content", term)
+            df = self._impacts().df(term)
             if df > 2 or not term.isalpha() or len(term) < 4:
                 continue
             best: tuple[int, int, str] | None = None
-            for dist in (1, 2):
+            for dist in (1, 2) if len(term) >= 7 else (1,):
                 for cand in reader.terms_within("content", term, dist,
                                                 prefix=1 if len(term) < 6 else 2):
-                    cdf = s.doc_frequency("content", cand)
+                    cdf = self._impacts().df(cand)
                     enough = cdf >= 1 if df == 0 else cdf > df * 3
                     if cand != term and enough and (
                             best is None or (-dist, cdf) > (-best[0], best[1])):
@@ -264,99 +286,115 @@ class WhooshBackend:
             m.next()
         return max(counts, key=lambda w: (counts[w], -len(w))) if counts else None
 
-    def _facets(self, s: Searcher, required: list[wq.Query], exclude: list[wq.Query],
-                filters: list[wq.Query], res: SearchResults) -> None:
-        """Author and kind counts over every match (for the result page's filters)."""
-        q: wq.Query = wq.And(required + filters) if len(required) + len(filters) > 1 else (
-            (required + filters)[0])
-        if exclude:
-            q = wq.AndNot(q, wq.Or(exclude) if len(exclude) > 1 else exclude[0])
-        authors: dict[str, int] = {}
-        kinds: dict[str, int] = {}
-        names: dict[str, str] = {}
-        deadline = time.perf_counter() + SEARCH_TIME_LIMIT / 2
-        for n, docnum in enumerate(s.docs_for_query(q)):
-            if n % 1000 == 0 and time.perf_counter() > deadline:
-                res.notices.append("Décomptes des filtres partiels (trop de résultats).")
-                break
-            fields = s.stored_fields(docnum)
-            kinds[fields["kind"]] = kinds.get(fields["kind"], 0) + 1
-            author = fields.get("author")
-            if author:
-                key = author_key(author)
-                authors[key] = authors.get(key, 0) + 1
-                names.setdefault(key, author)
-        res.kinds = kinds
-        res.authors = sorted(((names[k], v) for k, v in authors.items()),
-                             key=lambda kv: (-kv[1], kv[0].lower()))[:FACET_LIMIT]
 
 
-def _flatten_any(required: list[wq.Query]) -> list[wq.Query]:
-    """The any-word fallback: each required clause (or each OR alternative) on its own."""
-    out: list[wq.Query] = []
-    for q in required:
-        if isinstance(q, wq.And):
-            out.extend(_flatten_any(list(q.subqueries)))
-        else:
-            out.append(q)
-    return out
+class _Evaluator:
+    """Evaluate parsed query nodes over the impact arrays (and Whoosh positions for phrases)."""
 
-
-class _Compiler:
-    """Turn parsed query nodes into Whoosh queries over the passages index."""
-
-    def __init__(self, s: Searcher, notices: list[str]) -> None:
+    def __init__(self, s: Searcher, ix: ImpactIndex, res: SearchResults,
+                 deadline: float) -> None:
         self.s = s
-        self.notices = notices
+        self.ix = ix
+        self.res = res
+        self.deadline = deadline
+        self.exact = True
+        self.expanded: list[str] = []  # terms that prefixes expanded to (marked in snippets)
+        self.expansions: dict[str, list[str]] = {}  # prefix -> its terms, once per query
 
-    def node(self, node: Node) -> wq.Query:
+    def node(self, node: Node) -> Result:
         if isinstance(node, TermNode):
             if node.prefix is not None:
-                return self.prefix(node)
+                return union([self.ix.postings(t) for t in self.prefix(node)])
             if node.compound:
                 parts, joined = node.terms[:-1], node.terms[-1]
-                return wq.Or([wq.Phrase("content", parts, slop=1), wq.Term("content", joined)])
-            return wq.Term("content", node.terms[0])
+                return union([self.phrase(parts), self.ix.postings(joined)])
+            return self.ix.postings(node.terms[0])
         if isinstance(node, PhraseNode):
-            return wq.Phrase("content", node.terms, slop=1)
+            return self.phrase(node.terms)
         if isinstance(node, OrNode):
-            return wq.Or([self.node(c) for c in node.children])
+            return union([self.node(c) for c in node.children])
         assert isinstance(node, AndNode)
-        q: wq.Query = wq.And([self.node(c) for c in node.children])
+        out = intersect([self.node(c) for c in node.children])
         if node.negated:
-            q = wq.AndNot(q, wq.Or([self.node(c) for c in node.negated]))
-        return q
+            out = exclude(out, union([self.node(c) for c in node.negated])[0])
+        return out
 
-    def prefix(self, node: TermNode) -> wq.Query:
+    def prefix(self, node: TermNode) -> list[str]:
         """A bounded prefix: the MAX_PREFIX_EXPANSION most frequent matching terms."""
         assert node.prefix is not None
-        found: list[str] = []
-        for n, btext in enumerate(self.s.reader().expand_prefix("content", node.prefix)):
-            if n >= PREFIX_SCAN_LIMIT:
-                break
-            found.append(btext.decode("utf-8") if isinstance(btext, bytes) else btext)
-        if len(found) > MAX_PREFIX_EXPANSION:
-            found.sort(key=lambda t: -self.s.doc_frequency("content", t))
-            found = found[:MAX_PREFIX_EXPANSION]
-            self.notices.append(f"« {node.raw} » : préfixe trop courant, limité aux "
-                                f"{MAX_PREFIX_EXPANSION} mots les plus fréquents.")
+        found = self.expansions.get(node.prefix)
+        if found is None:
+            scanned: list[tuple[int, str]] = []
+            reader = self.s.reader()
+            for n, btext in enumerate(reader.expand_prefix("content", node.prefix)):
+                if n >= PREFIX_SCAN_LIMIT:
+                    break
+                text = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                scanned.append((self.ix.df(text), text))
+            scanned.sort(key=lambda ft: -ft[0])
+            if len(scanned) > MAX_PREFIX_EXPANSION:
+                self.res.notices.append(f"« {node.raw} » : préfixe trop courant, limité aux "
+                                        f"{MAX_PREFIX_EXPANSION} mots les plus fréquents.")
+            found = [t for _, t in scanned[:MAX_PREFIX_EXPANSION]]
+            self.expansions[node.prefix] = found
         terms = list(dict.fromkeys(found + node.terms))
-        if not terms:
-            return wq.NullQuery
-        return wq.Or([wq.Term("content", t) for t in terms])
+        self.expanded.extend(terms)
+        return terms
 
-    def filters(self, parsed: ParsedQuery) -> list[wq.Query]:
-        """Field filters as zero-score queries (they narrow, they don't rank)."""
-        out: list[wq.Query] = []
-        if parsed.author:
-            out.append(wq.Term("author_key", parsed.author))
+    def phrase(self, terms: list[str]) -> Result:
+        """Docs holding the terms at consecutive positions (checked on the best candidates)."""
+        cand_ids, cand_ws = intersect([self.ix.postings(t) for t in terms])
+        if len(terms) == 1 or not len(cand_ids):
+            return cand_ids, cand_ws
+        if len(cand_ids) > PHRASE_CHECK_LIMIT:
+            self.exact = False
+            keep = np.sort(np.argpartition(-cand_ws, PHRASE_CHECK_LIMIT - 1)[:PHRASE_CHECK_LIMIT])
+            cand_ids, cand_ws = cand_ids[keep], cand_ws[keep]
+        reader = self.s.reader()
+        matchers = [reader.postings("content", t) for t in terms]
+        ok = np.zeros(len(cand_ids), dtype=bool)
+        for i, doc in enumerate(cand_ids.tolist()):
+            if i % 64 == 0 and time.perf_counter() > self.deadline:
+                self.timed_out()
+                break
+            lists = []
+            for m in matchers:
+                if m.is_active() and m.id() < doc:
+                    m.skip_to(doc)
+                if not m.is_active() or m.id() != doc:
+                    break
+                lists.append(m.value_as("positions"))
+            else:
+                first, rest = lists[0], [set(p) for p in lists[1:]]
+                ok[i] = any(all(p + k + 1 in r for k, r in enumerate(rest)) for p in first)
+        return cand_ids[ok], cand_ws[ok]
+
+    def timed_out(self) -> None:
+        """Note (once) that the time limit cut the search short."""
+        if self.exact:
+            self.res.notices.append("La recherche a été interrompue (trop longue) : "
+                                    "résultats partiels.")
+        self.exact = False
+
+    def filter_mask(self, parsed: ParsedQuery) -> np.ndarray | None:
+        """Boolean mask over docs for the field filters, or None when there are none."""
+        if not parsed.has_filters:
+            return None
+        ix = self.ix
+        mask = np.ones(ix.n_docs, dtype=bool)
         if parsed.kind:
-            out.append(wq.Term("kind", parsed.kind))
-        if parsed.thread:
-            out.append(wq.Term("thread_id", parsed.thread))
-        if parsed.after is not None or parsed.before is not None:
-            out.append(wq.NumericRange("day", parsed.after or 1, parsed.before))
-        return [wq.ConstantScoreQuery(q, 0.0) for q in out]
+            mask &= ix.kind == (1 if parsed.kind == "comment" else 0)
+        if parsed.after is not None:
+            mask &= ix.day >= parsed.after
+        if parsed.before is not None:
+            mask &= (ix.day <= parsed.before) & (ix.day > 0)
+        if parsed.author is not None:
+            code = ix.author_codes.get(parsed.author)
+            mask &= ix.author == (code if code is not None else -2)
+        if parsed.thread is not None:
+            code = ix.thread_codes.get(parsed.thread)
+            mask &= ix.thread == (code if code is not None else np.iinfo(np.uint32).max)
+        return mask
 
 
 def open_engine(index_dir: str | os.PathLike[str]) -> WhooshBackend:
@@ -364,4 +402,4 @@ def open_engine(index_dir: str | os.PathLike[str]) -> WhooshBackend:
     return WhooshBackend(index_dir)
 
 
-__all__ = ["WhooshBackend", "open_engine", "QueryError", "SEARCH_TIME_LIMIT"]
+__all__ = ["WhooshBackend", "open_engine", "SEARCH_TIME_LIMIT", "author_key"]

@@ -26,14 +26,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Positions
 from whoosh.system import pack_uint
 
 from .analysis import FrenchAnalyzer, analyzer, fold
 from .errors import IndexMissingError, RebuildLockedError
-from .model import BuildReport, Comment, IndexStats, Passage, Thread
+from .impact import ImpactWriter
+from .model import COMMENT, BuildReport, Comment, IndexStats, Passage, Thread
 
 CURRENT = "CURRENT"
 LOCK = ".rebuild.lock"
@@ -41,6 +42,17 @@ PASSAGES = "passages"
 THREADS = "threads"
 META = "fil-meta.json"
 KEEP_GENERATIONS = 2  # the current one and the one before (readers may still hold it)
+
+
+class Analysed(str):
+    """Passage text carrying its analysed positions, so indexing analyses it only once."""
+
+    positions: dict[str, list[int]]
+
+    def __new__(cls, text: str, positions: dict[str, list[int]]) -> Analysed:
+        obj = super().__new__(cls, text)
+        obj.positions = positions
+        return obj
 
 
 class FrenchText(TEXT):
@@ -55,9 +67,10 @@ class FrenchText(TEXT):
         fmt = self.format
         fb = fmt.field_boost
         if isinstance(fmt, Positions):
+            poses = value.positions if isinstance(value, Analysed) else ana.positions(value)
             encode = fmt.encode
-            for term, poses in ana.positions(value).items():
-                yield term.encode("utf-8"), len(poses), len(poses) * fb, encode(poses)
+            for term, plist in poses.items():
+                yield term.encode("utf-8"), len(plist), len(plist) * fb, encode(plist)
         else:
             counts: dict[str, int] = {}
             for term in ana.terms(value):
@@ -67,18 +80,19 @@ class FrenchText(TEXT):
 
 
 def passage_schema() -> Schema:
-    """Schema of the passages index: what is searched, filtered, and shown on result pages."""
-    ana = analyzer()
+    """Schema of the passages index: the text with positions, and what result pages show.
+
+    Filters (kind, author, dates, thread) and ranking read the impact arrays' columns
+    (indexer.impact), so only ``content`` is indexed here; the rest is stored.
+    """
     return Schema(
-        thread_id=ID(stored=True),
-        title=FrenchText(analyzer=ana, phrase=False, stored=True),
-        kind=ID(stored=True),
+        thread_id=STORED(),
+        title=STORED(),
+        kind=STORED(),
         position=STORED(),
         author=STORED(),
-        author_key=ID(),
         date=STORED(),
-        day=NUMERIC(int, bits=32, signed=False),
-        content=FrenchText(analyzer=ana, phrase=True, stored=True),
+        content=FrenchText(analyzer=analyzer(), phrase=True, stored=True),
     )
 
 
@@ -171,17 +185,18 @@ ProgressFn = Callable[[int], None]
 
 
 def build_index(threads: Iterable[Thread], index_dir: str | os.PathLike[str], *,
-                procs: int = 1, limitmb: int = 256,
-                progress: ProgressFn | None = None,
+                limitmb: int = 256, progress: ProgressFn | None = None,
                 on_swap: Callable[[Path], None] | None = None) -> BuildReport:
     """Index threads into a new generation of ``index_dir`` and make it current atomically.
 
-    ``procs`` > 1 uses Whoosh's multi-process writer (one segment per process);
+    Each passage is analysed once; its terms feed both the Whoosh segment (positions,
+    stored text) and the impact arrays used for ranking (see :mod:`indexer.impact`).
     ``progress`` is called with the number of passages added since the last call.
     """
     index_dir = Path(index_dir)
     started = time.perf_counter()
     report = BuildReport(location=str(index_dir))
+    ana = analyzer()
     with rebuild_lock(index_dir):
         _cleanup(index_dir, keep=current_generation(index_dir) or index_dir)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -191,16 +206,21 @@ def build_index(threads: Iterable[Thread], index_dir: str | os.PathLike[str], *,
         storage = FileStorage(str(tmp))
         pix = storage.create_index(passage_schema(), indexname=PASSAGES)
         tix = storage.create_index(thread_schema(), indexname=THREADS)
-        kwargs: dict[str, object] = {"limitmb": limitmb}
-        if procs > 1:
-            kwargs.update(procs=procs, multisegment=True)
-        pw = pix.writer(**kwargs)
+        pw = pix.writer(limitmb=limitmb)
         tw = tix.writer()
+        impacts = ImpactWriter()
         try:
             for t in threads:
                 passages = t.passages()
                 for p in passages:
-                    pw.add_document(**passage_fields(p))
+                    fields = passage_fields(p)
+                    poses = ana.positions(p.text)
+                    impacts.add(poses, p.kind == COMMENT, fields.pop("day"),  # type: ignore[arg-type]
+                                fields.pop("author_key") or "", p.author, p.thread_id,
+                                p.thread_title)
+                    fields["content"] = Analysed(p.text, poses)
+                    fields["_stored_content"] = p.text
+                    pw.add_document(**fields)
                 tw.add_document(thread_id=t.id, data=thread_to_json(t))
                 report.threads += 1
                 report.passages += len(passages)
@@ -208,6 +228,7 @@ def build_index(threads: Iterable[Thread], index_dir: str | os.PathLike[str], *,
                     progress(len(passages))
             tw.commit()
             pw.commit()
+            impacts.write(tmp)
         except BaseException:
             with contextlib.suppress(Exception):
                 pw.cancel()

@@ -103,6 +103,7 @@ class SearchResults:
     kinds: dict[str, int] = field(default_factory=dict)  # {"post": n, "comment": m}
     notices: list[str] = field(default_factory=list)  # e.g. a prefix expansion was capped
     terms: list[str] = field(default_factory=list)  # analysed terms to mark on thread pages
+    total_exact: bool = True  # False: more matches than were counted (total is a lower bound)
     elapsed_ms: float = 0.0
 
 

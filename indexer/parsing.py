@@ -24,9 +24,12 @@ MAX_LINE_CHARS = 1_000_000
 MAX_ID_CHARS = 200
 
 #: ``Rédigé par : AUTHOR | DD/MM/YYYY à HH:MM`` (also without accents, "Posted by" and "-").
+#: Written to run in linear time: the author ends on a non-space and the spaces around
+#: it are matched possessively, so a long line of spaces can't make it backtrack.
 SIGNATURE_RE = re.compile(
-    r"^\s*(?:R[ée]dig[ée] par|Posted by|[ÉE]crit par)\s*:\s*(?P<author>.*?)\s*[|\u2013-]\s*"
-    r"(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})(?:\s*(?:à|a|at)\s*(?P<H>\d{1,2})[:h](?P<M>\d{2}))?\s*$",
+    r"^\s*+(?:R[ée]dig[ée] par|Posted by|[ÉE]crit par)\s*+:\s*+(?P<author>(?:.*?\S)?)"
+    r"\s*+[|\u2013-]\s*+(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})"
+    r"(?:\s*+(?:à|a|at)\s*+(?P<H>\d{1,2})[:h](?P<M>\d{2}))?\s*+$",
     re.IGNORECASE,
 )
 #: Optional header lines at the top of a .txt file, closed by a line ``---``.
@@ -42,8 +45,24 @@ OPENER_RE = re.compile(
     r"|monsieur|madame|mme|mlle|re|merci)\b|m\.\s)",
     re.IGNORECASE,
 )
-MENTION_RE = re.compile(r"^\s*@\s*(?P<rest>.+)$")
+MENTION_RE = re.compile(r"^\s*@\s*(?P<rest>.+)$", re.DOTALL)
+#: ``DD/MM/YYYY [à] HH:MM`` (no two adjacent ``\s*``: that backtracks quadratically).
+DMY_DATE_RE = re.compile(
+    r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s*+(?:(?:à|a|at)\s*+)?(\d{1,2})[:h](\d{2}))?$")
 ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?$")
+#: Line breaks of a thread file. Not ``str.splitlines``: that also splits on U+2028/U+2029
+#: (legal unescaped inside a JSON string) and on other separators, shifting line numbers.
+LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
+#: How UTF-8 continuation bytes (0x80-0xBF) look once decoded as Windows-1252 or Latin-1.
+_CONTINUATION = "".join(sorted(set(bytes(range(0x80, 0xC0)).decode("cp1252", errors="ignore")
+                                   + bytes(range(0x80, 0xC0)).decode("latin-1"))))
+#: UTF-8 read as Windows-1252 (``é`` -> ``Ã©``, ``œ`` -> ``Å“``, ``’`` -> ``â€™``).
+MOJIBAKE_RE = re.compile(f"[ÂÃÅ][{re.escape(_CONTINUATION)}]|â€|Ã ")
+#: Characters that make a text file binary: C0/C1 controls except tab, LF, CR and form feed.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+#: What thread text may not contain: those controls, and unpaired surrogates (JSON
+#: ``"\\ud800"``, or undecodable bytes in a file name).
+BAD_JSON_TEXT_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(slots=True)
@@ -63,30 +82,71 @@ def decode_bytes(data: bytes, path: str) -> tuple[str, str]:
     """
     if b"\x00" in data:
         raise ThreadParseError(path, "binary data (NUL byte): not a text file")
+    utf8_error = None
     try:
         text, encoding = data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as exc:
+        utf8_error = exc.start + len(data) - len(exc.object)  # offsets skip a BOM
+        if _truncated_utf8(data) is not None:
+            raise ThreadParseError(path, f"file ends in the middle of a UTF-8 character (byte "
+                                   f"{utf8_error}): truncated?") from None
         try:
             text, encoding = data.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
             raise ThreadParseError(
-                path, f"not UTF-8 (byte {exc.start}) and not Windows-1252/Latin-1 either"
+                path, f"not UTF-8 (byte {utf8_error}) and not Windows-1252/Latin-1 either"
             ) from None
-    bad = next((ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f"),
-               None)
+    mojibake = MOJIBAKE_RE.search(text)
+    if mojibake is not None:
+        line = _line_of(text, mojibake.start())
+        if encoding == "utf-8":
+            raise ThreadParseError(path, f"text looks double-encoded (mojibake such as "
+                                   f"{mojibake.group()!r}); re-export it as UTF-8", line)
+        # Valid UTF-8 sequences inside a file that is not UTF-8 as a whole: decoding it
+        # as Windows-1252 would garble them, so refuse rather than guess.
+        raise ThreadParseError(path, f"mixed encodings: UTF-8 text (read as "
+                               f"{mojibake.group()!r}) in a file that is not valid UTF-8 "
+                               f"(byte {utf8_error}); re-export it as UTF-8", line)
+    bad = CONTROL_RE.search(text)
     if bad is not None:
-        line = text.count("\n", 0, text.index(bad)) + 1
-        raise ThreadParseError(path, f"control character U+{ord(bad):04X}: not a text file", line)
-    if encoding == "utf-8" and ("Ã©" in text or "Ã¨" in text or "Ã " in text):
-        raise ThreadParseError(path, "text looks double-encoded (mojibake such as 'Ã©'); "
-                               "re-export it as UTF-8")
+        raise ThreadParseError(path, f"control character U+{ord(bad.group()):04X}: "
+                               "not a text file", _line_of(text, bad.start()))
     return text, encoding
+
+
+def _truncated_utf8(data: bytes, ascii_ok: bool = False) -> int | None:
+    """Where ``data``'s cut last UTF-8 character starts, when that is its only flaw; else None.
+
+    Unless ``ascii_ok``, only when the rest holds UTF-8 characters beyond ASCII:
+    ``caf\\xe9`` is Windows-1252 "café", not a cut UTF-8 file.
+    """
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # strict decoding stops at the first error: if it is the end, all before is valid
+        if (exc.reason == "unexpected end of data" and exc.end == len(exc.object)
+                and (ascii_ok or not exc.object[:exc.start].isascii())):
+            return exc.start + len(data) - len(exc.object)
+    return None
+
+
+def _line_of(text: str, pos: int) -> int:
+    """1-based line number of a character offset (same line breaks as :func:`split_lines`)."""
+    return len(LINE_BREAK_RE.findall(text, 0, pos)) + 1
+
+
+def split_lines(text: str) -> list[str]:
+    """Split on ``\\n``, ``\\r\\n`` and ``\\r`` only, so line numbers match an editor's."""
+    lines = LINE_BREAK_RE.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def parse_date(value: str, path: str, line: int | None) -> str:
     """Turn ``DD/MM/YYYY à HH:MM`` or ISO 8601 into ISO 8601 (``2009-02-05T14:51``)."""
     value = value.strip()
-    m = re.match(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s*(?:à|a|at)?\s*(\d{1,2})[:h](\d{2}))?$", value)
+    m = DMY_DATE_RE.match(value)
     if m:
         d, mo, y, hh, mm = m.groups()
         return _iso(int(y), int(mo), int(d), hh, mm, path, line)
@@ -133,44 +193,62 @@ def first_comment_start(lines: list[str]) -> int:
     return len(lines) - 1 if len(lines) > 1 else len(lines)
 
 
+def _name_key(text: str) -> str:
+    """Fold a name (or the text after ``@``) word by word, keeping one space between words.
+
+    ``fold`` alone drops every space, so ``@Thierry merci`` would read as ``thierrymerci``
+    and never match the author ``Thierry``.
+    """
+    return " ".join(w for w in (fold(word) for word in text.split()) if w)
+
+
 def resolve_replies(comments: list[Comment]) -> list[Comment]:
-    """Link each comment's ``@Name`` lines to the latest earlier comment by that author."""
+    """Link each comment's ``@Name`` lines to the latest earlier comment by that author.
+
+    The longest earlier author name that starts the line (followed by a non-letter) wins.
+    Linear in the number of comments: names are looked up by the lengths they can have.
+    """
     out: list[Comment] = []
+    latest: dict[str, int] = {}  # folded author -> position of their latest comment
+    lengths: set[int] = set()
     for c in comments:
-        targets: list[int] = []
-        earlier = {}
-        for prev in out:
-            if prev.author:
-                earlier[fold(prev.author)] = prev.position
-        names = sorted(earlier, key=len, reverse=True)
+        targets: dict[int, None] = {}
         for para in c.paragraphs:
             m = MENTION_RE.match(para)
             if not m:
                 continue
-            rest = fold(m.group("rest"))
-            for name in names:
-                if rest.startswith(name) and not rest[len(name):len(name) + 1].isalnum():
-                    if earlier[name] not in targets:
-                        targets.append(earlier[name])
+            rest = _name_key(m.group("rest"))
+            for n in sorted((n for n in lengths if n <= len(rest)), reverse=True):
+                if rest[n:n + 1].isalnum():
+                    continue
+                position = latest.get(rest[:n])
+                if position is not None:
+                    targets[position] = None
                     break
         out.append(Comment(c.position, c.author, c.date, c.paragraphs, tuple(targets)))
+        key = _name_key(c.author) if c.author else ""
+        if key:
+            latest[key] = c.position
+            lengths.add(len(key))
     return out
 
 
 def parse_txt(text: str, path: str, thread_id: str) -> Thread:
     """Parse a blog export: header lines (optional), post paragraphs, signed comments."""
-    raw_lines = text.splitlines()
+    raw_lines = split_lines(text)
     numbered = [(n, line.strip()) for n, line in enumerate(raw_lines, start=1)]
     meta: dict[str, str] = {}
+    meta_line: dict[str, int] = {}
     if numbered and HEADER_RE.match(numbered[0][1]):
         end = next((i for i, (_, line) in enumerate(numbered) if line == HEADER_END), None)
         if end is not None and all(HEADER_RE.match(line) or not line
                                    for _, line in numbered[:end]):
-            for _, line in numbered[:end]:
+            for n, line in numbered[:end]:
                 if line:
                     m = HEADER_RE.match(line)
                     assert m is not None
                     meta[_header_key(m.group("key"))] = m.group("value").strip()
+                    meta_line[_header_key(m.group("key"))] = n
             numbered = numbered[end + 1:]
     numbered = [(n, line) for n, line in numbered if line]
 
@@ -180,8 +258,11 @@ def parse_txt(text: str, path: str, thread_id: str) -> Thread:
     marker_seen = False
     for n, line in numbered:
         if COMMENTS_MARKER_RE.match(line):
-            if marker_seen or comments:
+            if marker_seen:
                 raise ThreadParseError(path, "comments marker appears twice", n)
+            if comments:
+                raise ThreadParseError(path, "comments marker after the first comment's "
+                                       "signature", n)
             marker_seen, post, pending = True, pending, []
             continue
         sig = SIGNATURE_RE.match(line)
@@ -208,7 +289,7 @@ def parse_txt(text: str, path: str, thread_id: str) -> Thread:
     if not post and not comments:
         raise ThreadParseError(path, "no text: empty thread")
     paragraphs = tuple(line for _, line in post)
-    post_date = parse_date(meta["date"], path, None) if meta.get("date") else None
+    post_date = parse_date(meta["date"], path, meta_line["date"]) if meta.get("date") else None
     return Thread(
         id=thread_id,
         title=meta.get("title") or default_title(paragraphs, thread_id),
@@ -226,6 +307,21 @@ def _header_key(key: str) -> str:
     return {"titre": "title", "auteur": "author"}.get(key.lower(), key.lower())
 
 
+def _check_text(value: str, what: str) -> str:
+    """Refuse text the index can't store or show: unpaired surrogates, control characters.
+
+    JSON escapes can produce both (``"\\ud800"``, ``"\\u001b"``); a surrogate would make the
+    index writer fail (it encodes terms as UTF-8) and the web pages too.
+    """
+    bad = BAD_JSON_TEXT_RE.search(value)
+    if bad is None:
+        return value
+    code = ord(bad.group())
+    if 0xD800 <= code <= 0xDFFF:
+        raise ValueError(f"{what} contains an unpaired surrogate U+{code:04X} (invalid Unicode)")
+    raise ValueError(f"{what} contains the control character U+{code:04X}")
+
+
 def _opt_str(obj: dict, key: str, where: str) -> str | None:
     """Read an optional string member of a JSON object, or say what is wrong with it."""
     value = obj.get(key)
@@ -233,7 +329,7 @@ def _opt_str(obj: dict, key: str, where: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"{where}{key!r} must be a string, not {type(value).__name__}")
-    return value.strip() or None
+    return _check_text(value, f"{where}{key!r}").strip() or None
 
 
 def _paragraphs(obj: dict, where: str) -> tuple[str, ...]:
@@ -241,6 +337,8 @@ def _paragraphs(obj: dict, where: str) -> tuple[str, ...]:
     paras = obj.get("paragraphs", [])
     if not isinstance(paras, list) or not all(isinstance(p, str) for p in paras):
         raise ValueError(f"{where}'paragraphs' must be a list of strings")
+    for n, p in enumerate(paras, start=1):
+        _check_text(p, f"{where}paragraph {n}")
     return tuple(p.strip() for p in paras if p.strip())
 
 
@@ -253,11 +351,13 @@ def thread_from_json(obj: object, path: str, line: int) -> Thread:
         if not isinstance(tid, str) or not tid.strip():
             raise ValueError("'id' must be a non-empty string")
         tid = tid.strip()
-        if len(tid) > MAX_ID_CHARS or any(unicodedata.category(c) == "Cc" for c in tid):
+        if len(tid) > MAX_ID_CHARS or any(unicodedata.category(c) in ("Cc", "Cs")
+                                          for c in tid):
             raise ValueError(f"'id' must be at most {MAX_ID_CHARS} printable characters")
-        title = obj.get("title")
+        title = obj.get("title", "")
         if not isinstance(title, str):
             raise ValueError("'title' must be a string")
+        _check_text(title, "'title'")
         post = obj.get("post", {})
         if not isinstance(post, dict):
             raise ValueError("'post' must be an object")
@@ -272,7 +372,7 @@ def thread_from_json(obj: object, path: str, line: int) -> Thread:
                 raise ValueError(f"{where}must be an object")
             date = _opt_str(c, "date", where)
             comments.append(Comment(i, _opt_str(c, "author", where),
-                                    parse_date(date, path, line) if date else None,
+                                    _json_date(date, where, path, line),
                                     _paragraphs(c, where)))
         if not paragraphs and not any(c.paragraphs for c in comments):
             raise ValueError("no text: post and comments are empty")
@@ -284,16 +384,26 @@ def thread_from_json(obj: object, path: str, line: int) -> Thread:
             comments=tuple(resolve_replies(comments)),
             url=_opt_str(obj, "url", ""),
             author=_opt_str(post, "author", "post: "),
-            date=parse_date(post_date, path, line) if post_date else None,
+            date=_json_date(post_date, "post: ", path, line),
             source=f"{path}:{line}",
         )
     except ValueError as exc:
         raise ThreadParseError(path, str(exc), line) from None
 
 
+def _json_date(value: str | None, where: str, path: str, line: int) -> str | None:
+    """Parse an optional JSON date; a bad one is reported with the member it came from."""
+    if not value:
+        return None
+    try:
+        return parse_date(value, path, line)
+    except ThreadParseError as exc:
+        raise ValueError(f"{where}'date': {exc.reason}") from None
+
+
 def parse_jsonl(text: str, path: str) -> Iterator[Thread | ThreadParseError]:
     """Yield a Thread for each good line and a ThreadParseError for each bad one."""
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         if len(line) > MAX_LINE_CHARS:
@@ -301,8 +411,11 @@ def parse_jsonl(text: str, path: str) -> Iterator[Thread | ThreadParseError]:
             continue
         try:
             obj = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        except (ValueError, RecursionError) as exc:
+            # JSONDecodeError is a ValueError; so is an integer of more than 4300 digits.
+            reason = (exc.msg if isinstance(exc, json.JSONDecodeError)
+                      else "nested too deeply" if isinstance(exc, RecursionError)
+                      else str(exc).split(";")[0])
             yield ThreadParseError(path, f"invalid JSON: {reason}", n)
             continue
         try:
@@ -312,17 +425,30 @@ def parse_jsonl(text: str, path: str) -> Iterator[Thread | ThreadParseError]:
 
 
 def iter_source_files(sources: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """Expand files and folders (recursively) into thread files, in a stable order."""
+    """Expand files and folders (recursively) into thread files, in a stable order.
+
+    A file reached twice (the same folder given twice, or a file and its folder) is
+    read once, so its threads are not rejected as duplicates of themselves.
+    """
+    seen: set[Path] = set()
     for src in sources:
+        if not os.fspath(src).strip():
+            # Path("") is ".": an empty entry (``FIL_SOURCES="a:"``) would read the cwd
+            raise SourceMissingError("empty source path (a stray ':' in FIL_SOURCES?)")
         p = Path(src)
         if not p.exists():
             raise SourceMissingError(f"source not found: {p}")
         if p.is_dir():
-            yield from sorted(f for f in p.rglob("*")
-                              if f.is_file() and f.suffix.lower() in THREAD_SUFFIXES
-                              and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            files = sorted(f for f in p.rglob("*")
+                           if f.is_file() and f.suffix.lower() in THREAD_SUFFIXES
+                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
         else:
-            yield p
+            files = [p]
+        for f in files:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield f
 
 
 def read_file(path: Path) -> tuple[list[Thread], list[ThreadParseError], list[str]]:
@@ -334,13 +460,27 @@ def read_file(path: Path) -> tuple[list[Thread], list[ThreadParseError], list[st
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ThreadParseError(name, f"file larger than {MAX_FILE_BYTES // 2**20} MiB")
-        text, encoding = decode_bytes(path.read_bytes(), name)
+        data = path.read_bytes()
     except ThreadParseError as exc:
         return [], [exc], []
     except OSError as exc:
         return [], [ThreadParseError(name, f"cannot read: {exc.strerror or exc}")], []
+    if path.suffix.lower() == ".jsonl":
+        # A cut last character only spoils the last line (its whole lines read the same
+        # in UTF-8 and Windows-1252 when they are ASCII, and are kept either way).
+        cut = _truncated_utf8(data, ascii_ok=True)
+        if cut is not None:
+            return _read_cut_jsonl(data, cut, name)
+    try:
+        text, encoding = decode_bytes(data, name)
+    except ThreadParseError as exc:
+        return [], [exc], []
     warnings = [f"{name}: decoded as Windows-1252 (not UTF-8)"] if encoding != "utf-8" else []
     if path.suffix.lower() == ".txt":
+        if BAD_JSON_TEXT_RE.search(path.stem):
+            return [], [ThreadParseError(name, "file name is not valid UTF-8 text (or holds "
+                                         "control characters): it can't be a thread id; "
+                                         "rename the file")], warnings
         try:
             return [parse_txt(text, name, path.stem)], [], warnings
         except ThreadParseError as exc:
@@ -349,6 +489,27 @@ def read_file(path: Path) -> tuple[list[Thread], list[ThreadParseError], list[st
     for item in parse_jsonl(text, name):
         (errors if isinstance(item, ThreadParseError) else threads).append(item)
     return threads, errors, warnings
+
+
+def _read_cut_jsonl(data: bytes, cut: int,
+                    name: str) -> tuple[list[Thread], list[ThreadParseError], list[str]]:
+    """A JSON Lines file cut in the middle of a character: keep its whole lines.
+
+    Only the last line is incomplete; it is rejected by number, the others are read as
+    usual (a .txt file cut this way is rejected whole: its thread is incomplete).
+    """
+    try:
+        text, _ = decode_bytes(data[:cut], name)
+    except ThreadParseError as exc:
+        return [], [exc], []
+    breaks = list(LINE_BREAK_RE.finditer(text))
+    whole = text[:breaks[-1].end()] if breaks else ""
+    threads, errors = [], []
+    for item in parse_jsonl(whole, name):
+        (errors if isinstance(item, ThreadParseError) else threads).append(item)
+    errors.append(ThreadParseError(name, "line cut in the middle of a UTF-8 character "
+                                   "(file truncated?)", len(breaks) + 1))
+    return threads, errors, []
 
 
 def read_sources(sources: Iterable[str | os.PathLike[str]]) -> ReadResult:

@@ -12,7 +12,8 @@ Syntax (bare words are ANDed)::
     after:2009-02-06  before:2009-02  (YYYY, YYYY-MM or YYYY-MM-DD, inclusive)
 
 Bounds (enforced here, whatever calls the parser): at most MAX_QUERY_CHARS characters,
-MAX_WORDS words and MAX_DEPTH nested parentheses; control characters count as spaces.
+MAX_WORDS words, MAX_PREFIXES prefixes and MAX_DEPTH nested parentheses; control
+characters count as spaces.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ MAX_QUERY_CHARS = 1000
 MAX_WORDS = 64
 MAX_DEPTH = 8
 MIN_PREFIX = 3
+MAX_PREFIXES = 8
 
 FILTERS = ("author", "kind", "after", "before", "thread")
 KIND_ALIASES = {"post": "post", "billet": "post", "article": "post",
@@ -150,8 +152,8 @@ def _date_bound(value: str, name: str, upper: bool) -> int:
     """``2009``, ``2009-02`` or ``2009-02-05`` -> YYYYMMDD (first or last day for ranges)."""
     m = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", value)
     if not m:
-        raise QueryError(f"{name}: expects a date as YYYY-MM-DD (or YYYY-MM, YYYY), "
-                         f"not {value!r}")
+        raise QueryError(f"{name}: attend une date AAAA-MM-JJ (ou AAAA-MM, AAAA), "
+                         f"pas {value!r}")
     y, mo, d = int(m.group(1)), m.group(2), m.group(3)
     try:
         if mo is None:
@@ -170,7 +172,7 @@ def _date_bound(value: str, name: str, upper: bool) -> int:
         date(y, int(mo), int(d))
         return y * 10000 + int(mo) * 100 + int(d)
     except ValueError:
-        raise QueryError(f"{name}: {value!r} is not a valid date") from None
+        raise QueryError(f"{name}: {value!r} n'est pas une date valide") from None
 
 
 class _Parser:
@@ -181,6 +183,7 @@ class _Parser:
         self.lexemes = [(m.lastgroup, m.group()) for m in _LEX_RE.finditer(text)]
         self.i = 0
         self.words = 0
+        self.prefixes = 0
         self.query = ParsedQuery(text=text)
 
     def parse(self) -> ParsedQuery:
@@ -208,6 +211,10 @@ class _Parser:
             while (self.i + 1 < len(self.lexemes) and self.lexemes[self.i][1] == "OR"
                    and self.lexemes[self.i + 1][0] != "rpar"):
                 self.i += 1
+                nxt = self.lexemes[self.i][1]
+                if negated or (nxt.startswith("-") and len(nxt) > 1):
+                    raise QueryError("OR ne peut pas relier une exclusion (-mot) : "
+                                     "écrivez par exemple « lippi -debit »")
                 alternatives.append(self.atom(depth))
             nodes = [n for n in alternatives if n is not None]
             if not nodes:
@@ -224,7 +231,7 @@ class _Parser:
             return None
         if kind == "lpar":
             if depth + 1 > MAX_DEPTH:
-                raise QueryError(f"parentheses nested more than {MAX_DEPTH} deep")
+                raise QueryError(f"trop de parenthèses imbriquées (au plus {MAX_DEPTH} niveaux)")
             must, must_not = self.clauses(depth + 1)
             if self.i < len(self.lexemes) and self.lexemes[self.i][0] == "rpar":
                 self.i += 1
@@ -248,7 +255,7 @@ class _Parser:
     def count(self, n: int) -> None:
         self.words += n
         if self.words > MAX_WORDS:
-            raise QueryError(f"too many words in the query (at most {MAX_WORDS})")
+            raise QueryError(f"trop de mots dans la recherche (au plus {MAX_WORDS})")
 
     def phrase_terms(self, text: str) -> list[str]:
         """Analysed terms of a phrase in position order; joined compound forms left out."""
@@ -264,6 +271,10 @@ class _Parser:
             prefix = re.sub(r"[^\w]", "", prefix)
             if len(prefix) >= MIN_PREFIX:
                 self.count(1)
+                self.prefixes += 1
+                if self.prefixes > MAX_PREFIXES:
+                    raise QueryError(f"trop de préfixes (mot*) dans la recherche "
+                                     f"(au plus {MAX_PREFIXES})")
                 return TermNode(raw, self.ana.terms(stem), prefix=prefix)
             if stem:
                 self.query.notices.append(
@@ -286,14 +297,15 @@ class _Parser:
         name = _FILTER_ALIASES.get(name.lower(), name.lower())
         value = value.strip().strip('"').strip()
         if not value:
-            raise QueryError(f"{name}: needs a value (e.g. {name}:{_EXAMPLES[name]})")
+            raise QueryError(f"{name}: il manque une valeur (par exemple {name}:{_EXAMPLES[name]})")
         q = self.query
         if name == "author":
             q.author = " ".join(fold(value).split())
         elif name == "kind":
             kind = KIND_ALIASES.get(fold(value))
             if kind is None:
-                raise QueryError(f"kind: expects post or comment, not {value!r}")
+                raise QueryError("kind: attend post (billet) ou comment (commentaire), "
+                                 f"pas {value!r}")
             q.kind = kind
         elif name == "after":
             q.after = _date_bound(value, name, upper=False)
@@ -314,8 +326,9 @@ def parse_query(text: str, ana: FrenchAnalyzer | None = None) -> ParsedQuery:
     ['tres', 'haut', 'deb']
     """
     if not isinstance(text, str):
-        raise QueryError("the query must be text")
+        raise QueryError("la recherche doit être du texte")
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"query too long ({len(text)} characters; at most {MAX_QUERY_CHARS})")
+        raise QueryError(f"recherche trop longue ({len(text)} caractères ; "
+                         f"au plus {MAX_QUERY_CHARS})")
     text = clean_query(text).strip()
     return _Parser(text, ana or analyzer()).parse()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 TITLE_WEIGHT = 0.35
 THREAD_WEIGHT = 0.25
 PROXIMITY_WEIGHT = 0.25
+COVERAGE_WEIGHT = 0.0
 PROXIMITY_WINDOW = 3  # words: pairs closer than this count as "together"
 RERANK_DEPTH = 100  # candidates re-ranked; deeper pages keep the backend's order
 
@@ -67,6 +68,7 @@ def rerank(cands: list[Candidate], terms: Sequence[str], idf: Mapping[str, float
         title = sum(idf.get(t, 0.0) for t in set(terms) if t in c.title_terms) / weight_total
         thread = math.log1p(mass[c.thread_id]) / math.log1p(best_mass)
         prox = proximity(c.positions, terms) if c.positions else 0.0
+        coverage = sum(idf.get(t, 0.0) for t in c.positions) / weight_total
         c.final = (c.score / top + TITLE_WEIGHT * title + THREAD_WEIGHT * thread
-                   + PROXIMITY_WEIGHT * prox)
+                   + PROXIMITY_WEIGHT * prox + COVERAGE_WEIGHT * coverage)
     cands.sort(key=lambda c: -c.final)

@@ -111,3 +111,213 @@ def app(make_app: Callable[..., Flask], seed_index: Path) -> Flask:
 def client(app: Flask) -> FlaskClient:
     """A test client for the app over the seed index."""
     return app.test_client()
+
+
+# -- PostgreSQL backend ----------------------------------------------------------------
+# ``pg_server``: DATABASE_URL's server if set; otherwise, when the PostgreSQL binaries are
+# installed, a private throwaway cluster on a free loopback port (stopped at the end of
+# the session); otherwise the postgres tests are skipped, except under CI=true, where
+# they fail: CI must test both backends.
+
+
+def pg_unavailable(reason: str) -> None:
+    """Skip a postgres test with a reason, or fail it when running under CI=true."""
+    import os
+
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"PostgreSQL is required under CI=true: {reason}")
+    pytest.skip(reason)
+
+
+class PgServer:
+    """A PostgreSQL server for tests: fresh databases (or schemas) on demand."""
+
+    def __init__(self, url: str, cluster: Any = None) -> None:
+        self.url = url  # an existing database on the server (used for admin statements)
+        self.cluster = cluster  # indexer.pg_cluster.TempCluster when we started it
+        self.created: list[tuple[str, str]] = []  # ("database" | "schema", name)
+        self._n = 0
+
+    def new_database(self, prefix: str = "fil_test") -> str:
+        """URL of a new, empty database (a new schema if CREATE DATABASE is not allowed)."""
+        import os
+
+        import psycopg
+        from psycopg import sql
+
+        self._n += 1
+        name = f"{prefix}_{os.getpid()}_{self._n}"
+        info = psycopg.conninfo.conninfo_to_dict(self.url)
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                self.created.append(("database", name))
+                info["dbname"] = name
+            except psycopg.errors.InsufficientPrivilege:
+                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+                self.created.append(("schema", name))
+                info["options"] = f"-c search_path={name}"
+        return psycopg.conninfo.make_conninfo(**info)
+
+    def cleanup(self) -> None:
+        """Drop what the tests created (a private cluster is removed whole instead)."""
+        import contextlib
+
+        import psycopg
+        from psycopg import sql
+
+        if self.cluster is not None:
+            self.cluster.stop()
+            return
+        with contextlib.suppress(psycopg.Error), \
+                psycopg.connect(self.url, autocommit=True) as conn:
+            for kind, name in reversed(self.created):
+                with contextlib.suppress(psycopg.Error):
+                    if kind == "database":
+                        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                                     .format(sql.Identifier(name)))
+                    else:
+                        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE")
+                                     .format(sql.Identifier(name)))
+
+
+def start_pg_server() -> PgServer:
+    """DATABASE_URL's server, or a private cluster; skip (fail under CI) when neither works."""
+    import os
+
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        try:
+            import psycopg
+
+            psycopg.connect(url, connect_timeout=10).close()
+        except Exception as exc:  # noqa: BLE001 - any failure: the server can't be had
+            pg_unavailable(f"DATABASE_URL is set but unreachable: {exc}")
+        return PgServer(url)
+    from indexer.pg_cluster import ClusterError, TempCluster, find_bindir
+
+    if find_bindir() is None:
+        pg_unavailable("no PostgreSQL server: set DATABASE_URL or install postgresql "
+                       "(initdb/pg_ctl), e.g. `source .ci/postgres.sh`")
+    try:
+        cluster = TempCluster().start()
+    except ClusterError as exc:
+        pg_unavailable(f"could not start a private PostgreSQL cluster: {exc}")
+    return PgServer(cluster.url(), cluster)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server for the session (see the comment above)."""
+    server = start_pg_server()
+    yield server
+    server.cleanup()
+
+
+def rebuild_pg(url: str, sources: Iterable[Source], scratch: Path,
+               shards: list[str] | None = None) -> str:
+    """Index sources (as build_test_index takes them) into the database at ``url``."""
+    from indexer.pg import PostgresBackend
+
+    threads: list[Thread] = []
+    records: list[dict[str, Any]] = []
+    paths: list[Path] = []
+    for src in sources:
+        if isinstance(src, Thread):
+            threads.append(src)
+        elif isinstance(src, dict):
+            records.append(src)
+        else:
+            paths.append(Path(src))
+    if records:
+        paths.append(write_jsonl(records, scratch / "pg-src.jsonl"))
+    if paths:
+        read = read_sources(paths)
+        assert not read.rejected, read.rejected
+        threads.extend(read.threads)
+    backend = PostgresBackend(url, shards=shards or [])
+    try:
+        backend.rebuild(threads)
+    finally:
+        backend.close()
+    return url
+
+
+@pytest.fixture(scope="session")
+def make_pg_index(pg_server: PgServer,
+                  tmp_path_factory: pytest.TempPathFactory) -> Callable[..., str]:
+    """Factory: ``make_pg_index([sources...])`` -> URL of a fresh database holding them."""
+
+    def make(sources: Iterable[Source]) -> str:
+        return rebuild_pg(pg_server.new_database(), sources, tmp_path_factory.mktemp("pg"))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def pg_seed_url(make_pg_index: Callable[..., str]) -> str:
+    """A PostgreSQL index of the seed thread, shared by the session (don't rebuild it)."""
+    return make_pg_index([SEED_FILE])
+
+
+@pytest.fixture
+def make_pg_app() -> Iterator[Callable[..., Flask]]:
+    """Factory: ``make_pg_app(database_url, **config)`` -> a testing app on PostgreSQL."""
+    from search_app import create_app
+
+    apps: list[Flask] = []
+
+    def make(url: str, **config: Any) -> Flask:
+        app = create_app({"SEARCH_BACKEND": "postgres", "DATABASE_URL": url,
+                          "TESTING": True, **config})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["fil"].close()
+
+
+@pytest.fixture(params=["whoosh", "postgres"])
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """Each search backend in turn (tests that take it run once per backend)."""
+    return request.param
+
+
+@pytest.fixture
+def make_backend_index(backend_name: str, request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """Factory: an index of the sources on the current backend (dir or database URL)."""
+    if backend_name == "postgres":
+        return request.getfixturevalue("make_pg_index")
+    return request.getfixturevalue("make_index")
+
+
+@pytest.fixture
+def make_backend_app(backend_name: str, request: pytest.FixtureRequest) -> Callable[..., Flask]:
+    """Factory: ``make_backend_app(index, **config)`` on the current backend."""
+    if backend_name == "postgres":
+        return request.getfixturevalue("make_pg_app")
+    return request.getfixturevalue("make_app")
+
+
+@pytest.fixture
+def missing_index(backend_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Where no index was built: an empty directory or an empty database."""
+    if backend_name == "postgres":
+        return request.getfixturevalue("pg_server").new_database("fil_empty")
+    return tmp_path / "no-index"
+
+
+@pytest.fixture
+def backend_app(backend_name: str, make_backend_app: Callable[..., Flask],
+                request: pytest.FixtureRequest) -> Flask:
+    """The app over the seed index, on the current backend."""
+    index = request.getfixturevalue("pg_seed_url" if backend_name == "postgres"
+                                    else "seed_index")
+    return make_backend_app(index)
+
+
+@pytest.fixture
+def backend_client(backend_app: Flask) -> FlaskClient:
+    """A test client for the seed app on the current backend."""
+    return backend_app.test_client()

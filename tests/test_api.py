@@ -1,10 +1,16 @@
-"""Contract tests of the JSON API over the seed thread (real index, real app)."""
+"""Contract tests of the JSON API over the seed thread (real index, real app).
+
+Every test that takes ``client`` runs once per search backend (``backend_name``:
+Whoosh, then PostgreSQL — see tests/conftest.py for how a server is found), so the
+API contract is the same whichever backend answers.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 SEED_ID = "lippi-billautshow-2009-02"
@@ -12,6 +18,12 @@ SEED_ID = "lippi-billautshow-2009-02"
 RESULT_KEYS = {"thread_id", "thread_title", "kind", "position", "url", "author", "date",
                "snippet", "score"}
 TOP_FIVE = {("post", 2), ("post", 14), ("post", 15), ("comment", 1), ("comment", 13)}
+
+
+@pytest.fixture
+def client(backend_client: FlaskClient) -> FlaskClient:
+    """The seed app's client, on each backend in turn (overrides conftest's Whoosh one)."""
+    return backend_client
 
 
 def search(client: FlaskClient, q: str | None, **params: object) -> dict:
@@ -97,10 +109,11 @@ def test_url_opens_thread_at_passage(client: FlaskClient, q: str) -> None:
         assert f'id="{url.fragment}"' in page.get_data(as_text=True)
 
 
-def test_url_quotes_odd_thread_ids(make_index, make_app) -> None:
+def test_url_quotes_odd_thread_ids(make_backend_index, make_backend_app) -> None:
     tid = "a b/c?d#e&f"
-    index = make_index([{"id": tid, "title": "Titre", "post": {"paragraphs": ["zébulon"]}}])
-    client = make_app(index).test_client()
+    index = make_backend_index([{"id": tid, "title": "Titre",
+                                 "post": {"paragraphs": ["zébulon"]}}])
+    client = make_backend_app(index).test_client()
     data = search(client, "zebulon")
     url = data["results"][0]["url"]
     assert url.startswith("/thread/a%20b%2Fc%3Fd%23e%26f?q=zebulon#p1")
@@ -215,8 +228,8 @@ def test_wrong_method_is_json_405(client: FlaskClient) -> None:
     assert "GET" in resp.headers["Allow"]
 
 
-def test_missing_index_is_503(make_app, tmp_path) -> None:
-    client = make_app(tmp_path / "no-index").test_client()
+def test_missing_index_is_503(make_backend_app, missing_index, tmp_path) -> None:
+    client = make_backend_app(missing_index).test_client()
     for url in ("/api/search?q=lippi", "/api/search", f"/api/thread/{SEED_ID}"):
         resp = client.get(url)
         assert resp.status_code == 503
@@ -245,3 +258,30 @@ def test_config_env_fallback_and_override(monkeypatch: pytest.MonkeyPatch, seed_
     other = create_app({"INDEX_DIR": str(tmp_path / "other")})  # config beats environment
     assert other.config["INDEX_DIR"] == str((tmp_path / "other").resolve())
     assert other.test_client().get("/api/search?q=lippi").status_code == 503
+
+
+def test_config_env_selects_postgres(monkeypatch: pytest.MonkeyPatch, pg_seed_url: str,
+                                     make_pg_index, tmp_path) -> None:
+    """SEARCH_BACKEND / DATABASE_URL from the environment, and config beating them."""
+    from search_app import create_app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEARCH_BACKEND", "postgres")
+    monkeypatch.setenv("DATABASE_URL", pg_seed_url)
+    apps: list[Flask] = []
+    try:
+        app = create_app({"TESTING": True})
+        apps.append(app)
+        assert app.config["SEARCH_BACKEND"] == "postgres"
+        assert app.config["DATABASE_URL"] == pg_seed_url
+        assert app.test_client().get("/api/search?q=lippi").get_json()["total"] > 0
+
+        other = make_pg_index([{"id": "autre", "title": "Autre",
+                                "post": {"paragraphs": ["zébulon"]}}])
+        app = create_app({"TESTING": True, "DATABASE_URL": other})  # config beats env
+        apps.append(app)
+        assert app.test_client().get("/api/search?q=lippi").get_json()["total"] == 0
+        assert app.test_client().get("/api/search?q=zebulon").get_json()["total"] == 1
+    finally:
+        for a in apps:
+            a.extensions["fil"].close()

@@ -1,0 +1,658 @@
+"""The PostgreSQL backend: the same search as :mod:`indexer.engine`, on PostgreSQL full-text search.
+
+Chosen with ``SEARCH_BACKEND=postgres`` and ``DATABASE_URL=postgresql://user@host:port/db``
+(CLI: ``python -m indexer rebuild --backend postgres``; web app: config keys
+``SEARCH_BACKEND`` / ``DATABASE_URL``). The web app and the JSON API don't change.
+
+Same analysis
+-------------
+PostgreSQL's own parsers and dictionaries are never used. Passages are analysed in
+Python by the project's French chain (:func:`indexer.analysis.analyzer`) and stored as
+``tsvector`` literals with positions (``'deb':3,8 'tres':1``, cast with ``::tsvector``);
+queries are parsed by :mod:`indexer.query` and written as ``tsquery`` text over the
+same terms (``&``, ``|``, ``!``, ``<->`` for phrases, compounds as their parts in a
+phrase OR the joined form, bounded prefixes as an OR of the index's terms), bound as a
+parameter and cast with ``::tsquery`` (see :mod:`indexer.pg_query`).
+
+Same ranking
+------------
+Candidates are scored in SQL with the BM25F formula and parameters the Whoosh backend
+uses (per-passage term frequencies ``tf`` and Whoosh's quantised field length ``dl``;
+document frequencies and the average length from ``fil_terms`` / ``fil_meta``), ordered
+by score then passage order (``ord``, the order passages were indexed in, which is
+Whoosh's tie-break on document numbers), then the first RERANK_DEPTH go through the
+same :func:`indexer.ranking.rerank` (positions re-analysed from the stored text).
+Snippets come from :func:`indexer.snippets.snippet` on the stored text; suggestions
+and facets follow the Whoosh backend's rules. Both backends therefore return the same
+hits in the same order (tests/test_postgres.py checks it on the seed and PIAF threads).
+
+Schema (one database; built by :mod:`indexer.pg_build`, swapped in atomically)::
+
+    fil_meta     (generation, threads, passages, total_length, terms, built_at, seconds, shards)
+    fil_threads  (id text PRIMARY KEY, title, url, author, date, data text)  -- thread JSON
+    fil_terms    (term text COLLATE "C" PRIMARY KEY, df integer)             -- the lexicon
+    fil_passages (ord bigint, thread_id, kind, position, author, author_key, date,
+                  day integer, title, content text, dl integer, tf jsonb, tsv tsvector)
+      GIN (tsv); btree (author_key), (thread_id, kind, position), (day), (ord)
+
+Filters are SQL conditions: ``author:`` -> ``author_key = $1``, ``kind:`` -> ``kind``,
+``thread:`` -> ``thread_id``, ``after:``/``before:`` -> ``day BETWEEN``.
+
+Scale-out: passages partitioned by thread over several servers
+----------------------------------------------------------------
+``PostgresBackend(url, shards=["postgresql://...", ...])`` (or ``FIL_PG_SHARDS``, URLs
+separated by spaces or commas) makes the database at ``url`` the coordinator: threads,
+terms and statistics stay there, and passages are hash-partitioned by ``thread_id``,
+partition 0 on the coordinator and partition *i* on shard *i* through ``postgres_fdw``.
+A rebuild creates, for generation ``G`` and two servers::
+
+    -- on the shard (its own transaction, committed before the coordinator swaps):
+    CREATE TABLE fil_passages_G_p1 (<passage columns>);
+    COPY fil_passages_G_p1 FROM STDIN WITH (FREEZE);       -- the threads hashed to 1
+    CREATE INDEX ON fil_passages_G_p1 USING gin (tsv);    -- + the btree indexes
+    ANALYZE fil_passages_G_p1;
+
+    -- on the coordinator (one transaction, with the swap):
+    CREATE EXTENSION IF NOT EXISTS postgres_fdw;
+    CREATE TABLE fil_passages_new (<passage columns>) PARTITION BY HASH (thread_id);
+    CREATE TABLE fil_passages_G_p0 (<passage columns>);
+    ALTER TABLE fil_passages_new ATTACH PARTITION fil_passages_G_p0
+        FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+    COPY fil_passages_G_p0 FROM STDIN;                      -- the threads hashed to 0
+    CREATE SERVER fil_G_s1 FOREIGN DATA WRAPPER postgres_fdw
+        OPTIONS (host '10.0.0.2', port '5432', dbname 'fil',
+                 async_capable 'true', fetch_size '1000');
+    CREATE USER MAPPING FOR CURRENT_USER SERVER fil_G_s1 OPTIONS (user 'fil', password '…');
+    CREATE FOREIGN TABLE fil_passages_G_p1 PARTITION OF fil_passages_new
+        FOR VALUES WITH (MODULUS 2, REMAINDER 1)
+        SERVER fil_G_s1 OPTIONS (schema_name 'public', table_name 'fil_passages_G_p1');
+    DROP TABLE IF EXISTS fil_passages CASCADE;
+    ALTER TABLE fil_passages_new RENAME TO fil_passages;    -- (same for the other tables)
+
+Rows are routed in Python with PostgreSQL's own hash (``satisfies_hash_partition`` on
+an empty helper table ``fil_route``), so each row sits in the partition the planner
+prunes to. Queries run unchanged on the coordinator: ``tsv @@ $1::tsquery``, the BM25
+expression and the filters are all built-in operators that ``postgres_fdw`` ships to
+the shard, the partitions are scanned concurrently (``async_capable``), and per-shard
+counts are pushed down (``enable_partitionwise_aggregate``). Shard URLs must be
+reachable from the coordinator server as written; as a non-superuser, the shard URL
+needs a password (``postgres_fdw`` rule) and ``postgres_fdw`` must already be installed.
+
+Connections: a small pool (reconnects when a connection breaks; one retry per call);
+each search is one read-only REPEATABLE READ transaction, every statement bounded by
+``statement_timeout`` = :data:`indexer.engine.SEARCH_TIME_LIMIT`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from . import engine as _engine
+from .analysis import analyzer
+from .backend import check_paging
+from .engine import FACET_LIMIT, MAX_PREFIX_EXPANSION, PREFIX_SCAN_LIMIT, SEARCH_TIME_LIMIT
+from .engine import title_terms as title_terms_of
+from .errors import IndexerError, IndexMissingError
+from .index import thread_from_json as thread_from_store
+from .model import BuildReport, Hit, IndexStats, SearchResults, Thread
+from .pg_build import Builder, redact
+from .pg_query import (
+    MAX_POSITION,
+    MAX_POSITIONS,
+    And,
+    AndNot,
+    Emitter,
+    Null,
+    Or,
+    Phrase,
+    Q,
+    Term,
+    combine,
+    exclusion,
+    lexeme_ok,
+    quote_lexeme,
+)
+from .query import Node, OrNode, ParsedQuery, PhraseNode, TermNode, parse_query
+from .ranking import RERANK_DEPTH, Candidate, rerank
+from .snippets import snippet
+
+#: Candidates whose word positions feed the proximity feature (as in the embedded backend).
+PROXIMITY_DEPTH: int = getattr(_engine, "PROXIMITY_DEPTH", RERANK_DEPTH)
+KINDS = ("post", "comment")  # facet order
+POOL_SIZE = 8  # idle connections kept (more are opened under load, closed when returned)
+CONNECT_TIMEOUT = 10  # seconds
+TIMEOUT_NOTICE = "La recherche a été interrompue (trop longue) : résultats partiels."
+SHARDS_ENV = "FIL_PG_SHARDS"
+
+T = TypeVar("T")
+
+
+class _Partial(Exception):
+    """A statement hit the time limit: return the results gathered so far."""
+
+    def __init__(self, res: SearchResults) -> None:
+        self.res = res
+
+
+class _Pool:
+    """A few open connections shared by the threads of one process."""
+
+    def __init__(self, factory: Callable[[], psycopg.Connection[Any]], size: int) -> None:
+        self.factory = factory
+        self.size = size
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self.factory()
+        try:
+            yield conn
+        finally:
+            reusable = (not conn.closed and not conn.broken
+                        and conn.info.transaction_status == TransactionStatus.IDLE)
+            with self._lock:
+                if reusable and len(self._idle) < self.size:
+                    self._idle.append(conn)
+                    conn = None
+            if conn is not None:
+                conn.close()
+
+    def discard_idle(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def shards_from_env() -> list[str]:
+    """Shard URLs from ``FIL_PG_SHARDS`` (separated by spaces or commas)."""
+    return [u for u in re.split(r"[\s,]+", os.environ.get(SHARDS_ENV, "")) if u]
+
+
+class PostgresBackend:
+    """Search core over PostgreSQL full-text search (thread-safe; see the module docstring)."""
+
+    name = "postgres"
+
+    def __init__(self, url: str, shards: Sequence[str] | None = None,
+                 pool_size: int = POOL_SIZE) -> None:
+        if not isinstance(url, str) or not url.strip():
+            raise IndexerError("the postgres backend needs a DATABASE_URL")
+        self.url = url
+        self.shards = list(shards) if shards is not None else shards_from_env()
+        self.location = redact(url)
+        self._pool = _Pool(lambda: self._connect(autocommit=True, search=True), pool_size)
+
+    # -- connections -----------------------------------------------------------------
+    def _connect(self, autocommit: bool, search: bool) -> psycopg.Connection[Any]:
+        try:
+            conn: psycopg.Connection[Any] = psycopg.connect(
+                self.url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT,
+                prepare_threshold=None, application_name="fil")
+        except psycopg.Error as exc:
+            raise IndexerError(f"PostgreSQL at {self.location} is unreachable: "
+                               f"{_first_line(exc)}") from None
+        if search:
+            conn.execute(f"SET statement_timeout = {int(SEARCH_TIME_LIMIT * 1000)}")
+            conn.execute("SET enable_partitionwise_aggregate = on")
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+        return conn
+
+    def _call(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """Run ``fn`` in one read-only transaction; retry once on a broken connection."""
+        for attempt in (1, 2):
+            conn_broken = False
+            try:
+                with self._pool.connection() as conn:
+                    try:
+                        with conn.transaction():
+                            return fn(conn)
+                    finally:
+                        conn_broken = conn.broken or conn.closed
+            except psycopg.errors.UndefinedTable:
+                raise IndexMissingError(
+                    f"no index in the database {self.location}: build it with "
+                    "`python -m indexer rebuild --backend postgres`") from None
+            except psycopg.OperationalError as exc:
+                if conn_broken and attempt == 1:
+                    self._pool.discard_idle()  # the others are likely dead too
+                    continue
+                raise IndexerError(f"PostgreSQL at {self.location} failed: "
+                                   f"{_first_line(exc)}") from None
+            except psycopg.Error as exc:
+                raise IndexerError(f"PostgreSQL at {self.location} failed: "
+                                   f"{_first_line(exc)}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- index lifecycle -------------------------------------------------------------
+    def rebuild(self, threads: Iterable[Thread],
+                progress: Callable[[int], None] | None = None) -> BuildReport:
+        """Load the threads into fresh tables and swap them in (see :mod:`indexer.pg_build`)."""
+        try:
+            return Builder(self._connect, self.location, self.shards).run(threads, progress)
+        except psycopg.Error as exc:
+            raise IndexerError(f"rebuild in {self.location} failed: {_first_line(exc)}") \
+                from None
+
+    def stats(self) -> IndexStats:
+        """Counts and size of the current index (shards' partitions included when known)."""
+
+        gens: list[str] = []
+
+        def run(conn: psycopg.Connection[Any]) -> IndexStats:
+            row = conn.execute("SELECT threads, passages, terms, built_at, generation, shards "
+                               "FROM fil_meta").fetchone()
+            if row is None:
+                raise psycopg.errors.UndefinedTable("empty fil_meta")
+            threads, passages, terms, built_at, gen, nshards = row
+            gens.append(gen)
+            size = conn.execute(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'r' AND n.nspname = current_schema() "
+                "AND (c.relname = ANY(%s) OR c.relname LIKE %s)",
+                (["fil_meta", "fil_threads", "fil_passages", "fil_terms"],
+                 f"fil\\_passages\\_{gen}\\_p%")).fetchone()[0]
+            location = self.location + (f" (+{nshards} shards)" if nshards else "")
+            return IndexStats(location, threads, passages, terms, int(size), built_at)
+
+        st = self._call(run)
+        for i, url in enumerate(self.shards, start=1):
+            with contextlib.suppress(psycopg.Error), \
+                    psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT) as sc:
+                size = sc.execute("SELECT pg_total_relation_size(to_regclass(%s))",
+                                  (f"fil_passages_{gens[-1]}_p{i}",)).fetchone()[0]
+                st.size_bytes += int(size or 0)
+        return st
+
+    def close(self) -> None:
+        """Close the pooled connections (the backend reconnects if used again)."""
+        self._pool.discard_idle()
+
+    # -- threads ---------------------------------------------------------------------
+    def get_thread(self, thread_id: str) -> Thread | None:
+        """The whole thread with this id, or None."""
+        if not isinstance(thread_id, str) or not thread_id or len(thread_id) > 500 \
+                or "\x00" in thread_id:
+            return None
+
+        def run(conn: psycopg.Connection[Any]) -> str | None:
+            conn.execute("SELECT 1 FROM fil_meta LIMIT 0")  # missing index -> 503, not 404
+            row = conn.execute("SELECT data FROM fil_threads WHERE id = %s",
+                               (thread_id,)).fetchone()
+            return row[0] if row else None
+
+        data = self._call(run)
+        return thread_from_store(data) if data is not None else None
+
+    # -- search ----------------------------------------------------------------------
+    def search(self, query: str, page: int = 1, per_page: int = 10,
+               facets: bool = False) -> SearchResults:
+        """Run a query: AND of the words, else (nothing found) ranked any-word matching."""
+        started = time.perf_counter()
+        page, per_page = check_paging(page, per_page)
+        parsed = parse_query(query)
+
+        def run(conn: psycopg.Connection[Any]) -> SearchResults:
+            res = SearchResults(query=parsed.text, total=0, page=page, per_page=per_page,
+                                notices=list(parsed.notices), terms=parsed.positive_terms())
+            try:
+                _Search(conn, parsed, res).run(facets)
+            except psycopg.errors.QueryCanceled:
+                res.notices.append(TIMEOUT_NOTICE)
+                raise _Partial(res) from None
+            return res
+
+        try:
+            res = self._call(run)
+        except _Partial as partial:
+            res = partial.res
+        res.elapsed_ms = (time.perf_counter() - started) * 1000
+        return res
+
+
+def _all_terms(nodes: Iterable[Node], out: list[str]) -> list[str]:
+    """Every analysed term under the nodes (required and excluded)."""
+    for node in nodes:
+        if isinstance(node, TermNode | PhraseNode):
+            out.extend(node.terms)
+        elif isinstance(node, OrNode):
+            _all_terms(node.children, out)
+        else:
+            _all_terms(node.children, out)
+            _all_terms(node.negated, out)
+    return out
+
+
+def levenshtein(a: str, b: str, limit: int) -> int:
+    """Edit distance between ``a`` and ``b`` (``limit + 1`` as soon as it exceeds ``limit``)."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return prev[-1]
+
+
+def _next_prefix(prefix: str) -> str:
+    """The smallest string greater than every string starting with ``prefix``."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class _Search:
+    """One search, in one transaction: the Whoosh backend's steps, in SQL."""
+
+    def __init__(self, conn: psycopg.Connection[Any], parsed: ParsedQuery,
+                 res: SearchResults) -> None:
+        self.conn = conn
+        self.parsed = parsed
+        self.res = res
+
+    def run(self, facets: bool) -> None:
+        parsed, res = self.parsed, self.res
+        terms = list(dict.fromkeys(_all_terms(parsed.must, []) + _all_terms(parsed.must_not, [])))
+        row = self.conn.execute(
+            "SELECT m.passages, m.avg_length, (SELECT coalesce(json_object_agg(t.term, t.df), "
+            "'{}') FROM fil_terms t WHERE t.term = ANY(%s)) FROM fil_meta m",
+            ([t for t in terms if lexeme_ok(t)],)).fetchone()
+        if row is None:
+            raise psycopg.errors.UndefinedTable("empty fil_meta")
+        doc_count, avg, df = row
+        df = dict(json.loads(df) if isinstance(df, str) else df)
+        if not parsed.must and not parsed.has_filters:
+            res.matched = "none"
+            return
+        self.em = em = Emitter(df, doc_count, avg)
+        self.expanded: list[str] = []  # terms prefixes expanded to (marked in snippets)
+        self.expansions: dict[str, list[str]] = {}  # prefix -> its terms, once per query
+        self.filters = self._filters()
+        required = [self.node(n) for n in parsed.must]
+        exclude = [self.node(n) for n in parsed.must_not]
+        depth = max(RERANK_DEPTH, res.page * res.per_page)
+        hits = self._top(required, exclude, depth)
+        if not hits and len(parsed.must) > 1:  # any-word fallback: the union of the clauses
+            required = [Or(tuple(required))]
+            hits = self._top(required, exclude, depth)
+            res.matched = "any" if hits else "none"
+        elif not hits:
+            res.matched = "none"
+        res.total = self._count(required, exclude, hits, depth)
+        terms = res.terms
+        res.terms = list(dict.fromkeys(terms + self.expanded))
+        self._hits(hits, terms, rerank_head=bool(parsed.must))
+        if res.total < 3 or any(em.df.get(t, 0) == 0 for t in terms):
+            res.suggestion = self._suggest()
+        if facets and res.total:
+            self._facets(required, exclude)
+
+    # -- compiling -----------------------------------------------------------------------
+    def node(self, node: Node) -> Q:
+        """The Whoosh backend's query for a parsed node (see indexer.engine._Compiler)."""
+        if isinstance(node, TermNode):
+            if node.prefix is not None:
+                return self.prefix(node)
+            if node.compound:
+                parts, joined = node.terms[:-1], node.terms[-1]
+                return Or((Phrase(tuple(parts)), Term(joined)))
+            return Term(node.terms[0])
+        if isinstance(node, PhraseNode):
+            return Phrase(tuple(node.terms))
+        if isinstance(node, OrNode):
+            return Or(tuple(self.node(c) for c in node.children))
+        q: Q = And(tuple(self.node(c) for c in node.children))
+        if node.negated:
+            q = AndNot(q, Or(tuple(self.node(c) for c in node.negated)))
+        return q
+
+    def prefix(self, node: TermNode) -> Q:
+        """A bounded prefix: the MAX_PREFIX_EXPANSION most frequent index terms under it."""
+        assert node.prefix is not None
+        found = self.expansions.get(node.prefix)
+        if found is None:
+            scanned = self.conn.execute(
+                "SELECT term, df FROM fil_terms WHERE term >= %s AND term < %s ORDER BY term "
+                "LIMIT %s", (node.prefix, _next_prefix(node.prefix),
+                             PREFIX_SCAN_LIMIT)).fetchall()
+            self.em.df.update(scanned)
+            scanned.sort(key=lambda tf: -tf[1])  # most frequent first, stable
+            if len(scanned) > MAX_PREFIX_EXPANSION:
+                self.res.notices.append(f"« {node.raw} » : préfixe trop courant, limité aux "
+                                        f"{MAX_PREFIX_EXPANSION} mots les plus fréquents.")
+            found = [t for t, _ in scanned[:MAX_PREFIX_EXPANSION]]
+            self.expansions[node.prefix] = found
+        terms = list(dict.fromkeys(found + node.terms))
+        self.expanded.extend(terms)
+        if not terms:
+            return Null()
+        return Or(tuple(Term(t) for t in terms))
+
+    def _filters(self) -> tuple[list[str], list[object]]:
+        """Field filters as SQL conditions (they narrow, they don't score)."""
+        p = self.parsed
+        where: list[str] = []
+        params: list[object] = []
+        if p.author:
+            where.append("p.author_key = %s")
+            params.append(p.author)
+        if p.kind:
+            where.append("p.kind = %s")
+            params.append(p.kind)
+        if p.thread:
+            where.append("p.thread_id = %s")
+            params.append(p.thread)
+        if p.after is not None:
+            where.append("p.day >= %s")
+            params.append(p.after)
+        if p.before is not None:
+            where.append("p.day <= %s AND p.day > 0")
+            params.append(p.before)
+        return where, params
+
+    def _where(self, required: list[Q], exclude: list[Q],
+               with_score: bool) -> tuple[str, str, list[object], list[object]] | None:
+        """(score SQL, WHERE SQL, score params, WHERE params); None when nothing can match."""
+        em = self.em
+        where, wparams = list(self.filters[0]), list(self.filters[1])
+        sparams: list[object] = []
+        q = combine(required, exclude)
+        body = None
+        if q is not None:
+            tsq = em.tsquery(q)
+            if tsq is None:
+                return None
+            where.insert(0, "p.tsv @@ %s::tsquery")
+            wparams.insert(0, tsq)
+            if with_score:
+                body = em.score(q, sparams)
+        else:
+            ex = exclusion(exclude)
+            tsq = em.tsquery(ex) if ex is not None else None
+            if tsq is not None:
+                where.append("NOT (p.tsv @@ %s::tsquery)")
+                wparams.append(tsq)
+        score = body or "(p.day::float4 / '1e8'::float4)"
+        return score, " AND ".join(where) or "true", sparams, wparams
+
+    # -- retrieval -----------------------------------------------------------------------
+    def _top(self, required: list[Q], exclude: list[Q],
+             depth: int) -> list[tuple[int, str, float]]:
+        """Best ``depth`` (ord, thread id, score), by score then indexing order.
+
+        Filters alone rank newest first: the embedded backend's ``day / 1e8`` in float32,
+        whose ties (close days) fall back to indexing order.
+        """
+        built = self._where(required, exclude, with_score=True)
+        if built is None:
+            return []
+        score, where, sparams, wparams = built
+        return self.conn.execute(
+            f"SELECT p.ord, p.thread_id, {score} AS score FROM fil_passages p WHERE {where} "
+            "ORDER BY score DESC, p.ord LIMIT %s", [*sparams, *wparams, depth]).fetchall()
+
+    def _count(self, required: list[Q], exclude: list[Q], hits: list[Any],
+               depth: int) -> int:
+        """How many passages match (exact)."""
+        if len(hits) < depth:
+            return len(hits)
+        built = self._where(required, exclude, with_score=False)
+        assert built is not None
+        _, where, _, wparams = built
+        return int(self.conn.execute(f"SELECT count(*) FROM fil_passages p WHERE {where}",
+                                     wparams).fetchone()[0])
+
+    def _hits(self, hits: list[tuple[int, str, float]], terms: list[str],
+              rerank_head: bool) -> None:
+        """Re-rank the head like the Whoosh backend, then build the page's hits.
+
+        The head's term positions come from the stored tsvectors (1-based there);
+        a passage where PostgreSQL's limits may have cut them (256 positions of a term,
+        positions past 16383) is re-analysed instead, so that proximity is Whoosh's.
+        """
+        res = self.res
+        page_range = range((res.page - 1) * res.per_page, res.page * res.per_page)
+        wanted = [h for i, h in enumerate(hits) if i < RERANK_DEPTH or i in page_range]
+        near = {h[0] for h in hits[:PROXIMITY_DEPTH]}
+        unique = list(dict.fromkeys(terms)) if len(set(terms)) > 1 else []
+        rows: dict[int, tuple[Any, ...]] = {}
+        if wanted:
+            for r in self.conn.execute(
+                    "SELECT p.ord, p.title, p.kind, p.position, p.author, p.date, "
+                    "CASE WHEN p.ord = ANY(%s) THEN (SELECT json_object_agg("
+                    "u.lexeme, u.positions) FROM unnest(p.tsv) u WHERE u.lexeme = ANY(%s)) END "
+                    "FROM fil_passages p WHERE p.ord = ANY(%s) AND p.thread_id = ANY(%s)",
+                    (list(near) if unique else [], unique, [h[0] for h in wanted],
+                     list({h[1] for h in wanted}))):
+                rows[r[0]] = r
+        cands = [Candidate(o, tid, title_terms_of(rows[o][1]) if o in rows else frozenset(),
+                           score) for o, tid, score in hits]
+        head, tail = cands[:RERANK_DEPTH], cands[RERANK_DEPTH:]
+        if unique:
+            for c in cands[:PROXIMITY_DEPTH]:
+                found = rows[c.key][6] or {}
+                if any(len(v) >= MAX_POSITIONS or v[-1] >= MAX_POSITION
+                       for v in found.values()):
+                    content = self.conn.execute("SELECT content FROM fil_passages WHERE ord = %s",
+                                                (c.key,)).fetchone()[0]
+                    pos = analyzer().positions(content)
+                    c.positions = {t: pos[t] for t in unique if t in pos}
+                else:
+                    c.positions = {t: [p - 1 for p in found[t]] for t in unique if t in found}
+        if rerank_head:  # filters alone keep their newest-first order
+            rerank(head, terms, {t: self.em.idf(t) for t in terms})
+        page = (head + tail)[page_range.start:page_range.stop]
+        contents = dict(self.conn.execute(
+            "SELECT p.ord, p.content FROM fil_passages p WHERE p.ord = ANY(%s) "
+            "AND p.thread_id = ANY(%s)", ([c.key for c in page],
+                                          list({c.thread_id for c in page}))).fetchall()) \
+            if page else {}
+        wanted_terms = set(res.terms)
+        for c in page:
+            _, title, kind, position, author, date, _ = rows[c.key]
+            content = contents[c.key]
+            html, para = snippet(content, wanted_terms)
+            res.hits.append(Hit(thread_id=c.thread_id, thread_title=title, kind=kind,
+                                position=position, author=author, date=date, snippet=html,
+                                score=round(c.final, 4), paragraph=para))
+
+    # -- suggestions and facets ----------------------------------------------------------
+    def _suggest(self) -> str | None:
+        """A "did you mean" query: unknown or rare words replaced by close, frequent ones."""
+        text = self.parsed.text
+        changed = False
+        df_of = self.em.df
+        for node in self.parsed.words():
+            if node.compound or len(node.terms) != 1:
+                continue
+            term = node.terms[0]
+            df = df_of.get(term, 0)
+            if df > 2 or not term.isalpha() or len(term) < 4:
+                continue
+            n = 1 if len(term) < 6 else 2
+            prefix, rest = term[:n], term[n:]
+            cands = self.conn.execute(
+                "SELECT term, df FROM fil_terms WHERE term >= %s AND term < %s "
+                "AND length(term) BETWEEN %s AND %s ORDER BY term",
+                (prefix, _next_prefix(prefix), len(term) - 2, len(term) + 2)).fetchall()
+            best: tuple[int, int, str] | None = None
+            for dist in (1, 2) if len(term) >= 7 else (1,):
+                for cand, cdf in cands:
+                    enough = cdf >= 1 if df == 0 else cdf > df * 3
+                    if (cand != term and enough and (best is None or cdf > best[1])
+                            and levenshtein(cand[n:], rest, dist) <= dist):
+                        best = (dist, cdf, cand)
+                if best:
+                    break
+            if best is None:
+                continue
+            surface = self._surface_form(best[2])
+            if surface and surface.lower() != node.raw.lower():
+                text = text.replace(node.raw, surface, 1)
+                changed = True
+        return text if changed else None
+
+    def _surface_form(self, term: str) -> str | None:
+        """How a term is most often written in the first passages that contain it."""
+        counts: dict[str, int] = {}
+        rows = self.conn.execute(
+            "SELECT p.content FROM fil_passages p WHERE p.tsv @@ %s::tsquery "
+            "ORDER BY p.ord LIMIT 5", (quote_lexeme(term),)).fetchall()
+        for (text,) in rows:
+            for t, _, start, end in analyzer().spans(text):
+                if t == term:
+                    word = text[start:end].lower()
+                    counts[word] = counts.get(word, 0) + 1
+        return max(counts, key=lambda w: (counts[w], -len(w))) if counts else None
+
+    def _facets(self, required: list[Q], exclude: list[Q]) -> None:
+        """Kind and author counts over every match, authors by count then first appearance."""
+        built = self._where(required, exclude, with_score=False)
+        if built is None:
+            return
+        _, where, _, wparams = built
+        rows = self.conn.execute(
+            f"WITH g AS (SELECT p.kind, p.author_key, count(*) AS n FROM fil_passages p "
+            f"WHERE {where} GROUP BY p.kind, p.author_key) "
+            "SELECT g.kind, a.code, a.name, g.n FROM g "
+            "LEFT JOIN fil_authors a ON a.key = g.author_key", wparams).fetchall()
+        kinds: dict[str, int] = {}
+        authors: dict[int, list[Any]] = {}
+        for kind, code, name, n in rows:
+            kinds[kind] = kinds.get(kind, 0) + n
+            if code is not None:
+                authors.setdefault(code, [name, 0])[1] += n
+        self.res.kinds = {k: kinds[k] for k in KINDS if kinds.get(k)}
+        ranked = sorted(authors.items(), key=lambda item: (-item[1][1], item[0]))
+        self.res.authors = [(name, n) for _, (name, n) in ranked[:FACET_LIMIT]]
+
+
+def open_postgres(url: str, shards: Sequence[str] | None = None) -> PostgresBackend:
+    """Open the PostgreSQL backend (for scripts and benchmarks)."""
+    return PostgresBackend(url, shards=shards)
+
+
+__all__ = ["PostgresBackend", "open_postgres"]

@@ -1,0 +1,444 @@
+"""Rebuilding the PostgreSQL index: analyse in Python, COPY into fresh tables, swap atomically.
+
+Every passage goes through the project's French chain here (``analyzer().positions``),
+and is stored as a ``tsvector`` literal with positions, plus what BM25 needs: its
+length in terms (``dl``) and the term frequencies above 1 (``tf``). The
+collection statistics (document frequency of every term, total length) are counted
+on the way and stored in ``fil_terms`` and ``fil_meta``: they are global, whatever the
+number of servers the passages are spread over.
+
+Authors get a code in order of first appearance (``fil_authors``), the order the
+embedded backend breaks facet ties in.
+
+One rebuild, on the coordinator, in one transaction: take the advisory lock (or raise
+RebuildLockedError), create ``fil_*_new`` tables, COPY, build indexes, ANALYZE, then
+drop the live tables and rename the new ones in, and commit. Readers see the old
+tables or the new ones; a failure rolls everything back and the old tables keep
+answering. With shards (see :mod:`indexer.pg`), each shard's partition is first built
+and committed on its own server under a generation-stamped name that nothing reads
+yet; the coordinator's transaction then attaches it as a foreign partition of the new
+``fil_passages``, and the swap makes it live. Partitions of older generations are
+dropped from the shards once the swap has committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import psycopg
+from psycopg import sql
+
+from .analysis import analyzer
+from .errors import IndexerError, RebuildLockedError
+from .index import author_key, day_number, thread_to_json
+from .model import BuildReport, Thread
+from .pg_query import lexeme_ok, tsvector_literal
+
+LOCK_KEY = 0x46494C5245  # "FILRE": pg_try_advisory_xact_lock key of rebuilds (per database)
+TABLES = ("fil_meta", "fil_threads", "fil_passages", "fil_terms", "fil_authors")
+ROUTE_TABLE = "fil_route"  # empty hash-partitioned table: routes thread ids to partitions
+GENERATIONS_TABLE = "fil_generations"  # generations that may have partitions on shards
+ROUTE_CHUNK = 500  # threads routed per round trip
+SWAP_LOCK_TIMEOUT = "60s"  # wait at most this long for running searches before swapping
+
+PASSAGE_COLUMNS = """
+    ord bigint NOT NULL,
+    thread_id text NOT NULL,
+    kind text NOT NULL,
+    position integer NOT NULL,
+    author text,
+    author_key text,
+    date text,
+    day integer NOT NULL,
+    title text NOT NULL,
+    content text NOT NULL,
+    dl integer NOT NULL,
+    tf jsonb,
+    tsv tsvector NOT NULL
+"""
+PASSAGE_NAMES = ("ord", "thread_id", "kind", "position", "author", "author_key", "date",
+                 "day", "title", "content", "dl", "tf", "tsv")
+PASSAGE_INDEXES = {"tsv": "USING gin (tsv)", "author": "(author_key)",
+                   "place": "(thread_id, kind, position)", "day": "(day)", "ord": "(ord)"}
+
+
+
+def _clean(text: str | None) -> str | None:
+    """PostgreSQL text can't hold NUL: it becomes a space (a word separator either way)."""
+    return text.replace("\x00", " ") if text and "\x00" in text else text
+
+
+def passage_indexes(table: str, prefix: str) -> list[sql.Composed]:
+    """CREATE INDEX statements for one plain table of passages (``prefix_tsv``...)."""
+    return [sql.SQL("CREATE INDEX {} ON {} " + how).format(
+        sql.Identifier(f"{prefix}_{name}"), sql.Identifier(table))
+        for name, how in PASSAGE_INDEXES.items()]
+
+
+def _create_passages(table: str, partition_by: str | None = None) -> sql.Composed:
+    tail = f" PARTITION BY {partition_by}" if partition_by else ""
+    return sql.SQL("CREATE TABLE {} (" + PASSAGE_COLUMNS + ")" + tail).format(
+        sql.Identifier(table))
+
+
+class Stats:
+    """Collection statistics counted while loading."""
+
+    def __init__(self) -> None:
+        self.df: dict[str, int] = {}
+        self.total_length = 0
+        self.passages = 0
+        self.lengths = array("I")  # every passage's length, for the average
+        self.authors: dict[str, tuple[int, str]] = {}  # author key -> (code, shown name)
+
+    def avg_length(self) -> float:
+        """Average passage length, computed as the embedded backend does (float32 mean)."""
+        if not self.lengths:
+            return 1.0
+        return float(np.frombuffer(self.lengths, dtype=np.uint32).astype(np.float32).mean())
+
+
+class Builder:
+    """One rebuild of the index reached through ``connect()`` (and of its shards)."""
+
+    def __init__(self, connect: Callable[..., psycopg.Connection[Any]], location: str,
+                 shards: list[str]) -> None:
+        self.connect = connect
+        self.location = location
+        self.shards = shards
+        self.gen = "g" + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+        self.stats = Stats()
+        self.ord = 0
+        self.remote_schemas: list[str] = []  # schema of each shard's partition
+
+    @property
+    def modulus(self) -> int:
+        return len(self.shards) + 1
+
+    def partition(self, i: int) -> str:
+        return f"fil_passages_{self.gen}_p{i}"
+
+    # -- entry point ---------------------------------------------------------------
+    def run(self, threads: Iterable[Thread],
+            progress: Callable[[int], None] | None = None) -> BuildReport:
+        started = time.perf_counter()
+        report = BuildReport(location=self.location)
+        conn = self.connect(autocommit=False, search=False)
+        shard_conns: list[psycopg.Connection[Any]] = []
+        side: psycopg.Connection[Any] | None = None
+        try:
+            if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
+                raise RebuildLockedError(
+                    f"another rebuild of {self.location} is running; try again when it "
+                    "has finished")
+            if self.shards:
+                side = self._side_connection()
+            conn.execute("SET LOCAL statement_timeout = 0")
+            conn.execute("SET LOCAL lock_timeout = 0")
+            conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            self._create(conn)
+            for i, url in enumerate(self.shards, start=1):
+                shard_conns.append(self._open_shard(i, url))
+            self._load(conn, side, shard_conns, threads, progress, report)
+            self._finish_shards(shard_conns)
+            self._attach_shards(conn)
+            self._finish(conn, report, started)
+            self._swap(conn)
+            conn.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            for sc in shard_conns:
+                with contextlib.suppress(Exception):
+                    sc.rollback()
+            if side is not None:
+                self._drop_remote(side, succeeded=False)
+            raise
+        finally:
+            conn.close()
+            for sc in shard_conns:
+                sc.close()
+            if side is not None and not side.closed:
+                side.close()
+        if self.shards:
+            with contextlib.closing(self._side_connection(register=False)) as side:
+                self._drop_remote(side, succeeded=True)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # -- schema --------------------------------------------------------------------
+    def _create(self, conn: psycopg.Connection[Any]) -> None:
+        for t in TABLES:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(
+                sql.Identifier(t + "_new")))
+        conn.execute("CREATE TABLE fil_threads_new (id text NOT NULL, title text NOT NULL, "
+                     "url text, author text, date text, data text NOT NULL)")
+        conn.execute("CREATE TABLE fil_terms_new (term text COLLATE \"C\" NOT NULL, "
+                     "df integer NOT NULL)")
+        conn.execute("CREATE TABLE fil_meta_new (generation text NOT NULL, threads bigint, "
+                     "passages bigint, total_length bigint, avg_length float8, terms bigint, "
+                     "built_at text, seconds float8, shards integer)")
+        conn.execute("CREATE TABLE fil_authors_new (key text NOT NULL, code integer NOT NULL, "
+                     "name text NOT NULL)")
+        if self.shards:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgres_fdw")
+            conn.execute(_create_passages("fil_passages_new", "HASH (thread_id)"))
+            conn.execute(_create_passages(self.partition(0)))
+            conn.execute(sql.SQL(
+                "ALTER TABLE fil_passages_new ATTACH PARTITION {} "
+                "FOR VALUES WITH (MODULUS {}, REMAINDER 0)").format(
+                    sql.Identifier(self.partition(0)), sql.Literal(self.modulus)))
+        else:
+            conn.execute(_create_passages("fil_passages_new"))
+
+    def _open_shard(self, i: int, url: str) -> psycopg.Connection[Any]:
+        """A transaction on shard ``i`` with its new (empty) partition table created."""
+        try:
+            sc: psycopg.Connection[Any] = psycopg.connect(url, autocommit=False,
+                                                          connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise IndexerError(f"shard {redact(url)} is unreachable: "
+                               f"{str(exc).strip().splitlines()[0]}") from None
+        sc.execute("SET LOCAL statement_timeout = 0")
+        sc.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        sc.execute(_create_passages(self.partition(i)))
+        return sc
+
+    # -- loading -------------------------------------------------------------------
+    def _route(self, router: psycopg.Connection[Any] | None, ids: list[str]) -> list[int]:
+        """Partition number (0 = coordinator) of each thread id, as PostgreSQL hashes it."""
+        if router is None:
+            return [0] * len(ids)
+        rows = router.execute(
+            "SELECT (SELECT r FROM generate_series(0, %(m)s - 1) r "
+            "        WHERE satisfies_hash_partition(%(t)s::regclass, %(m)s, r, u.id)) "
+            "FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS u(id, n) ORDER BY u.n",
+            {"m": self.modulus, "t": ROUTE_TABLE, "ids": ids}).fetchall()
+        return [r[0] for r in rows]
+
+    def _side_connection(self, register: bool = True) -> psycopg.Connection[Any]:
+        """An autocommit connection to the coordinator, for routing and the generation log.
+
+        ``fil_generations`` lists every generation whose partitions may exist on the
+        shards (logged before any is created), so that the ones a failed or killed
+        rebuild left behind, and the replaced ones, can be dropped later, and only those:
+        several coordinators may keep their partitions in the same shard database.
+        """
+        side = self.connect(autocommit=True, search=False)
+        for ddl in (f"CREATE TABLE IF NOT EXISTS {ROUTE_TABLE} (thread_id text) "
+                    "PARTITION BY HASH (thread_id)",
+                    f"CREATE TABLE IF NOT EXISTS {GENERATIONS_TABLE} (generation text PRIMARY KEY, "
+                    "shards integer NOT NULL, started_at timestamptz NOT NULL DEFAULT now())"):
+            with contextlib.suppress(psycopg.errors.UniqueViolation):  # created concurrently
+                side.execute(ddl)
+        if register:
+            side.execute(f"INSERT INTO {GENERATIONS_TABLE} (generation, shards) VALUES (%s, %s)",
+                         (self.gen, len(self.shards)))
+        return side
+
+    def _load(self, conn: psycopg.Connection[Any], router: psycopg.Connection[Any] | None,
+              shard_conns: list[psycopg.Connection[Any]],
+              threads: Iterable[Thread], progress: Callable[[int], None] | None,
+              report: BuildReport) -> None:
+        ana = analyzer()
+        stats = self.stats
+        df = stats.df
+        authors = stats.authors
+        seen: set[str] = set()
+        thread_rows: list[tuple[str | None, ...]] = []  # COPYed once the passages are in
+        local_table = self.partition(0) if self.shards else "fil_passages_new"
+        columns = sql.SQL(", ").join(map(sql.Identifier, PASSAGE_NAMES))
+        with contextlib.ExitStack() as stack:
+            copies = [stack.enter_context(conn.cursor().copy(
+                sql.SQL("COPY {} ({}) FROM STDIN WITH (FREEZE)").format(
+                    sql.Identifier(local_table), columns)))]
+            for i, sc in enumerate(shard_conns, start=1):
+                copies.append(stack.enter_context(sc.cursor().copy(
+                    sql.SQL("COPY {} ({}) FROM STDIN WITH (FREEZE)").format(
+                        sql.Identifier(self.partition(i)), columns))))
+            for chunk in _chunks(threads, ROUTE_CHUNK):
+                routes = self._route(router, [t.id for t in chunk])
+                for t, part in zip(chunk, routes, strict=True):
+                    if part is None:  # pragma: no cover - hashing always finds one
+                        raise IndexerError(f"no partition for thread {t.id!r}")
+                    copy = copies[part]
+                    passages = t.passages()
+                    for p in passages:
+                        text = _clean(p.text) or ""
+                        pos = ana.positions(text)
+                        length = sum(len(v) for v in pos.values())
+                        tf = {}
+                        for k, v in pos.items():
+                            if len(k) > 511 and not lexeme_ok(k):
+                                continue
+                            df[k] = df.get(k, 0) + 1
+                            if len(v) > 1:
+                                tf[k] = len(v)
+                        stats.total_length += length
+                        stats.lengths.append(length)
+                        akey = author_key(_clean(p.author))
+                        if akey and akey not in authors:
+                            authors[akey] = (len(authors), _clean(p.author) or akey)
+                        self.ord += 1
+                        copy.write_row((
+                            self.ord, _clean(p.thread_id), p.kind, p.position,
+                            _clean(p.author), akey or None,
+                            _clean(p.date), day_number(p.date), _clean(p.thread_title),
+                            text, length,
+                            json.dumps(tf, ensure_ascii=False) if tf else None,
+                            tsvector_literal(pos)))
+                    stats.passages += len(passages)
+                    if t.id in seen:
+                        report.warnings.append(
+                            f"thread {t.id!r} appears twice: its passages are indexed, "
+                            "the thread page shows the first one")
+                    else:
+                        seen.add(t.id)
+                        thread_rows.append((
+                            _clean(t.id), _clean(t.title), _clean(t.url), _clean(t.author),
+                            _clean(t.date), _clean(thread_to_json(t))))
+                    report.threads += 1
+                    report.passages += len(passages)
+                    if progress:
+                        progress(len(passages))
+        with conn.cursor().copy("COPY fil_threads_new (id, title, url, author, date, data) "
+                                "FROM STDIN") as copy:
+            for row in thread_rows:
+                copy.write_row(row)
+        with conn.cursor().copy("COPY fil_terms_new (term, df) FROM STDIN") as copy:
+            for item in stats.df.items():
+                copy.write_row(item)
+        with conn.cursor().copy("COPY fil_authors_new (key, code, name) FROM STDIN") as copy:
+            for key, (code, name) in authors.items():
+                copy.write_row((key, code, name))
+
+    # -- indexes, shards, swap -------------------------------------------------------
+    def _finish_shards(self, shard_conns: list[psycopg.Connection[Any]]) -> None:
+        """Index, analyse and commit each shard's new partition (not read by anyone yet)."""
+        for i, sc in enumerate(shard_conns, start=1):
+            for stmt in passage_indexes(self.partition(i), self.partition(i)):
+                sc.execute(stmt)
+            sc.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.partition(i))))
+            self.remote_schemas.append(sc.execute("SELECT current_schema()").fetchone()[0])
+            sc.commit()
+
+    def _attach_shards(self, conn: psycopg.Connection[Any]) -> None:
+        """Foreign servers and foreign partitions of this generation, on the coordinator."""
+        for i, url in enumerate(self.shards, start=1):
+            server = f"fil_{self.gen}_s{i}"
+            info = psycopg.conninfo.conninfo_to_dict(url)
+            user = info.pop("user", None)
+            password = info.pop("password", None)
+            opts = {k: str(v) for k, v in info.items()
+                    if k in {"host", "hostaddr", "port", "dbname", "sslmode", "sslrootcert",
+                             "connect_timeout", "application_name"}}
+            opts.setdefault("application_name", "fil-coordinator")
+            opts.update({"async_capable": "true", "fetch_size": "1000"})
+            conn.execute(sql.SQL("CREATE SERVER {} FOREIGN DATA WRAPPER postgres_fdw "
+                                 "OPTIONS ({})").format(sql.Identifier(server), _options(opts)))
+            mapping = {k: v for k, v in (("user", user), ("password", password)) if v}
+            conn.execute(sql.SQL("CREATE USER MAPPING FOR CURRENT_USER SERVER {}{}").format(
+                sql.Identifier(server),
+                sql.SQL(" OPTIONS ({})").format(_options(mapping)) if mapping else sql.SQL("")))
+            conn.execute(sql.SQL(
+                "CREATE FOREIGN TABLE {} PARTITION OF fil_passages_new "
+                "FOR VALUES WITH (MODULUS {}, REMAINDER {}) SERVER {} "
+                "OPTIONS (schema_name {}, table_name {})").format(
+                    sql.Identifier(self.partition(i)), sql.Literal(self.modulus),
+                    sql.Literal(i), sql.Identifier(server),
+                    sql.Literal(self.remote_schemas[i - 1]), sql.Literal(self.partition(i))))
+
+    def _finish(self, conn: psycopg.Connection[Any], report: BuildReport,
+                started: float) -> None:
+        local = self.partition(0) if self.shards else "fil_passages_new"
+        for stmt in passage_indexes(local, local if self.shards else f"fil_passages_{self.gen}"):
+            conn.execute(stmt)
+        for table, key in (("threads", "id"), ("terms", "term"), ("authors", "key")):
+            conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
+                sql.Identifier(f"fil_{table}_new"), sql.Identifier(f"fil_{table}_{self.gen}_pkey"),
+                sql.Identifier(key)))
+        for t in ("fil_threads_new", "fil_terms_new", "fil_authors_new", local):
+            conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(t)))
+        for i in range(1, self.modulus):
+            conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.partition(i))))
+        conn.execute(
+            "INSERT INTO fil_meta_new VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (self.gen, report.threads, self.stats.passages, self.stats.total_length,
+             self.stats.avg_length(), len(self.stats.df),
+             datetime.now(UTC).isoformat(timespec="seconds"),
+             round(time.perf_counter() - started, 3), len(self.shards)))
+
+    def _swap(self, conn: psycopg.Connection[Any]) -> None:
+        """Drop the live tables and rename the new ones in (same transaction)."""
+        conn.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'")
+        for t in TABLES:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(t)))
+            conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                sql.Identifier(t + "_new"), sql.Identifier(t)))
+        old = conn.execute("SELECT srvname FROM pg_foreign_server WHERE srvname ~ %s",
+                           (r"^fil_g[0-9]+_s[0-9]+$",)).fetchall()
+        for (name,) in old:
+            if not name.startswith(f"fil_{self.gen}_"):
+                conn.execute(sql.SQL("DROP SERVER {} CASCADE").format(sql.Identifier(name)))
+
+    def _drop_remote(self, side: psycopg.Connection[Any], succeeded: bool) -> None:
+        """Drop shard partitions of replaced or failed generations (best effort).
+
+        After a success: every logged generation but this one; after a failure: this
+        one. A generation leaves the log once its partitions are gone from every shard.
+        """
+        if succeeded:
+            gens = [r[0] for r in side.execute(
+                f"SELECT generation FROM {GENERATIONS_TABLE} WHERE generation <> %s",
+                (self.gen,))]
+        else:
+            gens = [self.gen]
+        done = set(gens)
+        for i, url in enumerate(self.shards, start=1):
+            try:
+                with psycopg.connect(url, autocommit=True, connect_timeout=10) as sc:
+                    for g in gens:
+                        sc.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+                            sql.Identifier(f"fil_passages_{g}_p{i}")))
+            except psycopg.Error:
+                done.clear()  # try again after the next rebuild
+        if done:
+            with contextlib.suppress(psycopg.Error):
+                side.execute(f"DELETE FROM {GENERATIONS_TABLE} WHERE generation = ANY(%s)",
+                             (list(done),))
+
+
+def _options(opts: dict[str, str]) -> sql.Composed:
+    return sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(k), sql.Literal(v))
+                              for k, v in opts.items())
+
+
+def _chunks(threads: Iterable[Thread], n: int) -> Iterator[list[Thread]]:
+    chunk: list[Thread] = []
+    for t in threads:
+        chunk.append(t)
+        if len(chunk) >= n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def redact(url: str) -> str:
+    """A connection URL without its password, for messages: ``postgresql://u@h:5432/db``."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return re.sub(r"//[^@/]*@", "//", url)
+    host = info.get("host") or info.get("hostaddr") or "localhost"
+    user = f"{info['user']}@" if info.get("user") else ""
+    port = f":{info['port']}" if info.get("port") else ""
+    return f"postgresql://{user}{host}{port}/{info.get('dbname', '')}"

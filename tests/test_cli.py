@@ -1,0 +1,362 @@
+"""The command line (``python -m indexer`` / ``fil``): rebuild, stats, search, exit codes.
+
+Runs the real click group through ``CliRunner`` in a tmp working directory, and the real
+module in a subprocess, over real thread files and real indexes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from indexer.cli import EXIT_LOCKED, EXIT_REJECTED, cli
+from indexer.index import CURRENT, current_generation, rebuild_lock
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_FILE = ROOT / "index_data" / "threads" / "lippi-billautshow-2009-02.txt"
+SEED_ID = "lippi-billautshow-2009-02"
+SUMMARY_RE = re.compile(r"^Indexed (\d+) threads, (\d+) passages, (\d+) rejected inputs in "
+                        r"[\d.]+ s \([\d,]+ passages/s\) -> (.+)$")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Run every test in an empty tmp cwd, without the CLI's environment variables."""
+    for var in ("FIL_INDEX_DIR", "FIL_SOURCES", "FIL_PROCS", "SEARCH_BACKEND", "DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    """Invoke the CLI in-process (stdout and stderr kept apart)."""
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def jsonl_line(tid: str, text: str) -> str:
+    return json.dumps({"id": tid, "title": tid, "post": {"paragraphs": [text]}},
+                      ensure_ascii=False)
+
+
+def seed_tree(base: Path) -> Path:
+    """``base/index_data/threads/`` holding a copy of the seed thread."""
+    threads = base / "index_data" / "threads"
+    threads.mkdir(parents=True)
+    shutil.copy(SEED_FILE, threads)
+    return threads
+
+
+def summary(result: Result) -> tuple[int, int, int, str]:
+    """Parse the one-line summary of a rebuild."""
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.stdout
+    m = SUMMARY_RE.match(lines[0])
+    assert m, lines[0]
+    return int(m[1]), int(m[2]), int(m[3]), m[4]
+
+
+def stderr_lines(result: Result) -> list[str]:
+    return [ln for ln in result.stderr.splitlines() if ln.strip()]
+
+
+def search_ids(index: Path, query: str) -> list[tuple[str, str, int]]:
+    """(thread, kind, position) of every hit, through the CLI's --json output."""
+    result = run("search", query, "--index", str(index), "--json", "--per-page", "100")
+    assert result.exit_code == 0, result.stderr
+    return [(h["thread_id"], h["kind"], h["position"])
+            for h in json.loads(result.stdout)["results"]]
+
+
+# -- rebuild -------------------------------------------------------------------------
+
+
+def test_rebuild_defaults(clean_env: Path) -> None:
+    seed_tree(clean_env)
+    result = run("rebuild")
+    assert result.exit_code == 0, result.stderr
+    assert summary(result) == (1, 29, 0, "index_data/index")
+    assert result.stdout.startswith("Indexed 1 threads, 29 passages, 0 rejected inputs in ")
+    assert result.stderr == ""
+    gen = current_generation(clean_env / "index_data" / "index")
+    assert gen is not None and gen.is_dir()
+    assert ("lippi-billautshow-2009-02", "post", 15) in search_ids(
+        clean_env / "index_data" / "index", "Sarkozy")
+
+
+def test_rebuild_repeated_sources(clean_env: Path) -> None:
+    seed_tree(clean_env)
+    extra = clean_env / "plus"
+    extra.mkdir()
+    (extra / "velo.jsonl").write_text(
+        jsonl_line("velo", "Les pistes cyclables du centre-ville.") + "\n"
+        + jsonl_line("bus", "Le bus de nuit passe toutes les heures.") + "\n", encoding="utf-8")
+    (clean_env / "seul.txt").write_text("Le marché couvert rouvre samedi.\n", encoding="utf-8")
+    result = run("rebuild", "--source", "index_data/threads", "--source", "plus",
+                 "--source", "seul.txt", "--index", "idx", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert summary(result)[:3] == (4, 32, 0)
+    assert search_ids(clean_env / "idx", "cyclables") == [("velo", "post", 1)]
+    assert search_ids(clean_env / "idx", "marché couvert") == [("seul", "post", 1)]
+
+
+def build_seed_index(base: Path) -> Path:
+    seed_tree(base)
+    result = run("rebuild")
+    assert result.exit_code == 0, result.stderr
+    return base / "index_data" / "index"
+
+
+def assert_untouched(index: Path, current_before: str) -> None:
+    """CURRENT still names the same generation, which still answers searches."""
+    assert (index / CURRENT).read_text(encoding="utf-8") == current_before
+    assert ("lippi-billautshow-2009-02", "post", 15) in search_ids(index, "Sarkozy")
+
+
+def test_missing_source_is_one_clear_line(clean_env: Path) -> None:
+    index = build_seed_index(clean_env)
+    before = (index / CURRENT).read_text(encoding="utf-8")
+    result = run("rebuild", "--source", "index_data/threads", "--source", "nulle/part")
+    assert result.exit_code != 0
+    assert result.stdout == ""
+    lines = stderr_lines(result)
+    assert len(lines) == 1, result.stderr
+    assert "nulle/part" in lines[0] and "not found" in lines[0]
+    assert "Traceback" not in result.output
+    assert_untouched(index, before)
+
+
+def test_malformed_jsonl_line_is_reported_and_others_indexed(clean_env: Path) -> None:
+    src = clean_env / "src"
+    src.mkdir()
+    f = src / "fils.jsonl"
+    f.write_text(jsonl_line("un", "Premier fil sur les abeilles.") + "\n{cassé\n"
+                 + jsonl_line("deux", "Second fil sur les ruches.") + "\n", encoding="utf-8")
+    result = run("rebuild", "--source", "src", "--index", "idx")
+    assert result.exit_code == 0, result.stderr
+    assert summary(result)[:3] == (2, 2, 1)
+    lines = stderr_lines(result)
+    assert len(lines) == 1
+    assert lines[0].startswith(f"rejected: {Path('src') / 'fils.jsonl'}:2: invalid JSON")
+    assert search_ids(clean_env / "idx", "ruches") == [("deux", "post", 1)]
+
+
+def test_strict_exits_3_when_something_was_rejected(clean_env: Path) -> None:
+    src = clean_env / "src"
+    src.mkdir()
+    (src / "fils.jsonl").write_text(jsonl_line("un", "Un fil.") + "\n[]\n", encoding="utf-8")
+    result = run("rebuild", "--source", "src", "--index", "idx", "--strict")
+    assert result.exit_code == EXIT_REJECTED == 3
+    assert summary(result)[:3] == (1, 1, 1)  # the good thread is still indexed
+    assert "fils.jsonl:2: a thread must be a JSON object" in result.stderr
+    assert current_generation(clean_env / "idx") is not None
+    ok = run("rebuild", "--source", str(SEED_FILE), "--index", "idx", "--strict")
+    assert ok.exit_code == 0
+
+
+def test_warning_for_cp1252_file(clean_env: Path) -> None:
+    (clean_env / "ancien.txt").write_bytes("Un été à Noël.\n".encode("cp1252"))
+    result = run("rebuild", "--source", "ancien.txt", "--index", "idx", "--strict")
+    assert result.exit_code == 0
+    assert stderr_lines(result) == ["warning: ancien.txt: decoded as Windows-1252 (not UTF-8)"]
+
+
+def test_no_good_thread_leaves_index_untouched(clean_env: Path) -> None:
+    index = build_seed_index(clean_env)
+    before = (index / CURRENT).read_text(encoding="utf-8")
+    bad = clean_env / "mauvais"
+    bad.mkdir()
+    (bad / "a.jsonl").write_text("{cassé\n", encoding="utf-8")
+    (bad / "b.txt").write_bytes(b"\x00\x01binaire")
+    result = run("rebuild", "--source", "mauvais")
+    assert result.exit_code != 0
+    assert "no thread could be read from mauvais; index left unchanged" in result.stderr
+    assert "rejected: " in result.stderr and "Traceback" not in result.output
+    assert_untouched(index, before)
+    empty = clean_env / "vide"
+    empty.mkdir()
+    result = run("rebuild", "--source", "vide")
+    assert result.exit_code != 0 and "no thread could be read" in result.stderr
+    assert_untouched(index, before)
+
+
+def test_rebuild_while_locked_exits_4(clean_env: Path) -> None:
+    index = build_seed_index(clean_env)
+    before = (index / CURRENT).read_text(encoding="utf-8")
+    with rebuild_lock(index):
+        result = run("rebuild")
+    assert result.exit_code == EXIT_LOCKED == 4
+    lines = stderr_lines(result)
+    assert len(lines) == 1 and "another rebuild of index_data/index" in lines[0]
+    assert "Traceback" not in result.output
+    assert_untouched(index, before)
+    assert run("rebuild").exit_code == 0  # the lock is free again
+
+
+# -- stats and search ----------------------------------------------------------------
+
+
+def test_stats(clean_env: Path) -> None:
+    index = build_seed_index(clean_env)
+    result = run("stats")
+    assert result.exit_code == 0, result.stderr
+    fields = dict(re.match(r"^(\w+):\s+(.*)$", ln).groups()  # type: ignore[union-attr]
+                  for ln in result.stdout.splitlines())
+    assert fields.keys() == {"index", "built", "threads", "passages", "terms", "size"}
+    assert fields["threads"] == "1" and fields["passages"] == "29"
+    assert int(fields["terms"]) > 300
+    size = int(re.search(r"\((\d+) bytes\)", fields["size"])[1])  # type: ignore[index]
+    on_disk = sum(f.stat().st_size for f in current_generation(index).rglob("*")  # type: ignore[union-attr]
+                  if f.is_file())
+    assert size == on_disk > 0
+    assert fields["index"].startswith("index_data/index/gen-")
+    assert re.match(r"\d{4}-\d{2}-\d{2}T", fields["built"])
+
+
+def test_search_prints_results(clean_env: Path) -> None:
+    build_seed_index(clean_env)
+    result = run("search", "tres haut debit")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    m = re.match(r"^(\d+) results \([\d.]+ ms\)$", lines[0])
+    assert m and int(m[1]) >= 5
+    hits = [ln for ln in lines if re.match(r"^\s+\d+\. ", ln)]
+    assert len(hits) == min(10, int(m[1]))
+    assert all(SEED_ID in h for h in hits)
+    assert "Billaut" in result.stdout or "¶" in result.stdout
+    assert "[" in result.stdout and "<mark>" not in result.stdout
+
+
+def test_search_json(clean_env: Path) -> None:
+    build_seed_index(clean_env)
+    result = run("search", "très haut débit", "--json", "--per-page", "3")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["query"] == "très haut débit"
+    assert data["page"] == 1 and data["per_page"] == 3 and data["total"] >= 5
+    assert len(data["results"]) == 3
+    for hit in data["results"]:
+        assert hit["thread_id"] == SEED_ID
+        assert hit["kind"] in ("post", "comment") and isinstance(hit["position"], int)
+        assert "<mark>" in hit["snippet"]
+
+
+def test_search_without_matches(clean_env: Path) -> None:
+    build_seed_index(clean_env)
+    result = run("search", "zzzqqq", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["total"] == 0
+
+
+@pytest.mark.parametrize("args", [("search", "debit"), ("stats",)])
+def test_missing_index_is_a_clear_error(clean_env: Path, args: tuple[str, ...]) -> None:
+    result = run(*args, "--index", "pas-d-index")
+    assert result.exit_code != 0
+    lines = stderr_lines(result)
+    assert len(lines) == 1 and "no index at pas-d-index" in lines[0]
+    assert "Traceback" not in result.output and result.stdout == ""
+
+
+def test_bad_paging_is_a_clear_error(clean_env: Path) -> None:
+    build_seed_index(clean_env)
+    result = run("search", "debit", "--page", "0")
+    assert result.exit_code != 0 and result.stdout == ""
+    lines = stderr_lines(result)
+    assert len(lines) == 1 and "page" in lines[0] and "100" in lines[0]
+    assert "Traceback" not in result.output
+
+
+# -- environment ---------------------------------------------------------------------
+
+
+def test_env_fallbacks(clean_env: Path) -> None:
+    a, b = clean_env / "a", clean_env / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "un.txt").write_text("Les abeilles butinent la lavande.\n", encoding="utf-8")
+    (b / "deux.txt").write_text("Les ruches sont pleines de miel.\n", encoding="utf-8")
+    env = {"FIL_INDEX_DIR": str(clean_env / "ailleurs"), "FIL_SOURCES": f"{a}:{b}"}
+    result = run("rebuild", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert summary(result) == (2, 2, 0, str(clean_env / "ailleurs"))
+    assert not (clean_env / "index_data").exists()
+    found = run("search", "miel", "--json", env=env)
+    assert [h["thread_id"] for h in json.loads(found.stdout)["results"]] == ["deux"]
+    stats = run("stats", env=env)
+    assert "threads:  2" in stats.stdout
+    # an explicit option wins over the environment
+    seed_tree(clean_env)
+    result = run("rebuild", "--source", "index_data/threads", "--index", "idx", env=env)
+    assert summary(result)[:2] == (1, 29)
+
+
+def test_stray_colon_in_fil_sources_never_reads_the_cwd(clean_env: Path) -> None:
+    seed_tree(clean_env)  # a thread the empty entry must not pick up through "."
+    a = clean_env / "a"
+    a.mkdir()
+    (a / "un.txt").write_text("Les abeilles butinent la lavande.\n", encoding="utf-8")
+    result = run("rebuild", "--index", "idx", env={"FIL_SOURCES": "a:"})
+    if result.exit_code == 0:  # the empty entry skipped
+        assert summary(result)[:2] == (1, 1)
+    else:  # or refused, in one clear line
+        lines = stderr_lines(result)
+        assert len(lines) == 1 and "empty source path" in lines[0]
+        assert current_generation(clean_env / "idx") is None
+
+
+def test_console_script_is_declared() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    target = project["project"]["scripts"]["fil"]
+    assert target == "indexer.cli:main"
+    module, _, attr = target.partition(":")
+    main = getattr(__import__(module, fromlist=[attr]), attr)
+    assert callable(main)
+
+
+# -- a real process ------------------------------------------------------------------
+
+
+def python_m_indexer(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m indexer ...`` as a separate process (the repo on PYTHONPATH)."""
+    full_env = {k: v for k, v in os.environ.items()
+                if k not in ("FIL_INDEX_DIR", "FIL_SOURCES", "FIL_PROCS", "SEARCH_BACKEND")}
+    full_env.update(PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+                    PYTHONWARNINGS="ignore::SyntaxWarning", **env)
+    return subprocess.run([sys.executable, "-m", "indexer", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_subprocess_rebuild_stats_search(clean_env: Path) -> None:
+    seed_tree(clean_env)
+    done = python_m_indexer("rebuild", cwd=clean_env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Indexed 1 threads, 29 passages, 0 rejected inputs in ")
+    assert "Traceback" not in done.stderr
+    stats = python_m_indexer("stats", cwd=clean_env)
+    assert stats.returncode == 0 and "passages: 29" in stats.stdout
+    found = python_m_indexer("search", "Sarkozy", "--json", cwd=clean_env)
+    assert found.returncode == 0
+    assert {"thread_id": SEED_ID, "kind": "post", "position": 15}.items() <= \
+        json.loads(found.stdout)["results"][0].items()
+
+
+def test_subprocess_errors_and_lock(clean_env: Path) -> None:
+    index = build_seed_index(clean_env)
+    missing = python_m_indexer("rebuild", "--source", "absent", cwd=clean_env)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().count("\n") == 0 and "absent" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    with rebuild_lock(index):  # held by this process: the child must give up at once
+        locked = python_m_indexer("rebuild", cwd=clean_env)
+    assert locked.returncode == EXIT_LOCKED, locked.stderr
+    assert "another rebuild" in locked.stderr and "Traceback" not in locked.stderr
+    no_index = python_m_indexer("search", "x", cwd=clean_env, FIL_INDEX_DIR="rien")
+    assert no_index.returncode == 1 and "no index at rien" in no_index.stderr
