@@ -15,6 +15,7 @@ Run alone::
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import resource
@@ -57,7 +58,10 @@ def rebuild(corpus: Path, index_dir: Path, procs: int, limitmb: int) -> dict[str
     started = time.perf_counter()
     read = read_sources([corpus])
     read_done = time.perf_counter()
-    report = build_index(read.threads, index_dir, procs=procs, limitmb=limitmb)
+    kwargs: dict[str, int] = {"limitmb": limitmb}
+    if procs != 1:
+        kwargs["procs"] = procs
+    report = build_index(read.threads, index_dir, **kwargs)
     done = time.perf_counter()
     return {
         "procs": procs, "limitmb": limitmb, "threads": report.threads,
@@ -67,6 +71,14 @@ def rebuild(corpus: Path, index_dir: Path, procs: int, limitmb: int) -> dict[str
         "main_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "workers_rss_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
     }
+
+
+def supports_procs() -> bool:
+    """Whether the project's ``build_index`` takes a ``procs`` (multi-process) setting."""
+    sys.path.insert(0, str(ROOT))
+    from indexer.index import build_index
+
+    return "procs" in inspect.signature(build_index).parameters
 
 
 def rebuild_fts5(corpus: Path, db_path: Path) -> dict[str, object]:

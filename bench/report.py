@@ -15,7 +15,10 @@ def log(message: str) -> None:
 
 
 def _ratio(a: float, b: float) -> str:
-    return f"{a / b:.1f}×" if b else "—"
+    if not b:
+        return "—"
+    r = a / b
+    return f"{r:.1f}×" if r >= 0.95 else f"{r:.2f}×"
 
 
 def _pcts(lat: dict[str, float]) -> str:
@@ -81,7 +84,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), "
         f"{m['memory_gib']} GiB RAM, {m['os']}; Python {m['python']}, SQLite {m['sqlite']}, "
-        f"Whoosh {m['whoosh']}, PyStemmer {m['pystemmer']}; load average "
+        f"Whoosh {m['whoosh']}, PyStemmer {m['pystemmer']}; code at {m.get('commit', '?')}; "
+        f"load average "
         f"{m['load_average_1m_at_start']} at start"
         + (" (other work was running: timings are noisy)."
            if m["load_average_1m_at_start"] > 0.5 * (m["usable_cores"] or 1) else "."),
@@ -95,22 +99,22 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         f"Settings: Fil rebuild = `read_sources` + `build_index(procs=P, limitmb="
-        f"{st['limitmb']})` (procs>1 = Whoosh MpWriter, multisegment) in a child process, "
-        f"P in {st['procs']}; queries run on the procs={st['procs'][0]} index. "
+        f"{st['limitmb']})` in a child process, P in {st['procs']} when build_index takes "
+        f"procs; queries run on the procs={st['procs'][0]} index. "
         f"{st['queries_per_kind']} timed queries per kind after {st['warmup_per_kind']} "
         "untimed warm-up queries per kind (different queries); one run each, "
         "`time.perf_counter`, percentiles interpolated.",
         f"FTS5: `tokenize=\"{st['fts5_tokenize']}\"`, passage text only, one transaction + "
         "optimize, build time includes reading the JSONL; words ANDed, phrases as FTS5 "
         "phrases, 10+ words ORed; top 10 by bm25() with snippet(). Fil's search core also "
-        "counts all matches, re-ranks and may fall back from AND to OR, so it does more work.",
+        "returns a total count, re-ranks its top and may add a spelling suggestion; FTS5 "
+        "returns the top 10 only.",
         "Peak RSS: kernel rusage of the rebuild child (largest process of its tree); with "
         "procs>1 the workers run at once, so the summed figure is main + procs × largest "
         "worker (an upper bound).",
     ]
     for s in results["sizes"]:
-        if s.get("http_note"):
-            lines.append(f"{s['size']}: {s['http_note']}.")
+        lines.extend(f"{s['size']}: {note}." for note in s.get("notes", []))
         lines.append(f"{s['size']}: whole size measured in {s['wall_seconds']:.0f} s wall time "
                      f"(load average {s['load_average_1m_at_end']} at the end).")
     return "\n".join(lines)

@@ -34,6 +34,7 @@ import os
 import platform
 import shutil
 import sqlite3
+import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -51,7 +52,7 @@ import fts5  # noqa: E402
 import queries  # noqa: E402
 import report  # noqa: E402
 from measure import engine_latency, fresh_process, fts5_latency, http_latency  # noqa: E402
-from rebuild import RebuildRun, run_child  # noqa: E402
+from rebuild import RebuildRun, run_child, supports_procs  # noqa: E402
 
 OUT = BENCH / "out"
 RESULTS = BENCH / "results"
@@ -87,7 +88,20 @@ def machine() -> dict[str, Any]:
         "os": f"{platform.system()} {platform.release()}", "sqlite": sqlite3.sqlite_version,
         "whoosh": version("Whoosh"), "pystemmer": version("PyStemmer"),
         "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+        "commit": commit(),
     }
+
+
+def commit() -> str:
+    """The repository's HEAD commit, with "+changes" when the work tree differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, text=True, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty.strip() else "")
 
 
 def dir_size(path: Path) -> int:
@@ -121,6 +135,11 @@ def run_size(label: str, n_queries: int, warm: int, procs_list: list[int],
     out = OUT / label
     out.mkdir(parents=True, exist_ok=True)
     rebuilds: list[RebuildRun] = []
+    notes: list[str] = []
+    if any(p != 1 for p in procs_list) and not supports_procs():
+        notes.append(f"build_index has no procs setting: procs={procs_list} reduced to [1]")
+        log(f"[{label}] {notes[-1]}")
+        procs_list = [1]
     for procs in procs_list:
         index_dir = out / f"fil-p{procs}"
         shutil.rmtree(index_dir, ignore_errors=True)
@@ -139,6 +158,7 @@ def run_size(label: str, n_queries: int, warm: int, procs_list: list[int],
     if http and any(v.errors for v in http.values()):
         http_note = "HTTP API: some requests failed (see the errors counts in latest.json)"
     if http_note:
+        notes.append(http_note)
         log(f"[{label}] {http_note}")
     log(f"[{label}] FTS5 latency ...")
     fts = fresh_process(fts5_latency, db, measured, warmup)
@@ -151,7 +171,7 @@ def run_size(label: str, n_queries: int, warm: int, procs_list: list[int],
         "fts5_build": asdict(fts_build) | {"per_second": fts_build.per_second},
         "fts5_bytes": db.stat().st_size,
         "engine": {k: v.as_dict() for k, v in eng.items()},
-        "http": {k: v.as_dict() for k, v in http.items()}, "http_note": http_note,
+        "http": {k: v.as_dict() for k, v in http.items()}, "notes": notes,
         "fts5": {k: v.as_dict() for k, v in fts.items()},
         "query_examples": {k: v[:3] for k, v in measured.items()},
         "wall_seconds": time.perf_counter() - started,
@@ -168,7 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limitmb", type=int, default=256, help="Whoosh writer memory limit")
     ap.add_argument("--skip-http", action="store_true", help="do not measure the HTTP API")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where latest.md/json go")
+    ap.add_argument("--render", type=Path, metavar="JSON",
+                    help="only print the table of an earlier run's latest.json")
     args = ap.parse_args(argv)
+    if args.render:
+        print(report.markdown(json.loads(args.render.read_text(encoding="utf-8"))))
+        return 0
     procs_list = [int(p) for p in args.procs.split(",")]
     results = {
         "machine": machine(),

@@ -43,6 +43,7 @@ PREFIX_SCAN_LIMIT = 2000  # index terms looked at while expanding one prefix
 PHRASE_CHECK_LIMIT = 2000  # best candidates whose positions are checked for one phrase
 PROXIMITY_DEPTH = 20  # best candidates whose word positions feed the proximity feature
 FACET_LIMIT = 15
+USE_THREAD_MASS = True
 
 Result = tuple[np.ndarray, np.ndarray]  # (doc numbers ascending, scores)
 
@@ -195,7 +196,10 @@ class WhooshBackend:
         cands = self._candidates(s, ix, best, terms)
         head, tail = cands[:RERANK_DEPTH], cands[RERANK_DEPTH:]
         if parts:  # filters alone keep their newest-first order
-            rerank(head, terms, {t: ix.idf(t) for t in terms})
+            sums = np.bincount(ix.thread[found[0]], weights=found[1])
+            mass = {c.thread_id: float(sums[ix.thread_codes[c.thread_id]]) for c in head}
+            rerank(head, terms, {t: ix.idf(t) for t in terms},
+                   mass if USE_THREAD_MASS else None)
         ordered = head + tail
         marked = set(res.terms)
         for c in ordered[(page - 1) * per_page: page * per_page]:

@@ -8,6 +8,11 @@ POST = "post"
 COMMENT = "comment"
 
 
+def anchor(kind: str, position: int) -> str:
+    """Fragment id of a passage on the thread page: ``p3`` (post ¶3) or ``c5`` (comment 5)."""
+    return f"{'p' if kind == POST else 'c'}{position}"
+
+
 @dataclass(frozen=True, slots=True)
 class Comment:
     """One reader comment: its 1-based number in the thread, signature and paragraphs."""
@@ -65,7 +70,7 @@ class Passage:
     @property
     def anchor(self) -> str:
         """Fragment id of this passage on the thread page: ``p3`` or ``c5``."""
-        return f"{'p' if self.kind == POST else 'c'}{self.position}"
+        return anchor(self.kind, self.position)
 
 
 @dataclass(slots=True)
@@ -85,7 +90,7 @@ class Hit:
     @property
     def anchor(self) -> str:
         """Fragment id of the passage on the thread page: ``p3`` or ``c5``."""
-        return f"{'p' if self.kind == POST else 'c'}{self.position}"
+        return anchor(self.kind, self.position)
 
 
 @dataclass(slots=True)

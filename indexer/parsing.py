@@ -74,6 +74,13 @@ class ReadResult:
     warnings: list[str] = field(default_factory=list)
 
 
+def _mostly_mojibake(text: str) -> bool:
+    """True when mojibake pairs make up a quarter or more of the text's non-ASCII characters."""
+    garbled = 2 * len(MOJIBAKE_RE.findall(text))
+    non_ascii = sum(1 for ch in text if ord(ch) > 127)
+    return garbled * 4 >= non_ascii
+
+
 def decode_bytes(data: bytes, path: str) -> tuple[str, str]:
     """Decode a thread file: UTF-8 (with or without BOM), else Windows-1252; never garble.
 
@@ -97,6 +104,8 @@ def decode_bytes(data: bytes, path: str) -> tuple[str, str]:
                 path, f"not UTF-8 (byte {utf8_error}) and not Windows-1252/Latin-1 either"
             ) from None
     mojibake = MOJIBAKE_RE.search(text)
+    if mojibake is not None and encoding == "utf-8" and not _mostly_mojibake(text):
+        mojibake = None  # a few quoted "Ã©" in real accented text (e.g. a post about encodings)
     if mojibake is not None:
         line = _line_of(text, mojibake.start())
         if encoding == "utf-8":

@@ -16,27 +16,34 @@ parameter and cast with ``::tsquery`` (see :mod:`indexer.pg_query`).
 
 Same ranking
 ------------
-Candidates are scored in SQL with the BM25F formula and parameters the Whoosh backend
-uses (per-passage term frequencies ``tf`` and Whoosh's quantised field length ``dl``;
-document frequencies and the average length from ``fil_terms`` / ``fil_meta``), ordered
-by score then passage order (``ord``, the order passages were indexed in, which is
-Whoosh's tie-break on document numbers), then the first RERANK_DEPTH go through the
-same :func:`indexer.ranking.rerank` (positions re-analysed from the stored text).
-Snippets come from :func:`indexer.snippets.snippet` on the stored text; suggestions
-and facets follow the Whoosh backend's rules. Both backends therefore return the same
-hits in the same order (tests/test_postgres.py checks it on the seed and PIAF threads).
+Matching passages are scored in SQL with the embedded backend's BM25 (``K1``/``B`` and
+idf of :mod:`indexer.impact`, over per-passage term frequencies ``tf`` and lengths
+``dl``; document frequencies and the average length from ``fil_terms``/``fil_meta``),
+OR and AND summing the scores of the clauses that match, as it does. The best
+RERANK_DEPTH (or page x per_page) come ordered by score then ``ord`` (the order
+passages were indexed in: its tie-break on document numbers), then go through the same
+:func:`indexer.ranking.rerank`, with word positions for the first PROXIMITY_DEPTH read
+back from the tsvectors. Filters alone rank newest first, as there. Snippets come from
+:func:`indexer.snippets.snippet` on the stored text; suggestions, facets (authors by
+count, then order of first appearance: ``fil_authors``), notices and the any-word
+fallback follow the embedded backend's rules. tests/test_postgres.py checks that both
+backends return the same hits, in the same order, on the seed and PIAF threads. (It
+scores in float8 where the embedded backend uses float32; and its phrases are always
+checked exactly, where the embedded backend checks the best PHRASE_CHECK_LIMIT.)
 
 Schema (one database; built by :mod:`indexer.pg_build`, swapped in atomically)::
 
-    fil_meta     (generation, threads, passages, total_length, terms, built_at, seconds, shards)
+    fil_meta     (generation, threads, passages, total_length, avg_length, terms,
+                  built_at, seconds, shards)
     fil_threads  (id text PRIMARY KEY, title, url, author, date, data text)  -- thread JSON
     fil_terms    (term text COLLATE "C" PRIMARY KEY, df integer)             -- the lexicon
+    fil_authors  (key text PRIMARY KEY, code integer, name text)   -- author facet order
     fil_passages (ord bigint, thread_id, kind, position, author, author_key, date,
                   day integer, title, content text, dl integer, tf jsonb, tsv tsvector)
       GIN (tsv); btree (author_key), (thread_id, kind, position), (day), (ord)
 
 Filters are SQL conditions: ``author:`` -> ``author_key = $1``, ``kind:`` -> ``kind``,
-``thread:`` -> ``thread_id``, ``after:``/``before:`` -> ``day BETWEEN``.
+``thread:`` -> ``thread_id``, ``after:``/``before:`` -> ``day >= $1`` / ``day <= $2``.
 
 Scale-out: passages partitioned by thread over several servers
 ----------------------------------------------------------------
@@ -71,10 +78,14 @@ A rebuild creates, for generation ``G`` and two servers::
 
 Rows are routed in Python with PostgreSQL's own hash (``satisfies_hash_partition`` on
 an empty helper table ``fil_route``), so each row sits in the partition the planner
-prunes to. Queries run unchanged on the coordinator: ``tsv @@ $1::tsquery``, the BM25
-expression and the filters are all built-in operators that ``postgres_fdw`` ships to
-the shard, the partitions are scanned concurrently (``async_capable``), and per-shard
-counts are pushed down (``enable_partitionwise_aggregate``). Shard URLs must be
+prunes to. ``fil_generations`` logs the generations that may have partitions on the
+shards, so that replaced or abandoned ones are dropped there (and only those: several
+coordinators may share a shard database).
+
+Queries run unchanged on the coordinator. The match (``tsv @@ $1::tsquery``) and the
+filters are built-in operators that ``postgres_fdw`` ships to the shard, which uses its
+own GIN index and returns only the narrow columns the score needs; the partitions are
+scanned concurrently (``async_capable``); ``thread:`` prunes to one partition. Shard URLs must be
 reachable from the coordinator server as written; as a non-superuser, the shard URL
 needs a password (``postgres_fdw`` rule) and ``postgres_fdw`` must already be installed.
 
@@ -128,6 +139,8 @@ from .snippets import snippet
 
 #: Candidates whose word positions feed the proximity feature (as in the embedded backend).
 PROXIMITY_DEPTH: int = getattr(_engine, "PROXIMITY_DEPTH", RERANK_DEPTH)
+#: Thread evidence from every matching passage of a thread (not only the candidates').
+USE_THREAD_MASS: bool = getattr(_engine, "USE_THREAD_MASS", False)
 KINDS = ("post", "comment")  # facet order
 POOL_SIZE = 8  # idle connections kept (more are opened under load, closed when returned)
 CONNECT_TIMEOUT = 10  # seconds
@@ -249,7 +262,8 @@ class PostgresBackend:
                 progress: Callable[[int], None] | None = None) -> BuildReport:
         """Load the threads into fresh tables and swap them in (see :mod:`indexer.pg_build`)."""
         try:
-            return Builder(self._connect, self.location, self.shards).run(threads, progress)
+            where = self.location + (f" (+{len(self.shards)} shards)" if self.shards else "")
+            return Builder(self._connect, where, self.shards).run(threads, progress)
         except psycopg.Error as exc:
             raise IndexerError(f"rebuild in {self.location} failed: {_first_line(exc)}") \
                 from None
@@ -365,7 +379,7 @@ def _next_prefix(prefix: str) -> str:
 
 
 class _Search:
-    """One search, in one transaction: the Whoosh backend's steps, in SQL."""
+    """One search, in one transaction: the embedded backend's steps, in SQL."""
 
     def __init__(self, conn: psycopg.Connection[Any], parsed: ParsedQuery,
                  res: SearchResults) -> None:
@@ -394,17 +408,17 @@ class _Search:
         required = [self.node(n) for n in parsed.must]
         exclude = [self.node(n) for n in parsed.must_not]
         depth = max(RERANK_DEPTH, res.page * res.per_page)
-        hits = self._top(required, exclude, depth)
+        hits, res.total, mass = self._top(required, exclude, depth)
         if not hits and len(parsed.must) > 1:  # any-word fallback: the union of the clauses
             required = [Or(tuple(required))]
-            hits = self._top(required, exclude, depth)
+            hits, res.total, mass = self._top(required, exclude, depth)
             res.matched = "any" if hits else "none"
         elif not hits:
             res.matched = "none"
-        res.total = self._count(required, exclude, hits, depth)
         terms = res.terms
         res.terms = list(dict.fromkeys(terms + self.expanded))
-        self._hits(hits, terms, rerank_head=bool(parsed.must))
+        self._hits(hits, terms, rerank_head=bool(parsed.must),
+                   thread_mass=mass if USE_THREAD_MASS else None)
         if res.total < 3 or any(em.df.get(t, 0) == 0 for t in terms):
             res.suggestion = self._suggest()
         if facets and res.total:
@@ -412,7 +426,7 @@ class _Search:
 
     # -- compiling -----------------------------------------------------------------------
     def node(self, node: Node) -> Q:
-        """The Whoosh backend's query for a parsed node (see indexer.engine._Compiler)."""
+        """The compiled form of a parsed node (as indexer.engine evaluates it)."""
         if isinstance(node, TermNode):
             if node.prefix is not None:
                 return self.prefix(node)
@@ -500,38 +514,35 @@ class _Search:
 
     # -- retrieval -----------------------------------------------------------------------
     def _top(self, required: list[Q], exclude: list[Q],
-             depth: int) -> list[tuple[int, str, float]]:
-        """Best ``depth`` (ord, thread id, score), by score then indexing order.
+             depth: int) -> tuple[list[tuple[int, str, float]], int, dict[str, float]]:
+        """Best ``depth`` (ord, thread id, score), by score then indexing order; the number
+        of matches; the summed scores of all the matches of each thread among the best.
 
         Filters alone rank newest first: the embedded backend's ``day / 1e8`` in float32,
         whose ties (close days) fall back to indexing order.
         """
         built = self._where(required, exclude, with_score=True)
         if built is None:
-            return []
+            return [], 0, {}
         score, where, sparams, wparams = built
-        return self.conn.execute(
-            f"SELECT p.ord, p.thread_id, {score} AS score FROM fil_passages p WHERE {where} "
-            "ORDER BY score DESC, p.ord LIMIT %s", [*sparams, *wparams, depth]).fetchall()
-
-    def _count(self, required: list[Q], exclude: list[Q], hits: list[Any],
-               depth: int) -> int:
-        """How many passages match (exact)."""
-        if len(hits) < depth:
-            return len(hits)
-        built = self._where(required, exclude, with_score=False)
-        assert built is not None
-        _, where, _, wparams = built
-        return int(self.conn.execute(f"SELECT count(*) FROM fil_passages p WHERE {where}",
-                                     wparams).fetchone()[0])
+        rows = self.conn.execute(
+            "SELECT m.ord, m.thread_id, m.score, count(*) OVER (), "
+            "sum(m.score) OVER (PARTITION BY m.thread_id ORDER BY m.ord ROWS BETWEEN "
+            "UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) "  # summed in index order
+            f"FROM (SELECT p.ord, p.thread_id, {score} AS score FROM fil_passages p "
+            f"WHERE {where}) m ORDER BY m.score DESC, m.ord LIMIT %s",
+            [*sparams, *wparams, depth]).fetchall()
+        hits = [(o, tid, sc) for o, tid, sc, _, _ in rows]
+        mass = {tid: float(m) for _, tid, _, _, m in rows}
+        return hits, (int(rows[0][3]) if rows else 0), mass
 
     def _hits(self, hits: list[tuple[int, str, float]], terms: list[str],
-              rerank_head: bool) -> None:
-        """Re-rank the head like the Whoosh backend, then build the page's hits.
+              rerank_head: bool, thread_mass: dict[str, float] | None) -> None:
+        """Re-rank the head like the embedded backend, then build the page's hits.
 
-        The head's term positions come from the stored tsvectors (1-based there);
+        Word positions (for proximity) come from the stored tsvectors (1-based there);
         a passage where PostgreSQL's limits may have cut them (256 positions of a term,
-        positions past 16383) is re-analysed instead, so that proximity is Whoosh's.
+        positions past 16383) is re-analysed instead, so that they are the analyzer's.
         """
         res = self.res
         page_range = range((res.page - 1) * res.per_page, res.page * res.per_page)
@@ -563,7 +574,11 @@ class _Search:
                 else:
                     c.positions = {t: [p - 1 for p in found[t]] for t in unique if t in found}
         if rerank_head:  # filters alone keep their newest-first order
-            rerank(head, terms, {t: self.em.idf(t) for t in terms})
+            idf = {t: self.em.idf(t) for t in terms}
+            if thread_mass is None:
+                rerank(head, terms, idf)
+            else:
+                rerank(head, terms, idf, thread_mass)
         page = (head + tail)[page_range.start:page_range.stop]
         contents = dict(self.conn.execute(
             "SELECT p.ord, p.content FROM fil_passages p WHERE p.ord = ANY(%s) "

@@ -78,7 +78,7 @@ class Term:
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
-    terms: tuple[str, ...]  # consecutive positions (Whoosh Phrase, slop=1)
+    terms: tuple[str, ...]  # at consecutive positions
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,17 +105,6 @@ class Null:
 Q = Term | Phrase | Or | And | AndNot | Null
 
 
-def flatten_any(required: Sequence[Q]) -> list[Q]:
-    """The any-word fallback: each required clause (or each And member) on its own."""
-    out: list[Q] = []
-    for q in required:
-        if isinstance(q, And):
-            out.extend(flatten_any(q.children))
-        else:
-            out.append(q)
-    return out
-
-
 def combine(required: Sequence[Q], exclude: Sequence[Q]) -> Q | None:
     """And of the required clauses, minus any excluded one (None: nothing required)."""
     if not required:
@@ -137,7 +126,7 @@ class Emitter:
     """Write tsquery text and BM25 SQL for compiled trees, given the index statistics.
 
     ``df`` maps every term of the query to its document frequency (0: not in the
-    index, so a Term or Phrase on it matches nothing, as in Whoosh).
+    index, so a Term or Phrase on it matches nothing, as in the embedded backend).
     """
 
     def __init__(self, df: Mapping[str, int], doc_count: int, avg_length: float) -> None:
@@ -191,10 +180,10 @@ class Emitter:
                 f" + %s::float8 * p.dl / %s::float8))) * %s::float8)")
 
     def score(self, q: Q, params: list[object], matched: bool = True) -> str:
-        """SQL for the score Whoosh gives ``q`` (sum of its matching parts' BM25F).
+        """SQL for the score of ``q``: the sum of its matching parts' BM25.
 
         ``matched``: the row is known to match ``q`` (else the score is guarded by a
-        ``CASE WHEN tsv @@ ...``, as Whoosh only adds the scores of matching subqueries).
+        ``CASE WHEN tsv @@ ...``: an OR only adds the scores of the clauses that match).
         """
         if not matched:
             tsq = self.tsquery(q)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 TITLE_WEIGHT = 0.35
 THREAD_WEIGHT = 0.25
 PROXIMITY_WEIGHT = 0.25
-COVERAGE_WEIGHT = 0.0
 PROXIMITY_WINDOW = 3  # words: pairs closer than this count as "together"
 RERANK_DEPTH = 100  # candidates re-ranked; deeper pages keep the backend's order
 
@@ -54,21 +53,29 @@ def proximity(positions: Mapping[str, Sequence[int]], terms: Sequence[str]) -> f
     return close / len(pairs)
 
 
-def rerank(cands: list[Candidate], terms: Sequence[str], idf: Mapping[str, float]) -> None:
-    """Set ``final`` on each candidate and sort the list best first (stable on ties)."""
+def rerank(cands: list[Candidate], terms: Sequence[str], idf: Mapping[str, float],
+           thread_mass: Mapping[str, float] | None = None) -> None:
+    """Set ``final`` on each candidate and sort the list best first (stable on ties).
+
+    ``thread_mass`` maps a thread to the summed scores of ALL its matching passages
+    (the backend computes it over the whole match set); without it, the candidates'
+    own scores stand in for it.
+    """
     if not cands:
         return
     top = max(c.score for c in cands) or 1.0
     weight_total = sum(idf.get(t, 0.0) for t in set(terms)) or 1.0
-    mass: dict[str, float] = {}
-    for c in cands:
-        mass[c.thread_id] = mass.get(c.thread_id, 0.0) + c.score / top
-    best_mass = max(mass.values()) or 1.0
+    if thread_mass is None:
+        mass: dict[str, float] = {}
+        for c in cands:
+            mass[c.thread_id] = mass.get(c.thread_id, 0.0) + c.score
+        thread_mass = mass
+    norm = {t: thread_mass.get(t, 0.0) / top for t in {c.thread_id for c in cands}}
+    best_mass = max(norm.values()) or 1.0
     for c in cands:
         title = sum(idf.get(t, 0.0) for t in set(terms) if t in c.title_terms) / weight_total
-        thread = math.log1p(mass[c.thread_id]) / math.log1p(best_mass)
+        thread = math.log1p(norm[c.thread_id]) / math.log1p(best_mass)
         prox = proximity(c.positions, terms) if c.positions else 0.0
-        coverage = sum(idf.get(t, 0.0) for t in c.positions) / weight_total
         c.final = (c.score / top + TITLE_WEIGHT * title + THREAD_WEIGHT * thread
-                   + PROXIMITY_WEIGHT * prox + COVERAGE_WEIGHT * coverage)
+                   + PROXIMITY_WEIGHT * prox)
     cands.sort(key=lambda c: -c.final)

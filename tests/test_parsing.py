@@ -707,3 +707,11 @@ def test_file_name_that_is_not_utf8_is_rejected(tmp_path: Path) -> None:
     read = read_sources([tmp_path])
     assert read.threads == []
     assert read.rejected[0].startswith(str(f)) and "not valid UTF-8" in read.rejected[0]
+
+
+def test_a_quoted_mojibake_example_in_real_text_is_accepted() -> None:
+    """A post that quotes « Ã© » among plenty of real accents is not a garbled file."""
+    text = "Le café est très bon, même à Noël. " * 40 + "Exemple : « Ã© » au lieu de « é ».\n"
+    decoded, encoding = decode_bytes(text.encode(), "f.txt")
+    assert encoding == "utf-8"
+    assert decoded == text
