@@ -184,7 +184,7 @@ class WhooshBackend:
                 res.matched = "any" if len(found[0]) else "none"
         else:  # filters only: newest first
             ids = np.flatnonzero(allowed).astype(np.int32)
-            found = (ids, ix.day[ids].astype(np.float32) / np.float32(1e8))
+            found = narrow((ids, ix.day[ids].astype(np.float32) / np.float32(1e8)))
         if not len(found[0]):
             res.matched = "none"
         res.total = int(len(found[0]))

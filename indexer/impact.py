@@ -199,9 +199,17 @@ def exclude(base: tuple[np.ndarray, np.ndarray], ids: np.ndarray) -> tuple[np.nd
 
 
 def top_k(ids: np.ndarray, ws: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """The k best (docnum, score), best first; ties broken by doc number (stable)."""
+    """The k best (docnum, score), best first; ties broken by doc number (stable).
+
+    Every doc tied with the k-th score is considered before cutting, so which of
+    several equal scores make the page never depends on numpy's partition order.
+    """
     if not len(ids):
         return []
-    part = np.argpartition(-ws, k - 1)[:k] if len(ids) > k else np.arange(len(ids))
-    order = part[np.lexsort((ids[part], -ws[part]))]
+    if len(ids) > k:
+        kth = np.partition(-ws, k - 1)[k - 1]
+        part = np.flatnonzero(-ws <= kth)
+    else:
+        part = np.arange(len(ids))
+    order = part[np.lexsort((ids[part], -ws[part]))][:k]
     return [(int(ids[i]), float(ws[i])) for i in order]

@@ -285,3 +285,14 @@ def test_config_env_selects_postgres(monkeypatch: pytest.MonkeyPatch, pg_seed_ur
     finally:
         for a in apps:
             a.extensions["fil"].close()
+
+
+def test_exclusion_applies_to_filter_only_queries(backend_client: FlaskClient) -> None:
+    """``-lippi kind:comment``: comments, minus those that mention Lippi."""
+    every = backend_client.get("/api/search", query_string={"q": "kind:comment"}).get_json()
+    minus = backend_client.get("/api/search",
+                               query_string={"q": "-lippi kind:comment", "per_page": 100})
+    body = minus.get_json()
+    assert every["total"] == 14
+    assert 0 < body["total"] < 14
+    assert all("lippi" not in r["snippet"].lower() for r in body["results"])

@@ -161,29 +161,6 @@ def table_names(url: str, pattern: str) -> list[str]:
 
 
 # -- fixtures ----------------------------------------------------------------------------
-def _top_k_by_doc_number(ids: Any, ws: Any, k: int) -> list[tuple[int, float]]:
-    """``indexer.impact.top_k`` as documented: best first, ties broken by doc number."""
-    import numpy as np
-
-    order = np.lexsort((ids, -ws))[:k]
-    return [(int(ids[i]), float(ws[i])) for i in order]
-
-
-@pytest.fixture(autouse=True)
-def whoosh_ties_by_doc_number(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Compare against the embedded backend's documented tie-break.
-
-    Its ``top_k`` says "ties broken by doc number", but ``np.argpartition`` picks
-    arbitrary members of a tie group cut by the RERANK_DEPTH boundary, which then changes
-    the re-ranking of the whole page. This backend (``ORDER BY score DESC, ord``) does
-    what the docstring says; the reference is held to it here (reported upstream).
-    """
-    import indexer.engine as engine
-
-    if hasattr(engine, "top_k"):
-        monkeypatch.setattr(engine, "top_k", _top_k_by_doc_number)
-
-
 @pytest.fixture(scope="module")
 def corpus() -> list[Thread]:
     """The seed thread and the PIAF threads."""
