@@ -1,4 +1,5 @@
-"""Formatting for ``bench/run.py``: one markdown table of Fil vs FTS5, and progress lines."""
+"""Formatting for ``bench/run.py``: one markdown table of Fil vs FTS5 (and PostgreSQL when
+measured), and progress lines."""
 
 from __future__ import annotations
 
@@ -33,19 +34,34 @@ def _rebuild_cell(r: dict[str, Any]) -> str:
     return f"{r['seconds']:.1f} s ({r['per_second']:,.0f} passages/s)"
 
 
-def size_rows(s: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(metric, Fil, FTS5, Fil/FTS5) rows of one corpus size."""
+Row = tuple[str, str, str, str, str, str]
+
+
+def size_rows(s: dict[str, Any]) -> list[Row]:
+    """(metric, Fil, FTS5, Fil/FTS5, PostgreSQL, PostgreSQL/FTS5) rows of one corpus size.
+
+    The PostgreSQL cells are empty when it was not measured (``s["postgres"]`` None).
+    """
     fb = s["fts5_build"]
-    rows = [("passages (threads)", f"{s['passages']:,} ({s['threads']:,} threads)",
-             f"{fb['passages']:,}", "")]
-    for r in s["rebuilds"]:
+    pg = s.get("postgres")
+    rows: list[Row] = [("passages (threads)", f"{s['passages']:,} ({s['threads']:,} threads)",
+                        f"{fb['passages']:,}", "",
+                        f"{pg['passages']:,} ({pg['threads']:,} threads)" if pg else "", "")]
+    for i, r in enumerate(s["rebuilds"]):
+        pg_cells = ((_rebuild_cell(pg["rebuild"]),
+                     _ratio(pg["rebuild"]["seconds"], fb["seconds"])) if pg and i == 0
+                    else ("", ""))
         rows.append((f"rebuild, procs={r['procs']} (limitmb {r['limitmb']})",
-                     _rebuild_cell(r), _rebuild_cell(fb), _ratio(r["seconds"], fb["seconds"])))
+                     _rebuild_cell(r), _rebuild_cell(fb), _ratio(r["seconds"], fb["seconds"]),
+                     *pg_cells))
     first = s["rebuilds"][0]
     rows.append(("… of which read_sources (parsing)", f"{first['read_seconds']:.1f} s",
-                 "(in build time)", ""))
+                 "(in build time)", "",
+                 f"{pg['rebuild']['read_seconds']:.1f} s" if pg else "", ""))
     rows.append(("index size on disk (MiB)", f"{s['index_bytes'] / MIB:.1f}",
-                 f"{s['fts5_bytes'] / MIB:.1f}", _ratio(s["index_bytes"], s["fts5_bytes"])))
+                 f"{s['fts5_bytes'] / MIB:.1f}", _ratio(s["index_bytes"], s["fts5_bytes"]),
+                 f"{pg['index_bytes'] / MIB:.1f}" if pg else "",
+                 _ratio(pg["index_bytes"], s["fts5_bytes"]) if pg else ""))
     for r in s["rebuilds"]:
         cell = f"{r['peak_rss_bytes'] / MIB:.0f}"
         if r["workers_rss_bytes"]:
@@ -53,25 +69,29 @@ def size_rows(s: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             cell += f" (main {r['main_rss_bytes'] / MIB:.0f}, ≤{total / MIB:.0f} summed)"
         rows.append((f"rebuild peak RSS, procs={r['procs']} (MiB)", cell,
                      f"{fb['peak_rss_bytes'] / MIB:.0f}",
-                     _ratio(r["peak_rss_bytes"], fb["peak_rss_bytes"])))
+                     _ratio(r["peak_rss_bytes"], fb["peak_rss_bytes"]), "", ""))
     for kind, name in KIND_NAMES.items():
         fts = s["fts5"][kind]
         eng = s["engine"][kind]
+        pgl = pg["latency"][kind] if pg else None
         rows.append((f"search core, {name}: p50/p95/p99 ms", _pcts(eng), _pcts(fts),
-                     _pct_ratios(eng, fts)))
+                     _pct_ratios(eng, fts), _pcts(pgl) if pgl else "",
+                     _pct_ratios(pgl, fts) if pgl else ""))
         if kind in s["http"]:
             rows.append((f"HTTP /api/search, {name}: p50/p95/p99 ms", _pcts(s["http"][kind]),
-                         _pcts(fts), _pct_ratios(s["http"][kind], fts)))
+                         _pcts(fts), _pct_ratios(s["http"][kind], fts), "", ""))
     zero = ", ".join(f"{s['engine'][k]['zero_hits']}" for k in KIND_NAMES)
     zero_fts = ", ".join(f"{s['fts5'][k]['zero_hits']}" for k in KIND_NAMES)
+    zero_pg = ", ".join(f"{pg['latency'][k]['zero_hits']}" for k in KIND_NAMES) if pg else ""
     rows.append((f"queries with no hit (words, phrase, question; of {s['queries_per_kind']})",
-                 zero, zero_fts, ""))
+                 zero, zero_fts, "", zero_pg, ""))
     errors = sum(s["engine"][k]["errors"] for k in KIND_NAMES)
     http_errors = sum(v["errors"] for v in s["http"].values())
     fts_errors = sum(s["fts5"][k]["errors"] for k in KIND_NAMES)
-    if errors or http_errors or fts_errors:
+    pg_errors = sum(pg["latency"][k]["errors"] for k in KIND_NAMES) if pg else 0
+    if errors or http_errors or fts_errors or pg_errors:
         rows.append(("queries that failed (search core / HTTP)", f"{errors} / {http_errors}",
-                     str(fts_errors), ""))
+                     str(fts_errors), "", str(pg_errors) if pg else "", ""))
     return rows
 
 
@@ -79,6 +99,7 @@ def markdown(results: dict[str, Any]) -> str:
     """The whole report: machine, one table for all sizes, settings and notes."""
     m = results["machine"]
     st = results["settings"]
+    with_pg = any(s.get("postgres") for s in results["sizes"])
     lines = [
         "# Fil benchmark",
         "",
@@ -90,12 +111,14 @@ def markdown(results: dict[str, Any]) -> str:
         + (" (other work was running: timings are noisy)."
            if m["load_average_1m_at_start"] > 0.5 * (m["usable_cores"] or 1) else "."),
         "",
-        "| size | metric | Fil | SQLite FTS5 | Fil/FTS5 |",
-        "|---|---|---:|---:|---:|",
+        "| size | metric | Fil | SQLite FTS5 | Fil/FTS5 |"
+        + (" PostgreSQL | PostgreSQL/FTS5 |" if with_pg else ""),
+        "|---|---|---:|---:|---:|" + ("---:|---:|" if with_pg else ""),
     ]
     for s in results["sizes"]:
-        for metric, ours, theirs, ratio in size_rows(s):
-            lines.append(f"| {s['size']} | {metric} | {ours} | {theirs} | {ratio} |")
+        for metric, ours, theirs, ratio, pg_cell, pg_ratio in size_rows(s):
+            lines.append(f"| {s['size']} | {metric} | {ours} | {theirs} | {ratio} |"
+                         + (f" {pg_cell} | {pg_ratio} |" if with_pg else ""))
     lines += [
         "",
         f"Settings: Fil rebuild = `read_sources` + `build_index(procs=P, limitmb="
@@ -113,6 +136,14 @@ def markdown(results: dict[str, Any]) -> str:
         "procs>1 the workers run at once, so the summed figure is main + procs × largest "
         "worker (an upper bound).",
     ]
+    if with_pg:
+        lines.append(
+            "PostgreSQL: `read_sources` + `PostgresBackend.rebuild` (analysis, COPY, indexes, "
+            "ANALYZE, swap), one run, then `backend.search(q, per_page=10)` (snippets "
+            "included) on the same queries and warm-up, all in one fresh child process "
+            "talking to a private throwaway cluster (`indexer.pg_cluster.TempCluster`, "
+            "fsync off) or `DATABASE_URL`; its rebuild figure sits on the first rebuild row; "
+            "index size = the backend's `stats().size_bytes`; server memory is not counted.")
     for s in results["sizes"]:
         lines.extend(f"{s['size']}: {note}." for note in s.get("notes", []))
         lines.append(f"{s['size']}: whole size measured in {s['wall_seconds']:.0f} s wall time "

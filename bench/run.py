@@ -14,9 +14,15 @@ For each size (passage count) it:
 4. does the same over HTTP (``search_app.create_app`` served by waitress in a thread,
    ``GET /api/search?q=...``), or prints why it was skipped;
 5. builds the FTS5 yardstick on the same passages (also in a child) and times the same
-   queries (top 10 by bm25 with snippet()).
+   queries (top 10 by bm25 with snippet());
+6. with ``--postgres`` (the default when PostgreSQL binaries are found or ``DATABASE_URL``
+   is set), rebuilds the PostgreSQL backend on the same corpus and times the same
+   queries through ``backend.search(q, per_page=10)``, in a fresh process, on a private
+   throwaway cluster (``indexer.pg_cluster.TempCluster``) or ``DATABASE_URL``
+   (``bench/postgres.py``).
 
-Prints one markdown table (Fil vs FTS5 and Fil/FTS5 ratios) with the machine description,
+Prints one markdown table (Fil vs FTS5 and Fil/FTS5 ratios, plus PostgreSQL and
+PostgreSQL/FTS5 when measured) with the machine description,
 and writes it to ``bench/results/latest.md`` and the raw numbers to ``latest.json``.
 Indexes are written under ``bench/out/<size>/`` (git-ignored).
 
@@ -24,6 +30,7 @@ Run::
 
     python bench/run.py                               # 10k,100k,300k, 200 queries per kind
     python bench/run.py --sizes 10k --queries 50      # smoke run
+    python bench/run.py --sizes 10k --no-postgres     # without the PostgreSQL column
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ sys.path.insert(0, str(BENCH))
 
 import corpus  # noqa: E402
 import fts5  # noqa: E402
+import postgres  # noqa: E402
 import queries  # noqa: E402
 import report  # noqa: E402
 from measure import engine_latency, fresh_process, fts5_latency, http_latency  # noqa: E402
@@ -126,7 +134,7 @@ def query_sets(corpus_path: Path, n: int, warm: int) -> tuple[dict[str, list[str
 
 
 def run_size(label: str, n_queries: int, warm: int, procs_list: list[int],
-             limitmb: int, skip_http: bool) -> dict[str, Any]:
+             limitmb: int, skip_http: bool, with_postgres: bool = False) -> dict[str, Any]:
     """Every measurement for one corpus size."""
     started = time.perf_counter()
     log = report.log
@@ -162,6 +170,17 @@ def run_size(label: str, n_queries: int, warm: int, procs_list: list[int],
         log(f"[{label}] {http_note}")
     log(f"[{label}] FTS5 latency ...")
     fts = fresh_process(fts5_latency, db, measured, warmup)
+    pg: dict[str, Any] | None = None
+    if with_postgres:
+        log(f"[{label}] PostgreSQL rebuild + latency ...")
+        try:
+            pg = fresh_process(postgres.measure_postgres, corpus_path, measured, warmup,
+                               os.environ.get("DATABASE_URL"))
+            log(f"[{label}]   rebuild {pg['rebuild']['seconds']:.1f}s")
+        except Exception as exc:  # the rest of the benchmark still stands
+            notes.append(f"PostgreSQL skipped: {type(exc).__name__}: "
+                         f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+            log(f"[{label}] {notes[-1]}")
     return {
         "size": label, "passages": rebuilds[0].passages, "threads": rebuilds[0].threads,
         "corpus_bytes": corpus_path.stat().st_size,
@@ -173,6 +192,7 @@ def run_size(label: str, n_queries: int, warm: int, procs_list: list[int],
         "engine": {k: v.as_dict() for k, v in eng.items()},
         "http": {k: v.as_dict() for k, v in http.items()}, "notes": notes,
         "fts5": {k: v.as_dict() for k, v in fts.items()},
+        "postgres": pg,
         "query_examples": {k: v[:3] for k, v in measured.items()},
         "wall_seconds": time.perf_counter() - started,
         "load_average_1m_at_end": round(os.getloadavg()[0], 2),
@@ -187,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--procs", default="1,2", help="rebuild settings to try (first is queried)")
     ap.add_argument("--limitmb", type=int, default=256, help="Whoosh writer memory limit")
     ap.add_argument("--skip-http", action="store_true", help="do not measure the HTTP API")
+    ap.add_argument("--postgres", action=argparse.BooleanOptionalAction, default=None,
+                    help="also measure the PostgreSQL backend (default: when its binaries "
+                    "are found or DATABASE_URL is set)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where latest.md/json go")
     ap.add_argument("--render", type=Path, metavar="JSON",
                     help="only print the table of an earlier run's latest.json")
@@ -195,13 +218,15 @@ def main(argv: list[str] | None = None) -> int:
         print(report.markdown(json.loads(args.render.read_text(encoding="utf-8"))))
         return 0
     procs_list = [int(p) for p in args.procs.split(",")]
+    with_postgres = postgres.available() if args.postgres is None else args.postgres
     results = {
         "machine": machine(),
         "settings": {"procs": procs_list, "limitmb": args.limitmb,
                      "queries_per_kind": args.queries, "warmup_per_kind": args.warmup,
-                     "fts5_tokenize": fts5.TOKENIZE},
+                     "fts5_tokenize": fts5.TOKENIZE, "postgres": with_postgres},
         "sizes": [run_size(label.strip(), args.queries, args.warmup, procs_list,
-                           args.limitmb, args.skip_http) for label in args.sizes.split(",")],
+                           args.limitmb, args.skip_http, with_postgres)
+                  for label in args.sizes.split(",")],
     }
     text = report.markdown(results)
     print(text)

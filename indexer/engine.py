@@ -41,7 +41,7 @@ SEARCH_TIME_LIMIT = 2.0  # seconds: a query that runs longer returns what it has
 MAX_PREFIX_EXPANSION = 50  # terms a prefix may expand to (the most frequent ones)
 PREFIX_SCAN_LIMIT = 2000  # index terms looked at while expanding one prefix
 PHRASE_CHECK_LIMIT = 2000  # best candidates whose positions are checked for one phrase
-PROXIMITY_DEPTH = 20  # best candidates whose word positions feed the proximity feature
+PROXIMITY_DEPTH = 10  # best candidates whose word positions feed the proximity feature
 FACET_LIMIT = 15
 USE_THREAD_MASS = True
 
@@ -193,6 +193,7 @@ class WhooshBackend:
         res.terms = list(dict.fromkeys(terms + ev.expanded))
         depth = max(RERANK_DEPTH, page * per_page)
         best = top_k(found[0], found[1], depth)
+        self._local.seen = {}  # docnum -> (stored fields, analysed spans) for this query
         cands = self._candidates(s, ix, best, terms)
         head, tail = cands[:RERANK_DEPTH], cands[RERANK_DEPTH:]
         if parts:  # filters alone keep their newest-first order
@@ -203,8 +204,8 @@ class WhooshBackend:
         ordered = head + tail
         marked = set(res.terms)
         for c in ordered[(page - 1) * per_page: page * per_page]:
-            fields = s.stored_fields(c.key)
-            html, para = snippet(fields["content"], marked)
+            fields, spans = self._local.seen.get(c.key) or (s.stored_fields(c.key), None)
+            html, para = snippet(fields["content"], marked, analysed=spans)
             res.hits.append(Hit(
                 thread_id=fields["thread_id"], thread_title=fields["title"],
                 kind=fields["kind"], position=fields["position"], author=fields.get("author"),
@@ -239,9 +240,12 @@ class WhooshBackend:
         if len(wanted) > 1:
             ana = analyzer()
             for c in cands[:PROXIMITY_DEPTH]:
-                text = s.stored_fields(c.key)["content"]
-                poses = ana.positions(text)
-                c.positions = {t: poses[t] for t in wanted if t in poses}
+                fields = s.stored_fields(c.key)
+                spans = list(ana.spans(fields["content"]))
+                self._local.seen[c.key] = (fields, spans)  # reused for snippets
+                for term, pos, _, _ in spans:
+                    if term in wanted:
+                        c.positions.setdefault(term, []).append(pos)
         return cands
 
     def _suggest(self, s: Searcher, parsed: ParsedQuery) -> str | None:

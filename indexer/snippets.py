@@ -16,12 +16,20 @@ SNIPPET_CHARS = 260  # a passage up to this long is shown whole
 FRAGMENT_CHARS = 130  # otherwise: up to two fragments of about this many characters
 
 
-def match_spans(text: str, terms: Collection[str],
-                ana: FrenchAnalyzer | None = None) -> list[tuple[int, int]]:
-    """Character spans of the words whose analysed term is in ``terms``, merged and sorted."""
+Analysed = list[tuple[str, int, int, int]]  # FrenchAnalyzer.spans(): term, position, start, end
+
+
+def match_spans(text: str, terms: Collection[str], ana: FrenchAnalyzer | None = None,
+                analysed: Analysed | None = None) -> list[tuple[int, int]]:
+    """Character spans of the words whose analysed term is in ``terms``, merged and sorted.
+
+    ``analysed`` is the text's ``FrenchAnalyzer.spans()`` when the caller already has it.
+    """
     if not terms:
         return []
-    spans = sorted((s, e) for term, _, s, e in (ana or analyzer()).spans(text) if term in terms)
+    if analysed is None:
+        analysed = list((ana or analyzer()).spans(text))
+    spans = sorted((s, e) for term, _, s, e in analysed if term in terms)
     merged: list[tuple[int, int]] = []
     for s, e in spans:
         if merged and s <= merged[-1][1]:
@@ -67,13 +75,13 @@ def _window(text: str, center: int, width: int) -> tuple[int, int]:
 
 
 def snippet(text: str, terms: Collection[str], ana: FrenchAnalyzer | None = None,
-            max_chars: int = SNIPPET_CHARS) -> tuple[str, int]:
+            max_chars: int = SNIPPET_CHARS, analysed: Analysed | None = None) -> tuple[str, int]:
     """(snippet HTML, 1-based paragraph of the best match) for a passage's text.
 
     Short passages come whole; longer ones as one or two fragments around the hits
     (the fragments that hold the most distinct query words), joined by ``…``.
     """
-    spans = match_spans(text, terms, ana)
+    spans = match_spans(text, terms, ana, analysed)
     paragraph = text.count("\n", 0, spans[0][0]) + 1 if spans else 1
     flat = text.replace("\n", " ")
     if len(flat) <= max_chars:
