@@ -33,13 +33,22 @@ from .index import (
 )
 from .index import thread_from_json as thread_from_store
 from .model import BuildReport, Hit, IndexStats, SearchResults, Thread
-from .query import AndNode, Node, OrNode, ParsedQuery, PhraseNode, TermNode, parse_query
+from .query import (
+    MAX_PREFIX_EXPANSION,
+    PREFIX_SCAN_LIMIT,
+    AndNode,
+    Node,
+    OrNode,
+    ParsedQuery,
+    PhraseNode,
+    TermNode,
+    choose_expansions,
+    parse_query,
+)
 from .ranking import RERANK_DEPTH, Candidate, rerank
 from .snippets import snippet
 
 SEARCH_TIME_LIMIT = 2.0  # seconds: a query that runs longer returns what it has found
-MAX_PREFIX_EXPANSION = 50  # terms a prefix may expand to (the most frequent ones)
-PREFIX_SCAN_LIMIT = 2000  # index terms looked at while expanding one prefix
 PHRASE_CHECK_LIMIT = 2000  # best candidates whose positions are checked for one phrase
 PROXIMITY_DEPTH = 10  # best candidates whose word positions feed the proximity feature
 FACET_LIMIT = 15
@@ -332,18 +341,14 @@ class _Evaluator:
         assert node.prefix is not None
         found = self.expansions.get(node.prefix)
         if found is None:
-            scanned: list[tuple[int, str]] = []
+            scanned: list[tuple[str, int]] = []
             reader = self.s.reader()
             for n, btext in enumerate(reader.expand_prefix("content", node.prefix)):
                 if n >= PREFIX_SCAN_LIMIT:
                     break
                 text = btext.decode("utf-8") if isinstance(btext, bytes) else btext
-                scanned.append((self.ix.df(text), text))
-            scanned.sort(key=lambda ft: -ft[0])
-            if len(scanned) > MAX_PREFIX_EXPANSION:
-                self.res.notices.append(f"« {node.raw} » : préfixe trop courant, limité aux "
-                                        f"{MAX_PREFIX_EXPANSION} mots les plus fréquents.")
-            found = [t for _, t in scanned[:MAX_PREFIX_EXPANSION]]
+                scanned.append((text, self.ix.df(text)))
+            found = choose_expansions(node, scanned, self.res.notices)
             self.expansions[node.prefix] = found
         terms = list(dict.fromkeys(found + node.terms))
         self.expanded.extend(terms)
@@ -410,4 +415,5 @@ def open_engine(index_dir: str | os.PathLike[str]) -> WhooshBackend:
     return WhooshBackend(index_dir)
 
 
-__all__ = ["WhooshBackend", "open_engine", "SEARCH_TIME_LIMIT", "author_key"]
+__all__ = ["WhooshBackend", "open_engine", "SEARCH_TIME_LIMIT", "MAX_PREFIX_EXPANSION",
+           "author_key"]

@@ -111,7 +111,7 @@ from psycopg.pq import TransactionStatus
 from . import engine as _engine
 from .analysis import analyzer
 from .backend import check_paging
-from .engine import FACET_LIMIT, MAX_PREFIX_EXPANSION, PREFIX_SCAN_LIMIT, SEARCH_TIME_LIMIT
+from .engine import FACET_LIMIT, SEARCH_TIME_LIMIT
 from .engine import title_terms as title_terms_of
 from .errors import IndexerError, IndexMissingError
 from .index import thread_from_json as thread_from_store
@@ -133,7 +133,16 @@ from .pg_query import (
     lexeme_ok,
     quote_lexeme,
 )
-from .query import Node, OrNode, ParsedQuery, PhraseNode, TermNode, parse_query
+from .query import (
+    PREFIX_SCAN_LIMIT,
+    Node,
+    OrNode,
+    ParsedQuery,
+    PhraseNode,
+    TermNode,
+    choose_expansions,
+    parse_query,
+)
 from .ranking import RERANK_DEPTH, Candidate, rerank
 from .snippets import snippet
 
@@ -453,11 +462,7 @@ class _Search:
                 "LIMIT %s", (node.prefix, _next_prefix(node.prefix),
                              PREFIX_SCAN_LIMIT)).fetchall()
             self.em.df.update(scanned)
-            scanned.sort(key=lambda tf: -tf[1])  # most frequent first, stable
-            if len(scanned) > MAX_PREFIX_EXPANSION:
-                self.res.notices.append(f"« {node.raw} » : préfixe trop courant, limité aux "
-                                        f"{MAX_PREFIX_EXPANSION} mots les plus fréquents.")
-            found = [t for t, _ in scanned[:MAX_PREFIX_EXPANSION]]
+            found = choose_expansions(node, scanned, self.res.notices)
             self.expansions[node.prefix] = found
         terms = list(dict.fromkeys(found + node.terms))
         self.expanded.extend(terms)

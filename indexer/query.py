@@ -31,6 +31,8 @@ MAX_WORDS = 64
 MAX_DEPTH = 8
 MIN_PREFIX = 3
 MAX_PREFIXES = 8
+MAX_PREFIX_EXPANSION = 50  # terms a prefix may expand to (the most frequent ones)
+PREFIX_SCAN_LIMIT = 2000  # index terms looked at while expanding one prefix
 
 FILTERS = ("author", "kind", "after", "before", "thread")
 KIND_ALIASES = {"post": "post", "billet": "post", "article": "post",
@@ -317,6 +319,19 @@ class _Parser:
 
 _EXAMPLES = {"author": "philrig", "kind": "comment", "after": "2009-02-06",
              "before": "2009-12-31", "thread": "lippi-billautshow-2009-02"}
+
+
+def choose_expansions(node: TermNode, scanned: list[tuple[str, int]],
+                      notices: list[str]) -> list[str]:
+    """A prefix's expansion: the MAX_PREFIX_EXPANSION most frequent of the scanned (term, df).
+
+    Shared by the backends, which only differ in how they list the index's terms.
+    """
+    ranked = sorted(scanned, key=lambda td: -td[1])  # most frequent first, stable
+    if len(ranked) > MAX_PREFIX_EXPANSION:
+        notices.append(f"« {node.raw} » : préfixe trop courant, limité aux "
+                       f"{MAX_PREFIX_EXPANSION} mots les plus fréquents.")
+    return [t for t, _ in ranked[:MAX_PREFIX_EXPANSION]]
 
 
 def parse_query(text: str, ana: FrenchAnalyzer | None = None) -> ParsedQuery:

@@ -40,13 +40,8 @@ def write_jsonl(records: Iterable[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def build_test_index(sources: Iterable[Source], index_dir: Path) -> Path:
-    """Build an index at ``index_dir`` from Threads, JSONL records (dicts) and/or paths.
-
-    Fails the test if any source is rejected by the parser, so fixtures can't silently
-    index less than they claim.
-    """
-    index_dir = Path(index_dir)
+def gather_threads(sources: Iterable[Any], scratch_jsonl: Path) -> list[Thread]:
+    """Threads from Thread objects, JSONL records (written to ``scratch_jsonl``) or paths."""
     threads: list[Thread] = []
     records: list[dict[str, Any]] = []
     paths: list[Path] = []
@@ -58,11 +53,22 @@ def build_test_index(sources: Iterable[Source], index_dir: Path) -> Path:
         else:
             paths.append(Path(src))
     if records:
-        paths.append(write_jsonl(records, index_dir.parent / f"{index_dir.name}-src.jsonl"))
+        paths.append(write_jsonl(records, scratch_jsonl))
     if paths:
         read = read_sources(paths)
         assert not read.rejected, read.rejected
         threads.extend(read.threads)
+    return threads
+
+
+def build_test_index(sources: Iterable[Source], index_dir: Path) -> Path:
+    """Build an index at ``index_dir`` from Threads, JSONL records (dicts) and/or paths.
+
+    Fails the test if any source is rejected by the parser, so fixtures can't silently
+    index less than they claim.
+    """
+    index_dir = Path(index_dir)
+    threads = gather_threads(sources, index_dir.parent / f"{index_dir.name}-src.jsonl")
     build_index(threads, index_dir)
     return index_dir
 
@@ -219,22 +225,7 @@ def rebuild_pg(url: str, sources: Iterable[Source], scratch: Path,
     """Index sources (as build_test_index takes them) into the database at ``url``."""
     from indexer.pg import PostgresBackend
 
-    threads: list[Thread] = []
-    records: list[dict[str, Any]] = []
-    paths: list[Path] = []
-    for src in sources:
-        if isinstance(src, Thread):
-            threads.append(src)
-        elif isinstance(src, dict):
-            records.append(src)
-        else:
-            paths.append(Path(src))
-    if records:
-        paths.append(write_jsonl(records, scratch / "pg-src.jsonl"))
-    if paths:
-        read = read_sources(paths)
-        assert not read.rejected, read.rejected
-        threads.extend(read.threads)
+    threads = gather_threads(sources, scratch / "pg-src.jsonl")
     backend = PostgresBackend(url, shards=shards or [])
     try:
         backend.rebuild(threads)
