@@ -43,6 +43,7 @@ def results_json(res: SearchResults, query: str, facets: bool) -> dict[str, Any]
     out: dict[str, Any] = {
         "query": query,
         "total": res.total,
+        "total_exact": res.total_exact,
         "page": res.page,
         "per_page": res.per_page,
         "suggestion": res.suggestion,
