@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from functools import lru_cache
 from importlib import resources
 
 import snowballstemmer
-from unidecode import unidecode
 from whoosh.analysis import Analyzer, Filter, Token, Tokenizer
+
+from .folding import fold
 
 #: Lucene's French elision articles (ElisionFilter DEFAULT_ARTICLES).
 ARTICLES = frozenset(
@@ -29,20 +29,12 @@ APOSTROPHES = "'\u2019"
 # Numbers with inner separators stay whole ("2.0", "2,5", "1.012"); words keep inner
 # apostrophes and hyphens so that elision and compounds can be seen by the filters.
 TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)+|\w+(?:['\u2019\-]\w+)*")
-_SPACE_RE = re.compile(r"\s+")
 
 
 def _load_words(name: str) -> list[str]:
     """Read a word list shipped in indexer/data (one word per line, # comments)."""
     text = resources.files("indexer").joinpath("data", name).read_text(encoding="utf-8")
     return [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
-
-
-@lru_cache(maxsize=200_000)
-def fold(text: str) -> str:
-    """Lowercase and strip accents as the index does: ``"TRÈS"`` -> ``"tres"``, ``œ`` -> ``oe``."""
-    folded = unidecode(text.lower().replace("\u2019", "'")).lower()
-    return _SPACE_RE.sub("", folded)
 
 
 class WordTokenizer(Tokenizer):

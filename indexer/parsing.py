@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .analysis import fold
 from .errors import SourceMissingError, ThreadParseError
+from .folding import fold
 from .model import Comment, Thread
 
 THREAD_SUFFIXES = (".txt", ".jsonl")

@@ -1,0 +1,20 @@
+"""Accent and case folding, shared by parsing (author names) and analysis (tokens)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from unidecode import unidecode
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=200_000)
+def fold(text: str) -> str:
+    """Lowercase and strip accents as the index does: ``"TRÈS"`` -> ``"tres"``, ``œ`` -> ``oe``.
+
+    Whitespace is removed too (unidecode may turn one character into several words).
+    """
+    folded = unidecode(text.lower().replace("\u2019", "'")).lower()
+    return _SPACE_RE.sub("", folded)
