@@ -25,7 +25,6 @@ from .errors import IndexMissingError
 from .impact import ImpactIndex, exclude, intersect, top_k, union
 from .index import (
     CURRENT,
-    author_key,
     build_index,
     current_generation,
     index_stats,
@@ -415,5 +414,4 @@ def open_engine(index_dir: str | os.PathLike[str]) -> WhooshBackend:
     return WhooshBackend(index_dir)
 
 
-__all__ = ["WhooshBackend", "open_engine", "SEARCH_TIME_LIMIT", "MAX_PREFIX_EXPANSION",
-           "author_key"]
+__all__ = ["WhooshBackend", "open_engine", "SEARCH_TIME_LIMIT", "MAX_PREFIX_EXPANSION"]

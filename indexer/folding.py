@@ -18,3 +18,11 @@ def fold(text: str) -> str:
     """
     folded = unidecode(text.lower().replace("\u2019", "'")).lower()
     return _SPACE_RE.sub("", folded)
+
+
+def author_key(author: str | None) -> str:
+    """The folded name that ``author:`` filters compare (``"Jean Michel"`` -> ``jeanmichel``).
+
+    ``fold`` already drops whitespace, so index and query agree however names are spaced.
+    """
+    return fold(author) if author else ""

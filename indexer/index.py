@@ -31,8 +31,9 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Positions
 from whoosh.system import pack_uint
 
-from .analysis import FrenchAnalyzer, analyzer, fold
+from .analysis import FrenchAnalyzer, analyzer
 from .errors import IndexMissingError, RebuildLockedError
+from .folding import author_key
 from .impact import ImpactWriter
 from .model import COMMENT, BuildReport, Comment, IndexStats, Passage, Thread
 
@@ -99,11 +100,6 @@ def passage_schema() -> Schema:
 def thread_schema() -> Schema:
     """Schema of the threads store: whole threads by id, for the thread page."""
     return Schema(thread_id=ID(stored=True, unique=True), data=STORED())
-
-
-def author_key(author: str | None) -> str:
-    """The folded form of an author name used by ``author:`` filters."""
-    return " ".join(fold(author).split()) if author else ""
 
 
 def day_number(date: str | None) -> int:

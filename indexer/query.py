@@ -23,8 +23,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-from .analysis import FrenchAnalyzer, analyzer, fold
+from .analysis import FrenchAnalyzer, analyzer
 from .errors import QueryError
+from .folding import author_key, fold
 
 MAX_QUERY_CHARS = 1000
 MAX_WORDS = 64
@@ -302,7 +303,7 @@ class _Parser:
             raise QueryError(f"{name}: il manque une valeur (par exemple {name}:{_EXAMPLES[name]})")
         q = self.query
         if name == "author":
-            q.author = " ".join(fold(value).split())
+            q.author = author_key(value)
         elif name == "kind":
             kind = KIND_ALIASES.get(fold(value))
             if kind is None:

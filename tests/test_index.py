@@ -328,11 +328,6 @@ def synthetic_threads(seed: Thread, n: int = 60) -> list[Thread]:
     return out
 
 
-QUERIES = ["tres haut debit", "Lippi", "entreprise clients", '"haut débit"', "Obama",
-           "webschool formation", "author:billaut", "élite -Lippi", "fibre OR ADSL", "termit*",
-           "kind:comment Thierry", "after:2009-03-02 Lippi"]
-
-
 WORD_QUERIES = ["tres haut debit", "Lippi", "entreprise clients", "Obama", "webschool formation",
                 "termites", "internet"]
 
