@@ -17,10 +17,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from whoosh.index import Index
 from whoosh.searching import Searcher
 
 from .analysis import analyzer
 from .backend import check_paging
+from .codec import FieldPostings
 from .errors import IndexMissingError
 from .impact import ImpactIndex, exclude, intersect, top_k, union
 from .index import (
@@ -29,6 +31,7 @@ from .index import (
     current_generation,
     index_stats,
     open_generation,
+    passage_store,
 )
 from .index import thread_from_json as thread_from_store
 from .model import BuildReport, Hit, IndexStats, SearchResults, Thread
@@ -66,7 +69,7 @@ _IMPACTS: dict[Path, ImpactIndex] = {}
 _IMPACTS_LOCK = threading.Lock()
 
 
-def impacts_for(gen: Path) -> ImpactIndex:
+def impacts_for(gen: Path, pix: Index) -> ImpactIndex:
     """The impact arrays of a generation, loaded once per process (read-only, shared)."""
     with _IMPACTS_LOCK:
         ix = _IMPACTS.get(gen)
@@ -76,7 +79,7 @@ def impacts_for(gen: Path) -> ImpactIndex:
                                         "rebuild it with `python -m indexer rebuild`")
             for old in [p for p in _IMPACTS if not p.exists()]:
                 del _IMPACTS[old]
-            ix = _IMPACTS[gen] = ImpactIndex(gen)
+            ix = _IMPACTS[gen] = ImpactIndex(gen, passage_store(gen, pix))
         return ix
 
 
@@ -85,7 +88,7 @@ class _Generation:
 
     def __init__(self, index_dir: Path) -> None:
         self.path, pix, tix = open_generation(index_dir)
-        self.impacts = impacts_for(self.path)
+        self.impacts = impacts_for(self.path, pix)
         self.passages: Searcher = pix.searcher()
         self.threads: Searcher = tix.searcher()
 
@@ -304,6 +307,38 @@ class WhooshBackend:
 
 
 
+_EMPTY: Result = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
+
+
+def phrase_match(fd: FieldPostings, terms: list[str], docs: np.ndarray) -> np.ndarray:
+    """Which of ``docs`` (each holding every term) hold the terms at consecutive positions.
+
+    Vectorised over all documents: the positions of term k, minus k, keyed by document,
+    must meet in every term's set.
+    """
+    common: np.ndarray | None = None
+    for k, term in enumerate(terms):
+        i = fd.find(term)
+        if i < 0:
+            return np.zeros(len(docs), dtype=bool)
+        s, e = fd.span(i)
+        j = np.searchsorted(fd.ids[s:e], docs)
+        positions, offs = fd.posting_positions(i)
+        starts, counts = offs[j], offs[j + 1] - offs[j]
+        total = int(counts.sum())
+        first = np.cumsum(counts) - counts
+        idx = np.repeat(starts - first, counts) + np.arange(total, dtype=np.int64)
+        owner = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
+        keys = (owner << 32) | (positions[idx].astype(np.int64) - k + len(terms))
+        common = np.unique(keys) if common is None else np.intersect1d(common, keys)
+        if not len(common):
+            break
+    ok = np.zeros(len(docs), dtype=bool)
+    if common is not None and len(common):
+        ok[np.unique(common >> 32)] = True
+    return ok
+
+
 class _Evaluator:
     """Evaluate parsed query nodes over the impact arrays (and Whoosh positions for phrases)."""
 
@@ -362,23 +397,10 @@ class _Evaluator:
             self.exact = False
             keep = np.sort(np.argpartition(-cand_ws, PHRASE_CHECK_LIMIT - 1)[:PHRASE_CHECK_LIMIT])
             cand_ids, cand_ws = cand_ids[keep], cand_ws[keep]
-        reader = self.s.reader()
-        matchers = [reader.postings("content", t) for t in terms]
-        ok = np.zeros(len(cand_ids), dtype=bool)
-        for i, doc in enumerate(cand_ids.tolist()):
-            if i % 64 == 0 and time.perf_counter() > self.deadline:
-                self.timed_out()
-                break
-            lists = []
-            for m in matchers:
-                if m.is_active() and m.id() < doc:
-                    m.skip_to(doc)
-                if not m.is_active() or m.id() != doc:
-                    break
-                lists.append(m.value_as("positions"))
-            else:
-                first, rest = lists[0], [set(p) for p in lists[1:]]
-                ok[i] = any(all(p + k + 1 in r for k, r in enumerate(rest)) for p in first)
+        if time.perf_counter() > self.deadline:
+            self.timed_out()
+            return _EMPTY
+        ok = phrase_match(self.ix.field, terms, cand_ids)
         return cand_ids[ok], cand_ws[ok]
 
     def timed_out(self) -> None:

@@ -1,129 +1,83 @@
-"""A compact copy of the postings for fast ranking: per term, doc numbers and BM25 impacts.
+"""BM25 impacts over the postings, and per-passage columns, for ranking with numpy.
 
-Whoosh keeps the postings with positions (phrases, proximity) and the stored passages;
-decoding its blocks costs about 4 µs a posting in Python, too slow to score a common
-word over 300k passages. So each rebuild also writes, beside the Whoosh segment, the
-same postings as numpy arrays with the BM25 term weight precomputed ("impact"):
+The passages' postings live in the Whoosh segment (:mod:`indexer.codec`, memory-mapped
+arrays). Each rebuild also writes, beside it, the BM25 term weight of every posting
+precomputed ("impact"):
 
     impact = tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
 
 and a query's passage score is the sum of ``idf(term) * impact`` over its terms, computed
 with numpy over whole posting lists. Files (in the generation directory)::
 
-    impact-terms.json   {term: [start, end, df]}
-    impact-ids.npy      int32 doc numbers, term after term
-    impact-w.npy        float32 impacts, aligned with the ids
+    impact-w.npy        float32 impacts, aligned with the segment's content postings
     impact-docs.npz     per-doc columns: kind (0 post, 1 comment), day (YYYYMMDD),
-                        author and thread codes (their names are in impact-terms.json)
+                        author and thread codes
+    impact-meta.json    author names and keys, threads (id, title) by code
 """
 
 from __future__ import annotations
 
 import json
 import math
-from array import array
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .codec import FieldData, SegmentStore
+
 BM25_K1 = 0.9
 BM25_B = 0.4
-TERMS = "impact-terms.json"
-IDS = "impact-ids.npy"
 WEIGHTS = "impact-w.npy"
 DOCS = "impact-docs.npz"
+META = "impact-meta.json"
+FIELD = "content"
 
 
-class ImpactWriter:
-    """Collects postings while passages are added (doc numbers in add order)."""
+@dataclass
+class DocColumns:
+    """Per-passage columns used by filters, facets and thread grouping."""
 
-    def __init__(self) -> None:
-        self.ids: dict[str, array] = {}
-        self.tfs: dict[str, array] = {}
-        self.lengths = array("I")
-        self.kinds = array("B")
-        self.days = array("I")
-        self.authors = array("i")
-        self.threads = array("I")
-        self.author_codes: dict[str, int] = {}
-        self.author_names: list[str] = []
-        self.thread_codes: dict[str, int] = {}
-        self.thread_list: list[tuple[str, str]] = []
+    kind: np.ndarray  # uint8: 0 post paragraph, 1 comment
+    day: np.ndarray  # uint32: YYYYMMDD, 0 without a date
+    author: np.ndarray  # int32 author code, -1 without an author
+    thread: np.ndarray  # uint32 thread code
+    author_names: list[str]  # display name by author code (first spelling seen)
+    author_keys: list[str]  # folded key by author code
+    threads: list[tuple[str, str]]  # (thread id, title) by thread code
 
-    def add(self, positions: dict[str, list[int]], kind_is_comment: bool, day: int,
-            author_key: str, author: str | None, thread_id: str, title: str) -> None:
-        """Record one passage's terms (from FrenchAnalyzer.positions) and columns."""
-        docnum = len(self.lengths)
-        if author_key:
-            code = self.author_codes.get(author_key)
-            if code is None:
-                code = self.author_codes[author_key] = len(self.author_names)
-                self.author_names.append(author or author_key)
-            self.authors.append(code)
-        else:
-            self.authors.append(-1)
-        tcode = self.thread_codes.get(thread_id)
-        if tcode is None:
-            tcode = self.thread_codes[thread_id] = len(self.thread_list)
-            self.thread_list.append((thread_id, title))
-        self.threads.append(tcode)
-        length = 0
-        ids, tfs = self.ids, self.tfs
-        for term, poses in positions.items():
-            n = len(poses)
-            length += n
-            a = ids.get(term)
-            if a is None:
-                a = ids[term] = array("I")
-                tfs[term] = array("H")
-            a.append(docnum)
-            tfs[term].append(min(n, 65535))
-        self.lengths.append(length)
-        self.kinds.append(1 if kind_is_comment else 0)
-        self.days.append(day)
 
-    def write(self, directory: Path) -> None:
-        """Compute impacts and write the arrays next to the Whoosh index."""
-        lengths = np.frombuffer(self.lengths, dtype=np.uint32).astype(np.float32)
-        avgdl = float(lengths.mean()) if len(lengths) else 1.0
-        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / max(avgdl, 1e-9))
-        terms = sorted(self.ids)
-        total = sum(len(self.ids[t]) for t in terms)
-        all_ids = np.empty(total, dtype=np.int32)
-        all_w = np.empty(total, dtype=np.float32)
-        table: dict[str, list[int]] = {}
-        pos = 0
-        for t in terms:
-            ids = np.frombuffer(self.ids[t], dtype=np.uint32)
-            tf = np.frombuffer(self.tfs[t], dtype=np.uint16).astype(np.float32)
-            n = len(ids)
-            all_ids[pos:pos + n] = ids
-            all_w[pos:pos + n] = tf * (BM25_K1 + 1) / (tf + norm[ids])
-            table[t] = [pos, pos + n]
-            pos += n
-        np.save(directory / IDS, all_ids)
-        np.save(directory / WEIGHTS, all_w)
-        np.savez(directory / DOCS, kind=np.frombuffer(self.kinds, dtype=np.uint8),
-                 day=np.frombuffer(self.days, dtype=np.uint32),
-                 author=np.frombuffer(self.authors, dtype=np.int32),
-                 thread=np.frombuffer(self.threads, dtype=np.uint32))
-        meta = {"terms": table, "authors": self.author_names, "threads": self.thread_list,
-                "author_keys": list(self.author_codes)}
-        (directory / TERMS).write_text(json.dumps(meta, ensure_ascii=False,
-                                                  separators=(",", ":")), encoding="utf-8")
+def impacts(fd: FieldData) -> np.ndarray:
+    """BM25 impact of every posting of a field (aligned with ``fd.ids``)."""
+    lengths = fd.lengths.astype(np.float32)
+    avgdl = float(lengths.mean()) if len(lengths) else 1.0
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / max(avgdl, 1e-9))
+    tf = fd.freqs.astype(np.float32)
+    return (tf * np.float32(BM25_K1 + 1) / (tf + norm[fd.ids])).astype(np.float32)
+
+
+def write_impacts(directory: Path, fd: FieldData, cols: DocColumns) -> None:
+    """Write the impacts and the columns next to the Whoosh index."""
+    np.save(directory / WEIGHTS, impacts(fd))
+    np.savez(directory / DOCS, kind=cols.kind.astype(np.uint8), day=cols.day.astype(np.uint32),
+             author=cols.author.astype(np.int32), thread=cols.thread.astype(np.uint32))
+    meta = {"authors": cols.author_names, "author_keys": cols.author_keys,
+            "threads": cols.threads}
+    (directory / META).write_text(json.dumps(meta, ensure_ascii=False,
+                                             separators=(",", ":")), encoding="utf-8")
 
 
 class ImpactIndex:
     """Read side: posting arrays by term, idf, and per-doc columns (memory-mapped)."""
 
-    def __init__(self, directory: Path) -> None:
-        meta = json.loads((directory / TERMS).read_text(encoding="utf-8"))
-        self.table: dict[str, list[int]] = meta["terms"]
+    def __init__(self, directory: Path, store: SegmentStore) -> None:
+        meta = json.loads((directory / META).read_text(encoding="utf-8"))
         self.author_names: list[str] = meta["authors"]
         self.author_codes = {k: i for i, k in enumerate(meta["author_keys"])}
         self.threads: list[tuple[str, str]] = [tuple(t) for t in meta["threads"]]
         self.thread_codes = {t[0]: i for i, t in enumerate(self.threads)}
-        self.ids = np.load(directory / IDS, mmap_mode="r")
+        self.field = store.fields[FIELD]
+        self.ids = self.field.ids
         self.weights = np.load(directory / WEIGHTS, mmap_mode="r")
         docs = np.load(directory / DOCS)
         self.kind = docs["kind"]
@@ -135,11 +89,16 @@ class ImpactIndex:
     @staticmethod
     def exists(directory: Path) -> bool:
         """True when the generation has impact files (built by this version)."""
-        return (directory / TERMS).exists()
+        return (directory / META).exists()
+
+    def span(self, term: str) -> tuple[int, int] | None:
+        """Where the term's postings are, or None."""
+        i = self.field.find(term)
+        return self.field.span(i) if i >= 0 else None
 
     def df(self, term: str) -> int:
         """Number of passages containing the term."""
-        span = self.table.get(term)
+        span = self.span(term)
         return span[1] - span[0] if span else 0
 
     def idf(self, term: str) -> float:
@@ -149,7 +108,7 @@ class ImpactIndex:
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(doc numbers ascending, idf-weighted scores) of one term."""
-        span = self.table.get(term)
+        span = self.span(term)
         if not span:
             return _EMPTY_IDS, _EMPTY_W
         s, e = span

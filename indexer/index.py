@@ -20,22 +20,32 @@ import json
 import os
 import shutil
 import time
+from array import array
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
-from whoosh.formats import Positions
-from whoosh.system import pack_uint
 
-from .analysis import FrenchAnalyzer, analyzer
+from .analysis import analyzer
+from .codec import (
+    CodeColumn,
+    FieldData,
+    IntColumn,
+    SegmentData,
+    SegmentStore,
+    TextColumn,
+    open_store,
+    write_segment,
+)
 from .errors import IndexMissingError, RebuildLockedError
 from .folding import author_key
-from .impact import ImpactWriter
-from .model import COMMENT, BuildReport, Comment, IndexStats, Passage, Thread
+from .impact import DocColumns, write_impacts
+from .model import COMMENT, POST, BuildReport, Comment, IndexStats, Thread
+from .postings import PostingsBuilder
 
 CURRENT = "CURRENT"
 LOCK = ".rebuild.lock"
@@ -45,46 +55,12 @@ META = "fil-meta.json"
 KEEP_GENERATIONS = 2  # the current one and the one before (readers may still hold it)
 
 
-class Analysed(str):
-    """Passage text carrying its analysed positions, so indexing analyses it only once."""
-
-    positions: dict[str, list[int]]
-
-    def __new__(cls, text: str, positions: dict[str, list[int]]) -> Analysed:
-        obj = super().__new__(cls, text)
-        obj.positions = positions
-        return obj
-
-
-class FrenchText(TEXT):
-    """A TEXT field that indexes through :meth:`FrenchAnalyzer.positions` (no Token objects)."""
-
-    def index(self, value: str, **kwargs: object) -> Iterator[tuple[bytes, int, float, bytes]]:
-        """Return (term bytes, frequency, weight, encoded positions) for each distinct term."""
-        ana = self.analyzer
-        if not isinstance(ana, FrenchAnalyzer):  # pragma: no cover - schema always uses it
-            yield from super().index(value, **kwargs)
-            return
-        fmt = self.format
-        fb = fmt.field_boost
-        if isinstance(fmt, Positions):
-            poses = value.positions if isinstance(value, Analysed) else ana.positions(value)
-            encode = fmt.encode
-            for term, plist in poses.items():
-                yield term.encode("utf-8"), len(plist), len(plist) * fb, encode(plist)
-        else:
-            counts: dict[str, int] = {}
-            for term in ana.terms(value):
-                counts[term] = counts.get(term, 0) + 1
-            for term, n in counts.items():
-                yield term.encode("utf-8"), n, n * fb, pack_uint(n)
-
-
 def passage_schema() -> Schema:
     """Schema of the passages index: the text with positions, and what result pages show.
 
     Filters (kind, author, dates, thread) and ranking read the impact arrays' columns
-    (indexer.impact), so only ``content`` is indexed here; the rest is stored.
+    (indexer.impact), so only ``content`` is indexed here; the rest is stored. The
+    segment is written by :mod:`indexer.codec` (see :func:`build_index`).
     """
     return Schema(
         thread_id=STORED(),
@@ -93,7 +69,7 @@ def passage_schema() -> Schema:
         position=STORED(),
         author=STORED(),
         date=STORED(),
-        content=FrenchText(analyzer=analyzer(), phrase=True, stored=True),
+        content=TEXT(analyzer=analyzer(), phrase=True, stored=True),
     )
 
 
@@ -107,25 +83,13 @@ def day_number(date: str | None) -> int:
     return int(date[:10].replace("-", "")) if date else 0
 
 
-def passage_fields(p: Passage) -> dict[str, object]:
-    """The Whoosh document of one passage."""
-    return {
-        "thread_id": p.thread_id,
-        "title": p.thread_title,
-        "kind": p.kind,
-        "position": p.position,
-        "author": p.author,
-        "author_key": author_key(p.author) or None,
-        "date": p.date,
-        "day": day_number(p.date),
-        "content": p.text,
-    }
-
-
 def thread_to_json(t: Thread) -> str:
     """Serialise a thread for the thread store."""
-    data = asdict(t)
-    data.pop("source", None)
+    data = {"id": t.id, "title": t.title, "paragraphs": t.paragraphs,
+            "comments": [{"position": c.position, "author": c.author, "date": c.date,
+                          "paragraphs": c.paragraphs, "reply_to": c.reply_to}
+                         for c in t.comments],
+            "url": t.url, "author": t.author, "date": t.date}
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -180,56 +144,147 @@ def _cleanup(index_dir: Path, keep: Path) -> None:
 ProgressFn = Callable[[int], None]
 
 
+class _Collector:
+    """Everything a rebuild gathers from the threads before writing the two segments."""
+
+    def __init__(self) -> None:
+        self.postings = PostingsBuilder(analyzer())
+        self.texts: list[str] = []
+        self.dates: list[str | None] = []
+        self.kinds = array("B")
+        self.positions = array("q")
+        self.days = array("I")
+        self.authors = array("i")  # by folded key (filters, facets)
+        self.author_keys: dict[str, int] = {}
+        self.author_names: list[str] = []
+        self.spellings = array("i")  # by exact spelling (shown on results)
+        self.spelling_codes: dict[str | None, int] = {}
+        self.threads = array("I")  # thread code (one per distinct id: grouping, filters)
+        self.occurrence = array("i")  # which input thread (stored id and title)
+        self.thread_titles: list[str] = []
+        self.thread_codes: dict[str, int] = {}
+        self.thread_list: list[tuple[str, str]] = []
+        self.thread_ids: list[str] = []
+        self.thread_json: list[str] = []
+
+    def add(self, t: Thread) -> int:
+        """Add one thread and its passages; return the number of passages."""
+        tcode = self.thread_codes.get(t.id)
+        if tcode is None:
+            tcode = self.thread_codes[t.id] = len(self.thread_list)
+            self.thread_list.append((t.id, t.title))
+        passages = t.passages()
+        for p in passages:
+            self.postings.add(p.text)
+            self.texts.append(p.text)
+            self.dates.append(p.date)
+            self.kinds.append(1 if p.kind == COMMENT else 0)
+            self.positions.append(p.position)
+            self.days.append(day_number(p.date))
+            self.threads.append(tcode)
+            self.occurrence.append(len(self.thread_ids))
+            key = author_key(p.author)
+            if key:
+                code = self.author_keys.get(key)
+                if code is None:
+                    code = self.author_keys[key] = len(self.author_names)
+                    self.author_names.append(p.author or key)
+                self.authors.append(code)
+            else:
+                self.authors.append(-1)
+            spelling = self.spelling_codes.get(p.author)
+            if spelling is None:
+                spelling = self.spelling_codes[p.author] = len(self.spelling_codes)
+            self.spellings.append(spelling)
+        self.thread_ids.append(t.id)
+        self.thread_titles.append(t.title)
+        self.thread_json.append(thread_to_json(t))
+        return len(passages)
+
+    def passages_segment(self) -> tuple[SegmentData, FieldData]:
+        """The passages segment: content postings and the stored fields of result pages."""
+        content = self.postings.finish()
+        threads = np.frombuffer(self.occurrence, dtype=np.int32)
+        stored = {
+            "thread_id": CodeColumn(threads, self.thread_ids),
+            "title": CodeColumn(threads, self.thread_titles),
+            "kind": CodeColumn(np.frombuffer(self.kinds, dtype=np.uint8).astype(np.int32),
+                               [POST, COMMENT]),
+            "position": IntColumn(np.frombuffer(self.positions, dtype=np.int64)),
+            "author": CodeColumn(np.frombuffer(self.spellings, dtype=np.int32),
+                                 list(self.spelling_codes)),
+            "date": TextColumn(self.dates),
+            "content": TextColumn(self.texts),
+        }
+        return SegmentData(len(self.texts), {"content": content}, stored), content
+
+    def threads_segment(self) -> SegmentData:
+        """The threads segment: whole threads (JSON) found by their id."""
+        order = sorted(range(len(self.thread_ids)), key=self.thread_ids.__getitem__)
+        terms: list[str] = []
+        tstart = [0]
+        for n, i in enumerate(order):
+            if not terms or terms[-1] != self.thread_ids[i]:
+                if terms:
+                    tstart.append(n)
+                terms.append(self.thread_ids[i])
+        tstart.append(len(order))
+        n = len(order)
+        ids = FieldData(terms=terms, tstart=np.array(tstart if n else [0], dtype=np.int64),
+                        ids=np.array(order, dtype=np.int32), freqs=np.ones(n, dtype=np.uint32),
+                        lengths=np.ones(n, dtype=np.uint32))
+        return SegmentData(n, {"thread_id": ids},
+                           {"thread_id": TextColumn(self.thread_ids),
+                            "data": TextColumn(self.thread_json)})
+
+    def columns(self) -> DocColumns:
+        """Per-passage columns for the impact files."""
+        return DocColumns(
+            kind=np.frombuffer(self.kinds, dtype=np.uint8),
+            day=np.frombuffer(self.days, dtype=np.uint32),
+            author=np.frombuffer(self.authors, dtype=np.int32),
+            thread=np.frombuffer(self.threads, dtype=np.uint32),
+            author_names=self.author_names, author_keys=list(self.author_keys),
+            threads=self.thread_list)
+
+
 def build_index(threads: Iterable[Thread], index_dir: str | os.PathLike[str], *,
-                limitmb: int = 256, progress: ProgressFn | None = None,
+                progress: ProgressFn | None = None,
                 on_swap: Callable[[Path], None] | None = None) -> BuildReport:
     """Index threads into a new generation of ``index_dir`` and make it current atomically.
 
-    Each passage is analysed once; its terms feed both the Whoosh segment (positions,
-    stored text) and the impact arrays used for ranking (see :mod:`indexer.impact`).
+    Each passage is analysed once, word by word with a cache (:mod:`indexer.postings`);
+    the postings are sorted with numpy and written as Whoosh segments by
+    :mod:`indexer.codec`, with the BM25 impacts used for ranking (:mod:`indexer.impact`).
     ``progress`` is called with the number of passages added since the last call.
     """
     index_dir = Path(index_dir)
     started = time.perf_counter()
     report = BuildReport(location=str(index_dir))
-    ana = analyzer()
     with rebuild_lock(index_dir):
         _cleanup(index_dir, keep=current_generation(index_dir) or index_dir)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         final = index_dir / f"gen-{stamp}-{os.getpid()}"
         tmp = final.with_name(final.name + ".tmp")
         tmp.mkdir()
-        storage = FileStorage(str(tmp))
-        pix = storage.create_index(passage_schema(), indexname=PASSAGES)
-        tix = storage.create_index(thread_schema(), indexname=THREADS)
-        pw = pix.writer(limitmb=limitmb)
-        tw = tix.writer()
-        impacts = ImpactWriter()
         try:
+            collected = _Collector()
             for t in threads:
-                passages = t.passages()
-                for p in passages:
-                    fields = passage_fields(p)
-                    poses = ana.positions(p.text)
-                    impacts.add(poses, p.kind == COMMENT, fields.pop("day"),  # type: ignore[arg-type]
-                                fields.pop("author_key") or "", p.author, p.thread_id,
-                                p.thread_title)
-                    fields["content"] = Analysed(p.text, poses)
-                    fields["_stored_content"] = p.text
-                    pw.add_document(**fields)
-                tw.add_document(thread_id=t.id, data=thread_to_json(t))
+                n = collected.add(t)
                 report.threads += 1
-                report.passages += len(passages)
+                report.passages += n
                 if progress:
-                    progress(len(passages))
-            tw.commit()
-            pw.commit()
-            impacts.write(tmp)
+                    progress(n)
+            storage = FileStorage(str(tmp))
+            pschema, tschema = passage_schema(), thread_schema()
+            storage.create_index(pschema, indexname=PASSAGES)
+            storage.create_index(tschema, indexname=THREADS)
+            data, content = collected.passages_segment()
+            write_segment(storage, PASSAGES, pschema, data)
+            write_impacts(tmp, content, collected.columns())
+            del data, content
+            write_segment(storage, THREADS, tschema, collected.threads_segment())
         except BaseException:
-            with contextlib.suppress(Exception):
-                pw.cancel()
-            with contextlib.suppress(Exception):
-                tw.cancel()
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         report.seconds = time.perf_counter() - started
@@ -260,7 +315,18 @@ def open_generation(index_dir: str | os.PathLike[str]) -> tuple[Path, whoosh_ind
     storage = FileStorage(str(gen), readonly=True)
     try:
         return gen, storage.open_index(PASSAGES), storage.open_index(THREADS)
-    except (whoosh_index.EmptyIndexError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - old or damaged generations: say rebuild
+        raise IndexMissingError(f"index at {gen} cannot be opened ({exc}): rebuild it") from None
+
+
+def passage_store(gen: Path, pix: whoosh_index.Index) -> SegmentStore:
+    """The passages segment's arrays (shared, memory-mapped) of an opened generation."""
+    segments = pix._segments()  # noqa: SLF001 - Whoosh has no public accessor
+    if len(segments) != 1 or not hasattr(segments[0], "codec"):
+        raise IndexMissingError(f"index at {gen} was built by an older version: rebuild it")
+    try:
+        return open_store(pix.storage, segments[0])
+    except (OSError, ValueError, KeyError) as exc:
         raise IndexMissingError(f"index at {gen} cannot be opened ({exc}): rebuild it") from None
 
 
@@ -268,7 +334,7 @@ def index_stats(index_dir: str | os.PathLike[str]) -> IndexStats:
     """Counts and size of the current generation (threads, passages, distinct terms, bytes)."""
     gen, pix, tix = open_generation(index_dir)
     with pix.reader() as r, tix.reader() as tr:
-        terms = sum(1 for _ in r.lexicon("content"))
+        terms = len(passage_store(gen, pix).fields["content"].terms)
         passages, threads = r.doc_count(), tr.doc_count()
     size = sum(f.stat().st_size for f in gen.rglob("*") if f.is_file())
     meta_path = gen / META

@@ -342,7 +342,7 @@ def test_killed_rebuild_leaves_old_index(tmp_path: Path, make_index: Callable[..
                                          serve: Callable[[Path], Server]) -> None:
     src_a = write_jsonl(tmp_path / "a.jsonl", corpus_a())
     src_b = write_jsonl(tmp_path / "b.jsonl", corpus_b())
-    big = write_jsonl(tmp_path / "big.jsonl", corpus_big("k", "kappaword", 4000))
+    big = write_jsonl(tmp_path / "big.jsonl", corpus_big("k", "kappaword", 40000))
     index_dir = make_index([SEED_FILE, src_a])
     queries = ["zephyrin", "alphaword", SEED_QUERY, "kappaword"]
     before = search_totals(index_dir, queries)
@@ -356,7 +356,7 @@ def test_killed_rebuild_leaves_old_index(tmp_path: Path, make_index: Callable[..
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the rebuild never started writing"
         time.sleep(0.01)
-    time.sleep(0.5)  # well into indexing
+    time.sleep(0.3)  # well into indexing (40k passages take seconds)
     assert proc.poll() is None, "the rebuild finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)

@@ -1,0 +1,130 @@
+"""Turn many analysed passages into sorted postings with positions, with numpy.
+
+Adding a passage costs one regular-expression scan and one dictionary lookup per word:
+each distinct raw word is analysed once (:meth:`FrenchAnalyzer.word`) into its terms and
+their relative positions, and a passage is kept as the list of its word numbers. Every
+``FLUSH_WORDS`` words, the pending passages are expanded, vectorised, into
+(term, document, position) triples; :meth:`PostingsBuilder.finish` sorts all triples by
+term once (a stable sort keeps documents and positions in order) and cuts them into
+postings. The positions are exactly those of :meth:`FrenchAnalyzer.positions`.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+
+from .analysis import TOKEN_RE, FrenchAnalyzer
+from .codec import FieldData
+
+FLUSH_WORDS = 1 << 20  # raw words buffered before they are expanded into triples
+
+
+class PostingsBuilder:
+    """Collects passages (document numbers in add order) and builds one field's postings."""
+
+    def __init__(self, analyzer: FrenchAnalyzer) -> None:
+        self._word = analyzer.word
+        self._word_ids: dict[str, int] = {}
+        self._term_ids: dict[str, int] = {}
+        self.terms: list[str] = []  # term number -> term, in first-seen order
+        # per word number: how far it moves the position, its terms and their offsets
+        self._advance = array("i")
+        self._wstart = array("q", [0])
+        self._wterm = array("i")
+        self._wrel = array("i")
+        self._pending: list[str] = []
+        self._pending_counts = array("i")
+        self._triples: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.doc_count = 0
+
+    def add(self, text: str) -> None:
+        """Add the next passage."""
+        words = TOKEN_RE.findall(text)
+        self._pending.extend(words)
+        self._pending_counts.append(len(words))
+        if len(self._pending) >= FLUSH_WORDS:
+            self._flush()
+
+    def _new_word(self, raw: str) -> None:
+        self._word_ids[raw] = len(self._advance)
+        top = -1
+        for term, rel, _, _ in self._word(raw):
+            tid = self._term_ids.get(term)
+            if tid is None:
+                tid = self._term_ids[term] = len(self.terms)
+                self.terms.append(term)
+            self._wterm.append(tid)
+            self._wrel.append(rel)
+            top = max(top, rel)
+        self._advance.append(top + 1)
+        self._wstart.append(len(self._wterm))
+
+    def _flush(self) -> None:
+        """Expand the pending passages into (term, doc, position) triples."""
+        counts = np.frombuffer(self._pending_counts, dtype=np.int32)
+        if not len(counts):
+            return
+        words = self._pending
+        for raw in set(words).difference(self._word_ids):
+            self._new_word(raw)
+        codes = np.fromiter(map(self._word_ids.__getitem__, words), dtype=np.int32,
+                            count=len(words))
+        n_docs = len(counts)
+        docs = np.repeat(np.arange(self.doc_count, self.doc_count + n_docs, dtype=np.int32),
+                         counts)
+        advance = np.frombuffer(self._advance, dtype=np.int32)[codes]
+        # position of each word: advances of the words before it in the same passage
+        before = np.cumsum(advance, dtype=np.int64) - advance
+        first = np.zeros(n_docs, dtype=np.int64)
+        np.cumsum(counts[:-1], out=first[1:])
+        start_of_doc = np.append(before, 0)[first]
+        base = before - np.repeat(start_of_doc, counts)
+        wstart = np.frombuffer(self._wstart, dtype=np.int64)
+        nterms = (wstart[1:] - wstart[:-1])[codes]
+        word_of = np.repeat(np.arange(len(codes), dtype=np.int64), nterms)
+        out_first = np.cumsum(nterms) - nterms
+        flat = wstart[codes][word_of] + (np.arange(len(word_of), dtype=np.int64)
+                                         - out_first[word_of])
+        terms = np.frombuffer(self._wterm, dtype=np.int32)[flat]
+        positions = (base[word_of] + np.frombuffer(self._wrel, dtype=np.int32)[flat])
+        self._triples.append((terms, docs[word_of], positions.astype(np.uint32)))
+        self.doc_count += n_docs
+        self._pending = []
+        self._pending_counts = array("i")
+
+    def finish(self) -> FieldData:
+        """Sort everything by term and cut it into postings."""
+        self._flush()
+        n_terms = len(self.terms)
+        if self._triples:
+            terms = np.concatenate([t[0] for t in self._triples])
+            docs = np.concatenate([t[1] for t in self._triples])
+            positions = np.concatenate([t[2] for t in self._triples])
+        else:
+            terms = np.empty(0, dtype=np.int32)
+            docs = np.empty(0, dtype=np.int32)
+            positions = np.empty(0, dtype=np.uint32)
+        self._triples = []
+        order_of_terms = sorted(range(n_terms), key=self.terms.__getitem__)
+        rank = np.empty(n_terms, dtype=np.int32)
+        rank[order_of_terms] = np.arange(n_terms, dtype=np.int32)
+        terms = rank[terms]
+        order = np.argsort(terms, kind="stable")
+        terms, docs, positions = terms[order], docs[order], positions[order]
+        del order
+        lengths = np.bincount(docs, minlength=self.doc_count).astype(np.uint32)
+        new = np.ones(len(terms), dtype=bool)
+        if len(terms):
+            new[1:] = (terms[1:] != terms[:-1]) | (docs[1:] != docs[:-1])
+        heads = np.flatnonzero(new)
+        freqs = np.diff(np.append(heads, len(terms))).astype(np.uint32)
+        ids = docs[heads]
+        term_of_posting = terms[heads]
+        wanted = np.arange(n_terms + 1, dtype=np.int32)
+        tstart = np.searchsorted(term_of_posting, wanted).astype(np.int64)
+        pstart = np.searchsorted(terms, wanted).astype(np.int64)
+        return FieldData(terms=[self.terms[i] for i in order_of_terms], tstart=tstart,
+                         ids=ids, freqs=freqs, lengths=lengths, positions=positions,
+                         pstart=pstart)
