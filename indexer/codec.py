@@ -13,7 +13,7 @@ that :mod:`indexer.postings` can produce a whole segment with a few numpy sorts:
     <index>_<segid>.<field>.pos.npy   uint32 positions, posting after posting (phrase fields)
     <index>_<segid>.<field>.len.npy   uint32 field length of each document (scoring)
     <index>_<segid>.<field>.tstart.npy / .pstart.npy   int64 offsets of each term
-    <index>_<segid>.<column>.*.npy    stored fields (text blobs + offsets, ints, codes)
+    <index>_<segid>.<column>.*        stored fields (text blobs + offsets, ints, codes)
 
 Segments are immutable: Fil rebuilds write a new index generation instead of adding to
 one (:mod:`indexer.index`), so :meth:`FilCodec.per_document_writer` and
@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,36 @@ class TextColumn:
     values: Sequence[str | None]
 
 
+class TextColumnWriter:
+    """Streams a stored text column to disk, one value per document (None allowed).
+
+    Nothing is kept in memory but the lengths: a rebuild need not hold every passage
+    twice. :func:`write_segment` moves the file into its segment.
+    """
+
+    def __init__(self, storage: object, name: str) -> None:
+        self.path = os.path.join(_folder(storage), f".{name}-{os.getpid()}-"
+                                 f"{Segment._random_id(8)}.partial")
+        self._fh = open(self.path, "wb", buffering=1 << 20)  # noqa: SIM115 - closed in close()
+        self.lengths = array("q")
+        self.nones: list[int] = []
+
+    def add(self, value: str | None) -> None:
+        """Append the next document's value."""
+        if value is None:
+            self.nones.append(len(self.lengths))
+            self.lengths.append(0)
+            return
+        data = value.encode("utf-8")
+        self._fh.write(data)
+        self.lengths.append(len(data))
+
+    def close(self) -> None:
+        """Flush the file (idempotent)."""
+        if not self._fh.closed:
+            self._fh.close()
+
+
 @dataclass
 class IntColumn:
     """A stored column of integers."""
@@ -82,7 +113,7 @@ class CodeColumn:
     table: Sequence[str | None]
 
 
-Column = TextColumn | IntColumn | CodeColumn
+Column = TextColumn | TextColumnWriter | IntColumn | CodeColumn
 
 
 @dataclass
@@ -134,14 +165,16 @@ def write_segment(storage: object, indexname: str, schema: object,
     stored_meta: dict[str, object] = {}
     for name, col in data.stored.items():
         if isinstance(col, TextColumn):
-            encoded = [b"" if v is None else v.encode("utf-8") for v in col.values]
-            offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-            np.cumsum([len(b) for b in encoded], out=offsets[1:])
-            _save(folder, f"{stem}.{name}.blob.npy", np.frombuffer(b"".join(encoded),
-                                                                     dtype=np.uint8))
+            values, col = col.values, TextColumnWriter(storage, name)
+            for v in values:
+                col.add(v)
+        if isinstance(col, TextColumnWriter):
+            col.close()
+            os.replace(col.path, os.path.join(folder, f"{stem}.{name}.blob"))
+            offsets = np.zeros(len(col.lengths) + 1, dtype=np.int64)
+            np.cumsum(np.frombuffer(col.lengths, dtype=np.int64), out=offsets[1:])
             _save(folder, f"{stem}.{name}.off.npy", offsets)
-            nones = [i for i, v in enumerate(col.values) if v is None]
-            stored_meta[name] = {"kind": "text", "nones": nones}
+            stored_meta[name] = {"kind": "text", "nones": col.nones}
         elif isinstance(col, IntColumn):
             _save(folder, f"{stem}.{name}.int.npy", col.values.astype(np.int64, copy=False))
             stored_meta[name] = {"kind": "int"}
@@ -221,7 +254,8 @@ class SegmentStore:
         for name, m in meta["stored"].items():
             path = os.path.join(folder, f"{stem}.{name}")
             if m["kind"] == "text":
-                blob = np.load(path + ".blob.npy", mmap_mode="r")
+                blob = (np.memmap(path + ".blob", dtype=np.uint8, mode="r")
+                        if os.path.getsize(path + ".blob") else np.empty(0, dtype=np.uint8))
                 off = np.load(path + ".off.npy", mmap_mode="r")
                 self.stored[name] = ("text", (blob, off, frozenset(m["nones"])))
             elif m["kind"] == "int":

@@ -38,6 +38,7 @@ from .codec import (
     SegmentData,
     SegmentStore,
     TextColumn,
+    TextColumnWriter,
     open_store,
     write_segment,
 )
@@ -147,9 +148,10 @@ ProgressFn = Callable[[int], None]
 class _Collector:
     """Everything a rebuild gathers from the threads before writing the two segments."""
 
-    def __init__(self) -> None:
+    def __init__(self, storage: FileStorage) -> None:
         self.postings = PostingsBuilder(analyzer())
-        self.texts: list[str] = []
+        self.texts = TextColumnWriter(storage, "content")
+        self.thread_json = TextColumnWriter(storage, "data")
         self.dates: list[str | None] = []
         self.kinds = array("B")
         self.positions = array("q")
@@ -165,7 +167,11 @@ class _Collector:
         self.thread_codes: dict[str, int] = {}
         self.thread_list: list[tuple[str, str]] = []
         self.thread_ids: list[str] = []
-        self.thread_json: list[str] = []
+
+    def close(self) -> None:
+        """Close the streamed columns (after a failure: their files are removed with tmp)."""
+        self.texts.close()
+        self.thread_json.close()
 
     def add(self, t: Thread) -> int:
         """Add one thread and its passages; return the number of passages."""
@@ -176,7 +182,7 @@ class _Collector:
         passages = t.passages()
         for p in passages:
             self.postings.add(p.text)
-            self.texts.append(p.text)
+            self.texts.add(p.text)
             self.dates.append(p.date)
             self.kinds.append(1 if p.kind == COMMENT else 0)
             self.positions.append(p.position)
@@ -198,7 +204,7 @@ class _Collector:
             self.spellings.append(spelling)
         self.thread_ids.append(t.id)
         self.thread_titles.append(t.title)
-        self.thread_json.append(thread_to_json(t))
+        self.thread_json.add(thread_to_json(t))
         return len(passages)
 
     def passages_segment(self) -> tuple[SegmentData, FieldData]:
@@ -214,9 +220,9 @@ class _Collector:
             "author": CodeColumn(np.frombuffer(self.spellings, dtype=np.int32),
                                  list(self.spelling_codes)),
             "date": TextColumn(self.dates),
-            "content": TextColumn(self.texts),
+            "content": self.texts,
         }
-        return SegmentData(len(self.texts), {"content": content}, stored), content
+        return SegmentData(len(self.dates), {"content": content}, stored), content
 
     def threads_segment(self) -> SegmentData:
         """The threads segment: whole threads (JSON) found by their id."""
@@ -235,7 +241,7 @@ class _Collector:
                         lengths=np.ones(n, dtype=np.uint32))
         return SegmentData(n, {"thread_id": ids},
                            {"thread_id": TextColumn(self.thread_ids),
-                            "data": TextColumn(self.thread_json)})
+                            "data": self.thread_json})
 
     def columns(self) -> DocColumns:
         """Per-passage columns for the impact files."""
@@ -267,24 +273,27 @@ def build_index(threads: Iterable[Thread], index_dir: str | os.PathLike[str], *,
         final = index_dir / f"gen-{stamp}-{os.getpid()}"
         tmp = final.with_name(final.name + ".tmp")
         tmp.mkdir()
+        collected: _Collector | None = None
         try:
-            collected = _Collector()
+            storage = FileStorage(str(tmp))
+            pschema, tschema = passage_schema(), thread_schema()
+            storage.create_index(pschema, indexname=PASSAGES)
+            storage.create_index(tschema, indexname=THREADS)
+            collected = _Collector(storage)
             for t in threads:
                 n = collected.add(t)
                 report.threads += 1
                 report.passages += n
                 if progress:
                     progress(n)
-            storage = FileStorage(str(tmp))
-            pschema, tschema = passage_schema(), thread_schema()
-            storage.create_index(pschema, indexname=PASSAGES)
-            storage.create_index(tschema, indexname=THREADS)
             data, content = collected.passages_segment()
             write_segment(storage, PASSAGES, pschema, data)
             write_impacts(tmp, content, collected.columns())
             del data, content
             write_segment(storage, THREADS, tschema, collected.threads_segment())
         except BaseException:
+            if collected is not None:
+                collected.close()
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         report.seconds = time.perf_counter() - started

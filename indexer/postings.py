@@ -1,9 +1,11 @@
 """Turn many analysed passages into sorted postings with positions, with numpy.
 
-Adding a passage costs one regular-expression scan and one dictionary lookup per word:
-each distinct raw word is analysed once (:meth:`FrenchAnalyzer.word`) into its terms and
-their relative positions, and a passage is kept as the list of its word numbers. Every
-``FLUSH_WORDS`` words, the pending passages are expanded, vectorised, into
+Adding a passage costs one ``str.split`` and one dictionary lookup per
+whitespace-separated chunk: each distinct chunk ("l'entreprise," or "(haut-débit)") is
+tokenised and analysed once (:data:`TOKEN_RE`, :meth:`FrenchAnalyzer.word`) into its
+terms and their relative positions — tokens never span whitespace, so this is the same
+as tokenising the whole text — and a passage is kept as the list of its chunk numbers.
+Every ``FLUSH_WORDS`` chunks, the pending passages are expanded, vectorised, into
 (term, document, position) triples; :meth:`PostingsBuilder.finish` sorts all triples by
 term once (a stable sort keeps documents and positions in order) and cuts them into
 postings. The positions are exactly those of :meth:`FrenchAnalyzer.positions`.
@@ -18,7 +20,7 @@ import numpy as np
 from .analysis import TOKEN_RE, FrenchAnalyzer
 from .codec import FieldData
 
-FLUSH_WORDS = 1 << 20  # raw words buffered before they are expanded into triples
+FLUSH_WORDS = 1 << 20  # chunks buffered before they are expanded into triples
 
 
 class PostingsBuilder:
@@ -41,24 +43,31 @@ class PostingsBuilder:
 
     def add(self, text: str) -> None:
         """Add the next passage."""
-        words = TOKEN_RE.findall(text)
+        words = text.split()
         self._pending.extend(words)
         self._pending_counts.append(len(words))
         if len(self._pending) >= FLUSH_WORDS:
             self._flush()
 
-    def _new_word(self, raw: str) -> None:
-        self._word_ids[raw] = len(self._advance)
-        top = -1
-        for term, rel, _, _ in self._word(raw):
-            tid = self._term_ids.get(term)
-            if tid is None:
-                tid = self._term_ids[term] = len(self.terms)
-                self.terms.append(term)
-            self._wterm.append(tid)
-            self._wrel.append(rel)
-            top = max(top, rel)
-        self._advance.append(top + 1)
+    def _new_word(self, chunk: str) -> None:
+        """Analyse a new whitespace-separated chunk (as FrenchAnalyzer.positions would)."""
+        self._word_ids[chunk] = len(self._advance)
+        base = 0
+        for raw in TOKEN_RE.findall(chunk):
+            analysed = self._word(raw)
+            if not analysed:
+                continue
+            top = 0
+            for term, rel, _, _ in analysed:
+                tid = self._term_ids.get(term)
+                if tid is None:
+                    tid = self._term_ids[term] = len(self.terms)
+                    self.terms.append(term)
+                self._wterm.append(tid)
+                self._wrel.append(base + rel)
+                top = max(top, rel)
+            base += top + 1
+        self._advance.append(base)
         self._wstart.append(len(self._wterm))
 
     def _flush(self) -> None:
