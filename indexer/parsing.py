@@ -10,6 +10,8 @@ import json
 import os
 import re
 import unicodedata
+from datetime import datetime
+from functools import lru_cache
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,20 +164,23 @@ def parse_date(value: str, path: str, line: int | None) -> str:
     if ISO_DATE_RE.match(value):
         y, mo, d = int(value[:4]), int(value[5:7]), int(value[8:10])
         hh, mm = (value[11:13], value[14:16]) if len(value) > 10 else (None, None)
+        if len(value) == 16 and value[10] == "T" or len(value) == 10:  # already canonical
+            _iso(y, mo, d, hh, mm, path, line, validate_only=True)
+            return value
         return _iso(y, mo, d, hh, mm, path, line)
     raise ThreadParseError(path, f"unreadable date {value!r} (expected DD/MM/YYYY à HH:MM "
                            "or YYYY-MM-DD[THH:MM])", line)
 
 
 def _iso(y: int, mo: int, d: int, hh: str | None, mm: str | None, path: str,
-         line: int | None) -> str:
+         line: int | None, validate_only: bool = False) -> str:
     """Validate a calendar date and format it as ISO 8601."""
-    from datetime import datetime
-
     try:
         dt = datetime(y, mo, d, int(hh or 0), int(mm or 0))
     except ValueError as exc:
         raise ThreadParseError(path, f"invalid date: {exc}", line) from None
+    if validate_only:
+        return ""
     return dt.strftime("%Y-%m-%dT%H:%M") if hh is not None else dt.strftime("%Y-%m-%d")
 
 
@@ -202,6 +207,7 @@ def first_comment_start(lines: list[str]) -> int:
     return len(lines) - 1 if len(lines) > 1 else len(lines)
 
 
+@lru_cache(maxsize=65536)
 def _name_key(text: str) -> str:
     """Fold a name (or the text after ``@``) word by word, keeping one space between words.
 
@@ -331,28 +337,46 @@ def _check_text(value: str, what: str) -> str:
     raise ValueError(f"{what} contains the control character U+{code:04X}")
 
 
-def _opt_str(obj: dict, key: str, where: str) -> str | None:
+def _opt_str(obj: dict, key: str, where: str, check: bool = True) -> str | None:
     """Read an optional string member of a JSON object, or say what is wrong with it."""
     value = obj.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"{where}{key!r} must be a string, not {type(value).__name__}")
-    return _check_text(value, f"{where}{key!r}").strip() or None
+    if check:
+        _check_text(value, f"{where}{key!r}")
+    return value.strip() or None
 
 
-def _paragraphs(obj: dict, where: str) -> tuple[str, ...]:
+def _paragraphs(obj: dict, where: str, check: bool = True) -> tuple[str, ...]:
     """Read the ``paragraphs`` list of a post or comment object."""
     paras = obj.get("paragraphs", [])
     if not isinstance(paras, list) or not all(isinstance(p, str) for p in paras):
         raise ValueError(f"{where}'paragraphs' must be a list of strings")
-    for n, p in enumerate(paras, start=1):
-        _check_text(p, f"{where}paragraph {n}")
+    if check:
+        for n, p in enumerate(paras, start=1):
+            _check_text(p, f"{where}paragraph {n}")
     return tuple(p.strip() for p in paras if p.strip())
 
 
-def thread_from_json(obj: object, path: str, line: int) -> Thread:
-    """Validate one JSON Lines record and build its Thread (errors name path and line)."""
+def needs_text_check(line: str) -> bool:
+    """Whether a JSON line's strings can hold what ``_check_text`` refuses.
+
+    Decoded text holds no surrogate, so only a raw control character or the escapes
+    ``\\uXXXX`` and ``\\b`` can bring a refused character into a string: one scan of the
+    line instead of one per string.
+    """
+    return "\\u" in line or "\\b" in line or CONTROL_RE.search(line) is not None
+
+
+def thread_from_json(obj: object, path: str, line: int, check_text: bool = True) -> Thread:
+    """Validate one JSON Lines record and build its Thread (errors name path and line).
+
+    ``check_text=False`` skips the per-string character check when the raw line cannot
+    hold a refused character (see :func:`needs_text_check`).
+    """
+    check = check_text
     try:
         if not isinstance(obj, dict):
             raise ValueError(f"a thread must be a JSON object, not {type(obj).__name__}")
@@ -366,11 +390,12 @@ def thread_from_json(obj: object, path: str, line: int) -> Thread:
         title = obj.get("title", "")
         if not isinstance(title, str):
             raise ValueError("'title' must be a string")
-        _check_text(title, "'title'")
+        if check:
+            _check_text(title, "'title'")
         post = obj.get("post", {})
         if not isinstance(post, dict):
             raise ValueError("'post' must be an object")
-        paragraphs = _paragraphs(post, "post: ")
+        paragraphs = _paragraphs(post, "post: ", check)
         raw_comments = obj.get("comments", [])
         if not isinstance(raw_comments, list):
             raise ValueError("'comments' must be a list")
@@ -379,20 +404,20 @@ def thread_from_json(obj: object, path: str, line: int) -> Thread:
             where = f"comment {i}: "
             if not isinstance(c, dict):
                 raise ValueError(f"{where}must be an object")
-            date = _opt_str(c, "date", where)
-            comments.append(Comment(i, _opt_str(c, "author", where),
+            date = _opt_str(c, "date", where, check)
+            comments.append(Comment(i, _opt_str(c, "author", where, check),
                                     _json_date(date, where, path, line),
-                                    _paragraphs(c, where)))
+                                    _paragraphs(c, where, check)))
         if not paragraphs and not any(c.paragraphs for c in comments):
             raise ValueError("no text: post and comments are empty")
-        post_date = _opt_str(post, "date", "post: ")
+        post_date = _opt_str(post, "date", "post: ", check)
         return Thread(
             id=tid,
             title=title.strip() or default_title(paragraphs, tid),
             paragraphs=paragraphs,
             comments=tuple(resolve_replies(comments)),
-            url=_opt_str(obj, "url", ""),
-            author=_opt_str(post, "author", "post: "),
+            url=_opt_str(obj, "url", "", check),
+            author=_opt_str(post, "author", "post: ", check),
             date=_json_date(post_date, "post: ", path, line),
             source=f"{path}:{line}",
         )
@@ -428,7 +453,7 @@ def parse_jsonl(text: str, path: str) -> Iterator[Thread | ThreadParseError]:
             yield ThreadParseError(path, f"invalid JSON: {reason}", n)
             continue
         try:
-            yield thread_from_json(obj, path, n)
+            yield thread_from_json(obj, path, n, needs_text_check(line))
         except ThreadParseError as exc:
             yield exc
 
