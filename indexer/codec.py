@@ -239,6 +239,22 @@ class FieldPostings:
         return self.positions[ps:ps + int(offs[-1])], offs
 
 
+    def positions_of(self, i: int, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of term i in each of ``docs`` (ascending, all holding the term).
+
+        Returns (owner, positions): ``owner[k]`` is the index in ``docs`` of the document
+        that ``positions[k]`` belongs to; vectorised, no Python loop over documents.
+        """
+        s, e = self.span(i)
+        j = np.searchsorted(self.ids[s:e], docs)
+        positions, offs = self.posting_positions(i)
+        starts, counts = offs[j], offs[j + 1] - offs[j]
+        first = np.cumsum(counts) - counts
+        idx = np.repeat(starts - first, counts) + np.arange(int(counts.sum()), dtype=np.int64)
+        owner = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
+        return owner, positions[idx]
+
+
 class SegmentStore:
     """One written segment, opened (arrays memory-mapped); shared by all readers."""
 

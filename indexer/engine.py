@@ -204,8 +204,7 @@ class WhooshBackend:
         res.terms = list(dict.fromkeys(terms + ev.expanded))
         depth = max(RERANK_DEPTH, page * per_page)
         best = top_k(found[0], found[1], depth)
-        self._local.seen = {}  # docnum -> (stored fields, analysed spans) for this query
-        cands = self._candidates(s, ix, best, terms)
+        cands = self._candidates(ix, best, terms)
         head, tail = cands[:RERANK_DEPTH], cands[RERANK_DEPTH:]
         if parts:  # filters alone keep their newest-first order
             sums = np.bincount(ix.thread[found[0]], weights=found[1])
@@ -215,8 +214,8 @@ class WhooshBackend:
         ordered = head + tail
         marked = set(res.terms)
         for c in ordered[(page - 1) * per_page: page * per_page]:
-            fields, spans = self._local.seen.get(c.key) or (s.stored_fields(c.key), None)
-            html, para = snippet(fields["content"], marked, analysed=spans)
+            fields = s.stored_fields(c.key)
+            html, para = snippet(fields["content"], marked)
             res.hits.append(Hit(
                 thread_id=fields["thread_id"], thread_title=fields["title"],
                 kind=fields["kind"], position=fields["position"], author=fields.get("author"),
@@ -240,23 +239,35 @@ class WhooshBackend:
         res.elapsed_ms = (time.perf_counter() - started) * 1000
         return res
 
-    def _candidates(self, s: Searcher, ix: ImpactIndex, best: list[tuple[int, float]],
+    def _candidates(self, ix: ImpactIndex, best: list[tuple[int, float]],
                     terms: list[str]) -> list[Candidate]:
-        """Candidates with thread, title terms and (for the best few) word positions."""
+        """Candidates with thread, title terms and (for the best few) the query words' positions.
+
+        Positions come from the index (no re-analysis of the passages).
+        """
         cands = []
         for docnum, score in best:
-            thread_id, title = ix.threads[int(ix.thread[docnum])]
-            cands.append(Candidate(docnum, thread_id, title_terms(title), score))
-        wanted = set(terms)
-        if len(wanted) > 1:
-            ana = analyzer()
-            for c in cands[:PROXIMITY_DEPTH]:
-                fields = s.stored_fields(c.key)
-                spans = list(ana.spans(fields["content"]))
-                self._local.seen[c.key] = (fields, spans)  # reused for snippets
-                for term, pos, _, _ in spans:
-                    if term in wanted:
-                        c.positions.setdefault(term, []).append(pos)
+            code = int(ix.thread[docnum])
+            cands.append(Candidate(docnum, ix.threads[code][0], ix.title_terms(code), score))
+        wanted = list(dict.fromkeys(terms))
+        head = cands[:PROXIMITY_DEPTH]
+        if len(wanted) > 1 and head:
+            order = sorted(range(len(head)), key=lambda n: head[n].key)
+            docs = np.array([head[n].key for n in order], dtype=np.int32)
+            for term in wanted:
+                i = ix.field.find(term)
+                if i < 0:
+                    continue
+                s, e = ix.field.span(i)
+                ids = ix.field.ids[s:e]
+                j = np.searchsorted(ids, docs)
+                has = (j < len(ids)) & (ids[np.minimum(j, len(ids) - 1)] == docs)
+                if not has.any():
+                    continue
+                owner, positions = ix.field.positions_of(i, docs[has])
+                rows = np.flatnonzero(has)
+                for o, p in zip(owner.tolist(), positions.tolist(), strict=True):
+                    head[order[rows[o]]].positions.setdefault(term, []).append(p)
         return cands
 
     def _suggest(self, s: Searcher, parsed: ParsedQuery) -> str | None:
@@ -321,15 +332,8 @@ def phrase_match(fd: FieldPostings, terms: list[str], docs: np.ndarray) -> np.nd
         i = fd.find(term)
         if i < 0:
             return np.zeros(len(docs), dtype=bool)
-        s, e = fd.span(i)
-        j = np.searchsorted(fd.ids[s:e], docs)
-        positions, offs = fd.posting_positions(i)
-        starts, counts = offs[j], offs[j + 1] - offs[j]
-        total = int(counts.sum())
-        first = np.cumsum(counts) - counts
-        idx = np.repeat(starts - first, counts) + np.arange(total, dtype=np.int64)
-        owner = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
-        keys = (owner << 32) | (positions[idx].astype(np.int64) - k + len(terms))
+        owner, positions = fd.positions_of(i, docs)
+        keys = (owner << 32) | (positions.astype(np.int64) - k + len(terms))
         common = np.unique(keys) if common is None else np.intersect1d(common, keys)
         if not len(common):
             break

@@ -12,7 +12,7 @@ with numpy over whole posting lists. Files (in the generation directory)::
     impact-w.npy        float32 impacts, aligned with the segment's content postings
     impact-docs.npz     per-doc columns: kind (0 post, 1 comment), day (YYYYMMDD),
                         author and thread codes
-    impact-meta.json    author names and keys, threads (id, title) by code
+    impact-meta.json    author names and keys, threads (id, title, title terms) by code
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class DocColumns:
     author_names: list[str]  # display name by author code (first spelling seen)
     author_keys: list[str]  # folded key by author code
     threads: list[tuple[str, str]]  # (thread id, title) by thread code
+    title_terms: list[list[str]]  # analysed title terms by thread code (ranking evidence)
 
 
 def impacts(fd: FieldData) -> np.ndarray:
@@ -62,7 +63,7 @@ def write_impacts(directory: Path, fd: FieldData, cols: DocColumns) -> None:
     np.savez(directory / DOCS, kind=cols.kind.astype(np.uint8), day=cols.day.astype(np.uint32),
              author=cols.author.astype(np.int32), thread=cols.thread.astype(np.uint32))
     meta = {"authors": cols.author_names, "author_keys": cols.author_keys,
-            "threads": cols.threads}
+            "threads": cols.threads, "title_terms": cols.title_terms}
     (directory / META).write_text(json.dumps(meta, ensure_ascii=False,
                                              separators=(",", ":")), encoding="utf-8")
 
@@ -76,6 +77,8 @@ class ImpactIndex:
         self.author_codes = {k: i for i, k in enumerate(meta["author_keys"])}
         self.threads: list[tuple[str, str]] = [tuple(t) for t in meta["threads"]]
         self.thread_codes = {t[0]: i for i, t in enumerate(self.threads)}
+        self._title_terms: list[list[str]] = meta["title_terms"]
+        self._title_sets: dict[int, frozenset[str]] = {}
         self.field = store.fields[FIELD]
         self.ids = self.field.ids
         self.weights = np.load(directory / WEIGHTS, mmap_mode="r")
@@ -90,6 +93,13 @@ class ImpactIndex:
     def exists(directory: Path) -> bool:
         """True when the generation has impact files (built by this version)."""
         return (directory / META).exists()
+
+    def title_terms(self, code: int) -> frozenset[str]:
+        """Analysed terms of a thread's title (computed at rebuild time)."""
+        found = self._title_sets.get(code)
+        if found is None:
+            found = self._title_sets[code] = frozenset(self._title_terms[code])
+        return found
 
     def span(self, term: str) -> tuple[int, int] | None:
         """Where the term's postings are, or None."""

@@ -166,6 +166,7 @@ class _Collector:
         self.thread_titles: list[str] = []
         self.thread_codes: dict[str, int] = {}
         self.thread_list: list[tuple[str, str]] = []
+        self.title_terms: list[list[str]] = []
         self.thread_ids: list[str] = []
 
     def close(self) -> None:
@@ -179,6 +180,7 @@ class _Collector:
         if tcode is None:
             tcode = self.thread_codes[t.id] = len(self.thread_list)
             self.thread_list.append((t.id, t.title))
+            self.title_terms.append(list(dict.fromkeys(self.postings.analyzer.terms(t.title))))
         passages = t.passages()
         for p in passages:
             self.postings.add(p.text)
@@ -251,7 +253,7 @@ class _Collector:
             author=np.frombuffer(self.authors, dtype=np.int32),
             thread=np.frombuffer(self.threads, dtype=np.uint32),
             author_names=self.author_names, author_keys=list(self.author_keys),
-            threads=self.thread_list)
+            threads=self.thread_list, title_terms=self.title_terms)
 
 
 def build_index(threads: Iterable[Thread], index_dir: str | os.PathLike[str], *,

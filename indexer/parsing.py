@@ -10,10 +10,10 @@ import json
 import os
 import re
 import unicodedata
-from datetime import datetime
-from functools import lru_cache
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import SourceMissingError, ThreadParseError

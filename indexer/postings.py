@@ -27,6 +27,7 @@ class PostingsBuilder:
     """Collects passages (document numbers in add order) and builds one field's postings."""
 
     def __init__(self, analyzer: FrenchAnalyzer) -> None:
+        self.analyzer = analyzer
         self._word = analyzer.word
         self._word_ids: dict[str, int] = {}
         self._term_ids: dict[str, int] = {}
