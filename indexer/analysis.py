@@ -321,6 +321,11 @@ class FrenchAnalyzer(Analyzer):
         self.cachesize = cachesize
         self._filters = word_filters()
         self._cache: dict[str, tuple[tuple[str, int, int, int], ...]] = {}
+        # The same steps without Token objects, for words the elision and compound
+        # filters leave alone (no apostrophe, no hyphen): most words.
+        self._stops = StopFilter(STOPWORDS).stops
+        self._keywords = KeywordFilter(PROTECTED).keywords
+        self._stem = StemFilter()._stem
 
     def __getstate__(self) -> dict[str, int]:
         return {"cachesize": self.cachesize}
@@ -336,7 +341,19 @@ class FrenchAnalyzer(Analyzer):
     def word(self, raw: str) -> tuple[tuple[str, int, int, int], ...]:
         """Analyse one raw word: (term, relative position, start, end) for each output term."""
         out = self._cache.get(raw)
-        if out is None:
+        if out is None and "-" not in raw and "'" not in raw and "\u2019" not in raw:
+            text = fold(raw.lower())
+            if not text or text in self._stops:
+                out = ()
+            elif text in self._keywords:
+                out = ((text, 0, 0, len(raw)),)
+            else:
+                text = light_inflection(text)
+                out = ((self._stem(text) if text.isalpha() else text, 0, 0, len(raw)),)
+            if len(self._cache) >= self.cachesize:
+                self._cache.clear()
+            self._cache[raw] = out
+        elif out is None:
             tok = Token(positions=True, chars=True, removestops=True)
             tok.text, tok.pos, tok.startchar, tok.endchar = raw, 0, 0, len(raw)
             tok.stopped, tok.boost = False, 1.0

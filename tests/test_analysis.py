@@ -5,6 +5,7 @@ cached analyzer against the composed chain, and the inflection tables of tests/d
 from __future__ import annotations
 
 import importlib.util
+import os
 import random
 from pathlib import Path
 from types import ModuleType
@@ -338,6 +339,33 @@ def test_cached_analyzer_matches_composed_chain_on_seed_thread() -> None:
     analyzer = FrenchAnalyzer()
     for _ in range(2):  # cold cache, then warm cache
         assert [(t.text, t.startchar, t.endchar) for t in analyzer(text, chars=True)] == composed
+
+
+def test_cached_analyzer_matches_composed_chain_word_by_word_on_real_prose() -> None:
+    """Every distinct word of 3,000 real French paragraphs: the fast path is the chain."""
+    source = ROOT.parent / "shared" / "bench" / "fr_paragraphs.jsonl.gz"
+    if not source.exists():
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+            pytest.fail(f"{source} is missing (CI is set)")
+        pytest.skip(f"{source} is not here")
+    import gzip
+    import json
+
+    from indexer.analysis import TOKEN_RE
+
+    words: set[str] = set()
+    with gzip.open(source, "rt", encoding="utf-8") as fh:
+        for n, line in enumerate(fh):
+            if n == 3000:
+                break
+            words.update(TOKEN_RE.findall(json.dumps(json.loads(line), ensure_ascii=False)))
+    words.update(w.upper() for w in list(words)[:2000])
+    assert len(words) > 10_000
+    chain = french_chain()
+    analyzer = FrenchAnalyzer()
+    for w in sorted(words):
+        expected = [(t.text, t.startchar, t.endchar) for t in chain(w, chars=True)]
+        assert [(t, s, e) for t, _, s, e in analyzer.word(w)] == expected, w
 
 
 # --- the inflection tables: the inflection step conflates more, and merges nothing -------
