@@ -92,6 +92,12 @@ class TextColumnWriter:
         self._fh.write(data)
         self.lengths.append(len(data))
 
+    def add_many(self, values: list[str]) -> None:
+        """Append several documents' values (no None)."""
+        data = [v.encode("utf-8") for v in values]
+        self._fh.write(b"".join(data))
+        self.lengths.extend(map(len, data))
+
     def close(self) -> None:
         """Flush the file (idempotent)."""
         if not self._fh.closed:

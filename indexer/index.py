@@ -160,13 +160,12 @@ class _Collector:
         self.author_keys: dict[str, int] = {}
         self.author_names: list[str] = []
         self.spellings = array("i")  # by exact spelling (shown on results)
-        self.spelling_codes: dict[str | None, int] = {}
+        self.author_codes: dict[str | None, tuple[int, int]] = {}  # spelling -> both codes
         self.threads = array("I")  # thread code (one per distinct id: grouping, filters)
         self.occurrence = array("i")  # which input thread (stored id and title)
         self.thread_titles: list[str] = []
         self.thread_codes: dict[str, int] = {}
         self.thread_list: list[tuple[str, str]] = []
-        self.title_terms: list[list[str]] = []
         self.thread_ids: list[str] = []
 
     def close(self) -> None:
@@ -180,34 +179,39 @@ class _Collector:
         if tcode is None:
             tcode = self.thread_codes[t.id] = len(self.thread_list)
             self.thread_list.append((t.id, t.title))
-            self.title_terms.append(list(dict.fromkeys(self.postings.analyzer.terms(t.title))))
         passages = t.passages()
+        n = len(passages)
+        texts = [p.text for p in passages]
+        self.postings.add_many(texts)
+        self.texts.add_many(texts)
+        dates = [p.date for p in passages]
+        self.dates.extend(dates)
+        self.days.extend(map(day_number, dates))
+        self.kinds.extend([p.kind == COMMENT for p in passages])
+        self.positions.extend([p.position for p in passages])
+        self.threads.extend([tcode] * n)
+        self.occurrence.extend([len(self.thread_ids)] * n)
         for p in passages:
-            self.postings.add(p.text)
-            self.texts.add(p.text)
-            self.dates.append(p.date)
-            self.kinds.append(1 if p.kind == COMMENT else 0)
-            self.positions.append(p.position)
-            self.days.append(day_number(p.date))
-            self.threads.append(tcode)
-            self.occurrence.append(len(self.thread_ids))
-            key = author_key(p.author)
-            if key:
-                code = self.author_keys.get(key)
-                if code is None:
-                    code = self.author_keys[key] = len(self.author_names)
-                    self.author_names.append(p.author or key)
-                self.authors.append(code)
-            else:
-                self.authors.append(-1)
-            spelling = self.spelling_codes.get(p.author)
-            if spelling is None:
-                spelling = self.spelling_codes[p.author] = len(self.spelling_codes)
-            self.spellings.append(spelling)
+            codes = self.author_codes.get(p.author)
+            if codes is None:
+                codes = self.author_codes[p.author] = self._author(p.author)
+            self.authors.append(codes[0])
+            self.spellings.append(codes[1])
         self.thread_ids.append(t.id)
         self.thread_titles.append(t.title)
         self.thread_json.add(thread_to_json(t))
-        return len(passages)
+        return n
+
+    def _author(self, author: str | None) -> tuple[int, int]:
+        """(filter code by folded key or -1, code of this exact spelling) of a new author."""
+        key = author_key(author)
+        code = -1
+        if key:
+            code = self.author_keys.get(key, -1)
+            if code < 0:
+                code = self.author_keys[key] = len(self.author_names)
+                self.author_names.append(author or key)
+        return code, len(self.author_codes)
 
     def passages_segment(self) -> tuple[SegmentData, FieldData]:
         """The passages segment: content postings and the stored fields of result pages."""
@@ -220,7 +224,7 @@ class _Collector:
                                [POST, COMMENT]),
             "position": IntColumn(np.frombuffer(self.positions, dtype=np.int64)),
             "author": CodeColumn(np.frombuffer(self.spellings, dtype=np.int32),
-                                 list(self.spelling_codes)),
+                                 list(self.author_codes)),
             "date": TextColumn(self.dates),
             "content": self.texts,
         }
@@ -253,7 +257,10 @@ class _Collector:
             author=np.frombuffer(self.authors, dtype=np.int32),
             thread=np.frombuffer(self.threads, dtype=np.uint32),
             author_names=self.author_names, author_keys=list(self.author_keys),
-            threads=self.thread_list, title_terms=self.title_terms)
+            threads=self.thread_list,
+            # after the passages: title words met in them are analysed already
+            title_terms=[list(dict.fromkeys(self.postings.terms_of(title)))
+                         for _, title in self.thread_list])
 
 
 def build_index(threads: Iterable[Thread], index_dir: str | os.PathLike[str], *,

@@ -105,7 +105,9 @@ def decode_bytes(data: bytes, path: str) -> tuple[str, str]:
             raise ThreadParseError(
                 path, f"not UTF-8 (byte {utf8_error}) and not Windows-1252/Latin-1 either"
             ) from None
-    mojibake = MOJIBAKE_RE.search(text)
+    # The regex scans slowly (no literal to skip to); most texts hold none of its leads.
+    maybe = "Ã" in text or "Â" in text or "Å" in text or "â€" in text
+    mojibake = MOJIBAKE_RE.search(text) if maybe else None
     if mojibake is not None and encoding == "utf-8" and not _mostly_mojibake(text):
         mojibake = None  # a few quoted "Ã©" in real accented text (e.g. a post about encodings)
     if mojibake is not None:
@@ -435,8 +437,13 @@ def _json_date(value: str | None, where: str, path: str, line: int) -> str | Non
         raise ValueError(f"{where}'date': {exc.reason}") from None
 
 
-def parse_jsonl(text: str, path: str) -> Iterator[Thread | ThreadParseError]:
-    """Yield a Thread for each good line and a ThreadParseError for each bad one."""
+def parse_jsonl(text: str, path: str,
+                checked: bool = False) -> Iterator[Thread | ThreadParseError]:
+    """Yield a Thread for each good line and a ThreadParseError for each bad one.
+
+    ``checked``: the text came through :func:`decode_bytes`, which refuses control
+    characters, so only JSON escapes can bring one in (see :func:`needs_text_check`).
+    """
     for n, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
@@ -453,7 +460,8 @@ def parse_jsonl(text: str, path: str) -> Iterator[Thread | ThreadParseError]:
             yield ThreadParseError(path, f"invalid JSON: {reason}", n)
             continue
         try:
-            yield thread_from_json(obj, path, n, needs_text_check(line))
+            check = ("\\u" in line or "\\b" in line) if checked else needs_text_check(line)
+            yield thread_from_json(obj, path, n, check)
         except ThreadParseError as exc:
             yield exc
 
@@ -520,7 +528,7 @@ def read_file(path: Path) -> tuple[list[Thread], list[ThreadParseError], list[st
         except ThreadParseError as exc:
             return [], [exc], warnings
     threads, errors = [], []
-    for item in parse_jsonl(text, name):
+    for item in parse_jsonl(text, name, checked=True):
         (errors if isinstance(item, ThreadParseError) else threads).append(item)
     return threads, errors, warnings
 
@@ -539,7 +547,7 @@ def _read_cut_jsonl(data: bytes, cut: int,
     breaks = list(LINE_BREAK_RE.finditer(text))
     whole = text[:breaks[-1].end()] if breaks else ""
     threads, errors = [], []
-    for item in parse_jsonl(whole, name):
+    for item in parse_jsonl(whole, name, checked=True):
         (errors if isinstance(item, ThreadParseError) else threads).append(item)
     errors.append(ThreadParseError(name, "line cut in the middle of a UTF-8 character "
                                    "(file truncated?)", len(breaks) + 1))

@@ -5,7 +5,7 @@ whitespace-separated chunk: each distinct chunk ("l'entreprise," or "(haut-débi
 tokenised and analysed once (:data:`TOKEN_RE`, :meth:`FrenchAnalyzer.word`) into its
 terms and their relative positions — tokens never span whitespace, so this is the same
 as tokenising the whole text — and a passage is kept as the list of its chunk numbers.
-Every ``FLUSH_WORDS`` chunks, the pending passages are expanded, vectorised, into
+Every ``FLUSH_CHARS`` characters, the pending passages are expanded, vectorised, into
 (term, document, position) triples; :meth:`PostingsBuilder.finish` sorts all triples by
 term once (a stable sort keeps documents and positions in order) and cuts them into
 postings. The positions are exactly those of :meth:`FrenchAnalyzer.positions`.
@@ -20,7 +20,8 @@ import numpy as np
 from .analysis import TOKEN_RE, FrenchAnalyzer
 from .codec import FieldData
 
-FLUSH_WORDS = 1 << 20  # chunks buffered before they are expanded into triples
+FLUSH_CHARS = 1 << 23  # characters of text buffered before they are expanded into triples
+SEPARATOR = "\x00"  # the chunk put between passages when they are split together
 
 
 class PostingsBuilder:
@@ -38,23 +39,66 @@ class PostingsBuilder:
         self._wterm = array("i")
         self._wrel = array("i")
         self._pending: list[str] = []
-        self._pending_counts = array("i")
+        self._pending_chars = 0
         self._triples: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.doc_count = 0
+        self._new_word(SEPARATOR)  # word number 0: between passages, no term
 
     def add(self, text: str) -> None:
         """Add the next passage."""
-        words = text.split()
-        self._pending.extend(words)
-        self._pending_counts.append(len(words))
-        if len(self._pending) >= FLUSH_WORDS:
+        self._pending.append(text)
+        self._pending_chars += len(text)
+        if self._pending_chars >= FLUSH_CHARS:
             self._flush()
 
-    def _new_word(self, chunk: str) -> None:
+    def add_many(self, texts: list[str]) -> None:
+        """Add several passages, in order."""
+        self._pending.extend(texts)
+        self._pending_chars += sum(map(len, texts))
+        if self._pending_chars >= FLUSH_CHARS:
+            self._flush()
+
+    def terms_of(self, text: str) -> list[str]:
+        """The analysed terms of a text, in order (through the same chunk cache)."""
+        out: list[str] = []
+        for chunk in text.split():
+            wid = self._word_ids.get(chunk)
+            if wid is None:  # not in any passage: analyse it without adding its terms
+                out.extend(term for raw in TOKEN_RE.findall(chunk)
+                           for term, _, _, _ in self._word(raw))
+            else:
+                out.extend(self.terms[t] for t in self._wterm[self._wstart[wid]:
+                                                               self._wstart[wid + 1]])
+        return out
+
+    def _split(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The chunk numbers of all the texts, and how many chunks each text has.
+
+        One ``split`` of the texts joined by a separator chunk; a text holding that
+        chunk itself is caught by the count and the texts are split one by one.
+        """
+        words = f" {SEPARATOR} ".join(texts).split()
+        codes = self._codes(words)
+        bounds = np.flatnonzero(codes == 0)
+        if len(bounds) == len(texts) - 1:
+            counts = np.diff(np.concatenate(([-1], bounds, [len(codes)]))) - 1
+            return codes[codes != 0], counts.astype(np.int32)
+        per_text = [t.split() for t in texts]
+        codes = self._codes([w for ws in per_text for w in ws])
+        return codes, np.array([len(ws) for ws in per_text], dtype=np.int32)
+
+    def _codes(self, words: list[str]) -> np.ndarray:
+        """Chunk numbers of ``words`` (new chunks are analysed first)."""
+        for chunk in set(words).difference(self._word_ids):
+            self._new_word(chunk)
+        return np.fromiter(map(self._word_ids.__getitem__, words), dtype=np.int32,
+                           count=len(words))
+
+    def _new_word(self, chunk: str) -> int:
         """Analyse a new whitespace-separated chunk (as FrenchAnalyzer.positions would)."""
-        self._word_ids[chunk] = len(self._advance)
+        wid = self._word_ids[chunk] = len(self._advance)
         base = 0
-        for raw in TOKEN_RE.findall(chunk):
+        for raw in TOKEN_RE.findall(chunk) if chunk != SEPARATOR else ():
             analysed = self._word(raw)
             if not analysed:
                 continue
@@ -70,17 +114,13 @@ class PostingsBuilder:
             base += top + 1
         self._advance.append(base)
         self._wstart.append(len(self._wterm))
+        return wid
 
     def _flush(self) -> None:
         """Expand the pending passages into (term, doc, position) triples."""
-        counts = np.frombuffer(self._pending_counts, dtype=np.int32)
-        if not len(counts):
+        if not self._pending:
             return
-        words = self._pending
-        for raw in set(words).difference(self._word_ids):
-            self._new_word(raw)
-        codes = np.fromiter(map(self._word_ids.__getitem__, words), dtype=np.int32,
-                            count=len(words))
+        codes, counts = self._split(self._pending)
         n_docs = len(counts)
         docs = np.repeat(np.arange(self.doc_count, self.doc_count + n_docs, dtype=np.int32),
                          counts)
@@ -102,7 +142,7 @@ class PostingsBuilder:
         self._triples.append((terms, docs[word_of], positions.astype(np.uint32)))
         self.doc_count += n_docs
         self._pending = []
-        self._pending_counts = array("i")
+        self._pending_chars = 0
 
     def finish(self) -> FieldData:
         """Sort everything by term and cut it into postings."""

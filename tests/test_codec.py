@@ -390,17 +390,17 @@ def build(texts: list[str]) -> tuple[FieldData, int]:
     return fd, flushed
 
 
-@pytest.mark.parametrize("flush_words", [postings.FLUSH_WORDS, 7, 1])
+@pytest.mark.parametrize("flush_chars", [postings.FLUSH_CHARS, 40, 1])
 def test_builder_gives_the_analyzer_positions(
-        threads: list[Thread], monkeypatch: pytest.MonkeyPatch, flush_words: int) -> None:
+        threads: list[Thread], monkeypatch: pytest.MonkeyPatch, flush_chars: int) -> None:
     """Every passage's postings are exactly FrenchAnalyzer.positions, however it flushes."""
-    monkeypatch.setattr(postings, "FLUSH_WORDS", flush_words)
+    monkeypatch.setattr(postings, "FLUSH_CHARS", flush_chars)
     long = " ".join(threads[0].paragraphs)  # about 900 words: more than a flush
     texts = [*EDGE_TEXTS, long, *(p.text for t in threads for p in t.passages()), "", ""]
     fd, flushed = build(texts)
     assert fd.positions is not None
     # with a small buffer most passages are flushed before finish() (not the last, empty ones)
-    assert (flushed > 0) == (flush_words < len(long.split())) and flushed <= len(texts) - 2
+    assert (flushed > 0) == (flush_chars < len(long)) and flushed <= len(texts) - 2
     assert fd.terms == sorted(set(fd.terms))
     assert len(fd.tstart) == len(fd.pstart) == len(fd.terms) + 1
     expected = [analyzer().positions(text) for text in texts]
@@ -415,11 +415,34 @@ def test_flushing_does_not_change_the_arrays(threads: list[Thread],
     """Several flushes give the very arrays of one flush."""
     texts = [p.text for t in threads for p in t.passages()]
     once, _ = build(texts)
-    monkeypatch.setattr(postings, "FLUSH_WORDS", 50)
+    monkeypatch.setattr(postings, "FLUSH_CHARS", 300)
     several, flushed = build(texts)
     assert 0 < flushed < len(texts) and once.terms == several.terms
     for name in ["tstart", "ids", "freqs", "lengths", "positions", "pstart"]:
         assert np.array_equal(getattr(once, name), getattr(several, name)), name
+
+
+@pytest.mark.parametrize("texts", [
+    ["avant \x00 après", "le \x00", "\x00", "fin"],  # the separator chunk inside texts
+    ["x\x00y débit", "débits"],
+])
+def test_builder_with_the_separator_in_the_text(texts: list[str]) -> None:
+    """Texts holding the chunk put between passages still get their own positions."""
+    fd, _ = build(texts)
+    assert per_document(fd, len(texts)) == [analyzer().positions(t) for t in texts]
+
+
+def test_add_many_is_add_one_by_one(threads: list[Thread]) -> None:
+    """Adding a thread's passages at once gives the same arrays as one at a time."""
+    texts = [p.text for t in threads for p in t.passages()]
+    one, _ = build(texts)
+    builder = postings.PostingsBuilder(analyzer())
+    builder.add_many(texts[:7])
+    builder.add_many(texts[7:])
+    many = builder.finish()
+    assert one.terms == many.terms
+    for name in ["tstart", "ids", "freqs", "lengths", "positions", "pstart"]:
+        assert np.array_equal(getattr(one, name), getattr(many, name)), name
 
 
 @pytest.mark.parametrize("texts", [[], [""], ["le la les", "", "de et"]])
