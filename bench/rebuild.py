@@ -1,13 +1,12 @@
 """One project rebuild (``read_sources`` + ``build_index``), meant to run in its own process.
 
 ``bench/run.py`` starts this script as a child so that the rebuild's peak memory can be
-read from the kernel (``os.wait4`` rusage, i.e. ``RUSAGE_CHILDREN`` of this one child,
-which includes Whoosh's worker processes when ``--procs`` > 1). The script prints one
-JSON object: read and build seconds, counts, and its own and its workers' peak RSS.
+read from the kernel (``os.wait4`` rusage of this one child). The script prints one
+JSON object: read and build seconds, counts and its own peak RSS.
 
 Run alone::
 
-    python bench/rebuild.py bench/corpora/10k.jsonl /tmp/fil-index --procs 2 --limitmb 256
+    python bench/rebuild.py bench/corpora/10k.jsonl /tmp/fil-index
     python bench/rebuild.py bench/corpora/10k.jsonl /tmp/fil-index --profile  # pyinstrument
     python bench/rebuild.py bench/corpora/10k.jsonl /tmp/fts5.db --engine fts5
 """
@@ -15,7 +14,6 @@ Run alone::
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import resource
@@ -32,24 +30,26 @@ ROOT = Path(__file__).resolve().parent.parent
 class RebuildRun:
     """Outcome of one rebuild child."""
 
-    procs: int
-    limitmb: int
     threads: int
     passages: int
     rejected: int
     read_seconds: float
     build_seconds: float
     seconds: float
-    peak_rss_bytes: int  # largest process of the rebuild's tree (kernel rusage of the child)
-    main_rss_bytes: int  # the rebuild process itself
-    workers_rss_bytes: int  # largest Whoosh worker (0 with procs=1)
+    peak_rss_bytes: int  # the child's peak RSS as the parent reads it (os.wait4 rusage)
+    main_rss_bytes: int  # the child's own reading (RUSAGE_SELF), as printed when run alone
 
     @property
     def per_second(self) -> float:
         return self.passages / self.seconds if self.seconds else 0.0
 
 
-def rebuild(corpus: Path, index_dir: Path, procs: int, limitmb: int) -> dict[str, object]:
+def self_rss() -> int:
+    """Peak RSS of this process in bytes (Linux reports ``ru_maxrss`` in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def rebuild(corpus: Path, index_dir: Path) -> dict[str, object]:
     """Read the corpus and build the index; return timings and counts."""
     sys.path.insert(0, str(ROOT))
     from indexer.index import build_index
@@ -58,27 +58,14 @@ def rebuild(corpus: Path, index_dir: Path, procs: int, limitmb: int) -> dict[str
     started = time.perf_counter()
     read = read_sources([corpus])
     read_done = time.perf_counter()
-    kwargs: dict[str, int] = {"limitmb": limitmb}
-    if procs != 1:
-        kwargs["procs"] = procs
-    report = build_index(read.threads, index_dir, **kwargs)
+    report = build_index(read.threads, index_dir)
     done = time.perf_counter()
     return {
-        "procs": procs, "limitmb": limitmb, "threads": report.threads,
-        "passages": report.passages, "rejected": len(read.rejected),
+        "threads": report.threads, "passages": report.passages,
+        "rejected": len(read.rejected),
         "read_seconds": read_done - started, "build_seconds": done - read_done,
-        "seconds": done - started,
-        "main_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "workers_rss_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
+        "seconds": done - started, "main_rss_bytes": self_rss(),
     }
-
-
-def supports_procs() -> bool:
-    """Whether the project's ``build_index`` takes a ``procs`` (multi-process) setting."""
-    sys.path.insert(0, str(ROOT))
-    from indexer.index import build_index
-
-    return "procs" in inspect.signature(build_index).parameters
 
 
 def rebuild_fts5(corpus: Path, db_path: Path) -> dict[str, object]:
@@ -88,21 +75,19 @@ def rebuild_fts5(corpus: Path, db_path: Path) -> dict[str, object]:
 
     b = fts5.build_from_corpus(corpus, db_path)
     return {
-        "procs": 1, "limitmb": 0, "threads": 0, "passages": b.passages, "rejected": 0,
+        "threads": 0, "passages": b.passages, "rejected": 0,
         "read_seconds": 0.0, "build_seconds": b.seconds, "seconds": b.seconds,
-        "main_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "workers_rss_bytes": 0,
+        "main_rss_bytes": self_rss(),
     }
 
 
-def run_child(corpus: Path, index_dir: Path, procs: int, limitmb: int,
-              engine: str = "fil") -> RebuildRun:
+def run_child(corpus: Path, index_dir: Path, engine: str = "fil") -> RebuildRun:
     """Run one rebuild in a child process and read its peak RSS from the kernel.
 
     ``engine`` "fts5" builds the SQLite yardstick instead (``index_dir`` is the db file).
     """
     cmd = [sys.executable, str(Path(__file__).resolve()), str(corpus), str(index_dir),
-           "--procs", str(procs), "--limitmb", str(limitmb), "--engine", engine]
+           "--engine", engine]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=ROOT)
     assert proc.stdout is not None
     out = proc.stdout.read()
@@ -119,8 +104,6 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("corpus", type=Path)
     ap.add_argument("index_dir", type=Path)
-    ap.add_argument("--procs", type=int, default=1)
-    ap.add_argument("--limitmb", type=int, default=256)
     ap.add_argument("--engine", choices=("fil", "fts5"), default="fil")
     ap.add_argument("--profile", action="store_true", help="profile with pyinstrument")
     args = ap.parse_args(argv)
@@ -130,10 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         from pyinstrument import Profiler
 
         with Profiler() as prof:
-            result = rebuild(args.corpus, args.index_dir, args.procs, args.limitmb)
+            result = rebuild(args.corpus, args.index_dir)
         print(prof.output_text(unicode=True, color=False, show_all=False), file=sys.stderr)
     else:
-        result = rebuild(args.corpus, args.index_dir, args.procs, args.limitmb)
+        result = rebuild(args.corpus, args.index_dir)
     print(json.dumps(result))
     return 0
 

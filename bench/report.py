@@ -47,29 +47,23 @@ def size_rows(s: dict[str, Any]) -> list[Row]:
     rows: list[Row] = [("passages (threads)", f"{s['passages']:,} ({s['threads']:,} threads)",
                         f"{fb['passages']:,}", "",
                         f"{pg['passages']:,} ({pg['threads']:,} threads)" if pg else "", "")]
-    for i, r in enumerate(s["rebuilds"]):
-        pg_cells = ((_rebuild_cell(pg["rebuild"]),
-                     _ratio(pg["rebuild"]["seconds"], fb["seconds"])) if pg and i == 0
-                    else ("", ""))
-        rows.append((f"rebuild, procs={r['procs']} (limitmb {r['limitmb']})",
-                     _rebuild_cell(r), _rebuild_cell(fb), _ratio(r["seconds"], fb["seconds"]),
-                     *pg_cells))
-    first = s["rebuilds"][0]
-    rows.append(("… of which read_sources (parsing)", f"{first['read_seconds']:.1f} s",
+    # latest.json files written before build_index lost its procs setting hold a
+    # "rebuilds" list (procs=1 first, the index that was queried): show that one.
+    r = s["rebuild"] if "rebuild" in s else s["rebuilds"][0]
+    rows.append(("rebuild", _rebuild_cell(r), _rebuild_cell(fb),
+                 _ratio(r["seconds"], fb["seconds"]),
+                 _rebuild_cell(pg["rebuild"]) if pg else "",
+                 _ratio(pg["rebuild"]["seconds"], fb["seconds"]) if pg else ""))
+    rows.append(("… of which read_sources (parsing)", f"{r['read_seconds']:.1f} s",
                  "(in build time)", "",
                  f"{pg['rebuild']['read_seconds']:.1f} s" if pg else "", ""))
     rows.append(("index size on disk (MiB)", f"{s['index_bytes'] / MIB:.1f}",
                  f"{s['fts5_bytes'] / MIB:.1f}", _ratio(s["index_bytes"], s["fts5_bytes"]),
                  f"{pg['index_bytes'] / MIB:.1f}" if pg else "",
                  _ratio(pg["index_bytes"], s["fts5_bytes"]) if pg else ""))
-    for r in s["rebuilds"]:
-        cell = f"{r['peak_rss_bytes'] / MIB:.0f}"
-        if r["workers_rss_bytes"]:
-            total = r["main_rss_bytes"] + r["procs"] * r["workers_rss_bytes"]
-            cell += f" (main {r['main_rss_bytes'] / MIB:.0f}, ≤{total / MIB:.0f} summed)"
-        rows.append((f"rebuild peak RSS, procs={r['procs']} (MiB)", cell,
-                     f"{fb['peak_rss_bytes'] / MIB:.0f}",
-                     _ratio(r["peak_rss_bytes"], fb["peak_rss_bytes"]), "", ""))
+    rows.append(("rebuild peak RSS (MiB)", f"{r['peak_rss_bytes'] / MIB:.0f}",
+                 f"{fb['peak_rss_bytes'] / MIB:.0f}",
+                 _ratio(r["peak_rss_bytes"], fb["peak_rss_bytes"]), "", ""))
     for kind, name in KIND_NAMES.items():
         fts = s["fts5"][kind]
         eng = s["engine"][kind]
@@ -121,9 +115,7 @@ def markdown(results: dict[str, Any]) -> str:
                          + (f" {pg_cell} | {pg_ratio} |" if with_pg else ""))
     lines += [
         "",
-        f"Settings: Fil rebuild = `read_sources` + `build_index(procs=P, limitmb="
-        f"{st['limitmb']})` in a child process, P in {st['procs']} when build_index takes "
-        f"procs; queries run on the procs={st['procs'][0]} index. "
+        "Settings: Fil rebuild = `read_sources` + `build_index` in a child process. "
         f"{st['queries_per_kind']} timed queries per kind after {st['warmup_per_kind']} "
         "untimed warm-up queries per kind (different queries); one run each, "
         "`time.perf_counter`, percentiles interpolated.",
@@ -132,9 +124,8 @@ def markdown(results: dict[str, Any]) -> str:
         "phrases, 10+ words ORed; top 10 by bm25() with snippet(). Fil's search core also "
         "returns a total count, re-ranks its top and may add a spelling suggestion; FTS5 "
         "returns the top 10 only.",
-        "Peak RSS: kernel rusage of the rebuild child (largest process of its tree); with "
-        "procs>1 the workers run at once, so the summed figure is main + procs × largest "
-        "worker (an upper bound).",
+        "Peak RSS: maximum resident set size of the rebuild child, from the kernel "
+        "(`os.wait4` rusage).",
     ]
     if with_pg:
         lines.append(
@@ -142,8 +133,8 @@ def markdown(results: dict[str, Any]) -> str:
             "ANALYZE, swap), one run, then `backend.search(q, per_page=10)` (snippets "
             "included) on the same queries and warm-up, all in one fresh child process "
             "talking to a private throwaway cluster (`indexer.pg_cluster.TempCluster`, "
-            "fsync off) or `DATABASE_URL`; its rebuild figure sits on the first rebuild row; "
-            "index size = the backend's `stats().size_bytes`; server memory is not counted.")
+            "fsync off) or `DATABASE_URL`; index size = the backend's "
+            "`stats().size_bytes`; server memory is not counted.")
     for s in results["sizes"]:
         lines.extend(f"{s['size']}: {note}." for note in s.get("notes", []))
         lines.append(f"{s['size']}: whole size measured in {s['wall_seconds']:.0f} s wall time "

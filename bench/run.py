@@ -4,11 +4,10 @@ For each size (passage count) it:
 
 1. builds the corpus if missing (``bench/corpus.py``) and draws the query sets
    (``bench/queries.py``: 1-3 words, quoted phrases, 10+ word questions);
-2. rebuilds the Fil index through ``read_sources`` + ``build_index`` in a child process,
-   once per ``--procs`` setting, and reads the child's peak RSS from the kernel
-   (``os.wait4`` rusage = that child's ``RUSAGE_CHILDREN`` share, workers included);
-3. measures index size on disk (current generation of the procs=1 build, which is the
-   one queried) and query latency p50/p95/p99 through ``engine.search(q, per_page=10)``
+2. rebuilds the Fil index through ``read_sources`` + ``build_index`` in a child process
+   and reads the child's peak RSS from the kernel (``os.wait4`` rusage);
+3. measures index size on disk (current generation of that index, the one queried)
+   and query latency p50/p95/p99 through ``engine.search(q, per_page=10)``
    (snippets included), after a warm-up on queries that are not timed; each latency
    measurement runs in a fresh process, so no cache warmed by another one helps it;
 4. does the same over HTTP (``search_app.create_app`` served by waitress in a thread,
@@ -24,7 +23,7 @@ For each size (passage count) it:
 Prints one markdown table (Fil vs FTS5 and Fil/FTS5 ratios, plus PostgreSQL and
 PostgreSQL/FTS5 when measured) with the machine description,
 and writes it to ``bench/results/latest.md`` and the raw numbers to ``latest.json``.
-Indexes are written under ``bench/out/<size>/`` (git-ignored).
+Indexes are written under ``bench/out/<size>/`` (git-ignored; Fil's in ``fil-p1/``).
 
 Run::
 
@@ -60,9 +59,10 @@ import postgres  # noqa: E402
 import queries  # noqa: E402
 import report  # noqa: E402
 from measure import engine_latency, fresh_process, fts5_latency, http_latency  # noqa: E402
-from rebuild import RebuildRun, run_child, supports_procs  # noqa: E402
+from rebuild import run_child  # noqa: E402
 
 OUT = BENCH / "out"
+FIL_DIR = "fil-p1"  # Fil's index in OUT/<size>/; the README's load example points at it
 RESULTS = BENCH / "results"
 
 
@@ -133,8 +133,8 @@ def query_sets(corpus_path: Path, n: int, warm: int) -> tuple[dict[str, list[str
     return ({k: v[:n] for k, v in every.items()}, {k: v[n:] for k, v in every.items()})
 
 
-def run_size(label: str, n_queries: int, warm: int, procs_list: list[int],
-             limitmb: int, skip_http: bool, with_postgres: bool = False) -> dict[str, Any]:
+def run_size(label: str, n_queries: int, warm: int, skip_http: bool,
+             with_postgres: bool = False) -> dict[str, Any]:
     """Every measurement for one corpus size."""
     started = time.perf_counter()
     log = report.log
@@ -142,22 +142,15 @@ def run_size(label: str, n_queries: int, warm: int, procs_list: list[int],
     measured, warmup = query_sets(corpus_path, n_queries, warm)
     out = OUT / label
     out.mkdir(parents=True, exist_ok=True)
-    rebuilds: list[RebuildRun] = []
     notes: list[str] = []
-    if any(p != 1 for p in procs_list) and not supports_procs():
-        notes.append(f"build_index has no procs setting: procs={procs_list} reduced to [1]")
-        log(f"[{label}] {notes[-1]}")
-        procs_list = [1]
-    for procs in procs_list:
-        index_dir = out / f"fil-p{procs}"
-        shutil.rmtree(index_dir, ignore_errors=True)
-        log(f"[{label}] Fil rebuild, procs={procs} ...")
-        rebuilds.append(run_child(corpus_path, index_dir, procs, limitmb))
-        log(f"[{label}]   {rebuilds[-1].seconds:.1f}s")
-    queried = out / f"fil-p{procs_list[0]}"
+    queried = out / FIL_DIR
+    shutil.rmtree(queried, ignore_errors=True)
+    log(f"[{label}] Fil rebuild ...")
+    fil_build = run_child(corpus_path, queried)
+    log(f"[{label}]   {fil_build.seconds:.1f}s")
     log(f"[{label}] FTS5 build ...")
     db = out / "fts5.db"
-    fts_build = run_child(corpus_path, db, 1, 0, engine="fts5")
+    fts_build = run_child(corpus_path, db, engine="fts5")
     log(f"[{label}] engine latency ...")
     eng = fresh_process(engine_latency, queried, measured, warmup)
     log(f"[{label}] HTTP latency ...")
@@ -182,10 +175,10 @@ def run_size(label: str, n_queries: int, warm: int, procs_list: list[int],
                          f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
             log(f"[{label}] {notes[-1]}")
     return {
-        "size": label, "passages": rebuilds[0].passages, "threads": rebuilds[0].threads,
+        "size": label, "passages": fil_build.passages, "threads": fil_build.threads,
         "corpus_bytes": corpus_path.stat().st_size,
         "queries_per_kind": n_queries, "warmup_per_kind": warm,
-        "rebuilds": [asdict(r) | {"per_second": r.per_second} for r in rebuilds],
+        "rebuild": asdict(fil_build) | {"per_second": fil_build.per_second},
         "index_bytes": index_size(queried), "queried_index": str(queried.relative_to(ROOT)),
         "fts5_build": asdict(fts_build) | {"per_second": fts_build.per_second},
         "fts5_bytes": db.stat().st_size,
@@ -204,8 +197,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="10k,100k,300k", help="comma-separated passage counts")
     ap.add_argument("--queries", type=int, default=200, help="measured queries per kind")
     ap.add_argument("--warmup", type=int, default=20, help="untimed warm-up queries per kind")
-    ap.add_argument("--procs", default="1,2", help="rebuild settings to try (first is queried)")
-    ap.add_argument("--limitmb", type=int, default=256, help="Whoosh writer memory limit")
     ap.add_argument("--skip-http", action="store_true", help="do not measure the HTTP API")
     ap.add_argument("--postgres", action=argparse.BooleanOptionalAction, default=None,
                     help="also measure the PostgreSQL backend (default: when its binaries "
@@ -217,15 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         print(report.markdown(json.loads(args.render.read_text(encoding="utf-8"))))
         return 0
-    procs_list = [int(p) for p in args.procs.split(",")]
     with_postgres = postgres.available() if args.postgres is None else args.postgres
     results = {
         "machine": machine(),
-        "settings": {"procs": procs_list, "limitmb": args.limitmb,
-                     "queries_per_kind": args.queries, "warmup_per_kind": args.warmup,
+        "settings": {"queries_per_kind": args.queries, "warmup_per_kind": args.warmup,
                      "fts5_tokenize": fts5.TOKENIZE, "postgres": with_postgres},
-        "sizes": [run_size(label.strip(), args.queries, args.warmup, procs_list,
-                           args.limitmb, args.skip_http, with_postgres)
+        "sizes": [run_size(label.strip(), args.queries, args.warmup, args.skip_http,
+                           with_postgres)
                   for label in args.sizes.split(",")],
     }
     text = report.markdown(results)

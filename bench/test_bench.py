@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import corpus  # noqa: E402
 import fts5  # noqa: E402
 import queries  # noqa: E402
+import report  # noqa: E402
 from latency import percentile  # noqa: E402
 from relevance import Question, Scores  # noqa: E402
 
@@ -100,3 +101,44 @@ def test_queries_cli_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     path = corpus.write_corpus("300", PARAS, tmp_path / "c.jsonl")
     assert queries.main([str(path), "--n", "2", "--json"]) == 0
     assert set(json.loads(capsys.readouterr().out)) == set(queries.KINDS)
+
+
+FIL_BUILD = {"threads": 2, "passages": 10, "rejected": 0, "read_seconds": 0.5,
+             "build_seconds": 1.5, "seconds": 2.0, "peak_rss_bytes": 100 * 2**20,
+             "main_rss_bytes": 100 * 2**20, "per_second": 5.0}
+
+
+def _size_result(**rebuild_keys: object) -> dict[str, object]:
+    """A minimal ``run_size`` result (one corpus size) for the report."""
+    lat = {"p50_ms": 1.0, "p95_ms": 2.0, "p99_ms": 3.0, "zero_hits": 0, "errors": 0}
+    fts = FIL_BUILD | {"threads": 0, "read_seconds": 0.0, "seconds": 1.0,
+                       "peak_rss_bytes": 50 * 2**20, "per_second": 10.0}
+    return {"size": "10", "passages": 10, "threads": 2, "queries_per_kind": 1,
+            "index_bytes": 2**20, "fts5_bytes": 2**20, "fts5_build": fts, "postgres": None,
+            "engine": dict.fromkeys(report.KIND_NAMES, lat), "http": {}, "notes": [],
+            "fts5": dict.fromkeys(report.KIND_NAMES, lat), "wall_seconds": 1.0,
+            "load_average_1m_at_end": 0.1, **rebuild_keys}
+
+
+def test_report_rows_name_one_rebuild() -> None:
+    rows = {row[0]: row[1:] for row in report.size_rows(_size_result(rebuild=FIL_BUILD))}
+    assert rows["rebuild"][:3] == ("2.0 s (5 passages/s)", "1.0 s (10 passages/s)", "2.0×")
+    assert rows["rebuild peak RSS (MiB)"][:3] == ("100", "50", "2.0×")
+    assert not any("procs" in name for name in rows)
+
+
+def test_report_renders_an_old_latest_json() -> None:
+    """Files written when build_index took procs/limitmb still render (first rebuild)."""
+    old_run = FIL_BUILD | {"procs": 1, "limitmb": 256, "workers_rss_bytes": 0}
+    s = _size_result(rebuilds=[old_run, old_run | {"procs": 2, "seconds": 1.0}])
+    results = {"machine": {"cpu": "x", "cores": 1, "usable_cores": 1, "memory_gib": 1,
+                           "os": "Linux", "python": "3.11", "sqlite": "3", "whoosh": "2",
+                           "pystemmer": "3", "load_average_1m_at_start": 0.0},
+               "settings": {"procs": [1, 2], "limitmb": 256, "queries_per_kind": 1,
+                            "warmup_per_kind": 1, "fts5_tokenize": "unicode61"},
+               "sizes": [s]}
+    text = report.markdown(results)
+    assert "| 10 | rebuild | 2.0 s (5 passages/s) |" in text
+    assert "| 10 | rebuild peak RSS (MiB) | 100 |" in text
+    assert "procs" not in text and "limitmb" not in text
+    assert "Fil rebuild = `read_sources` + `build_index` in a child process" in text

@@ -153,8 +153,12 @@ class WhooshBackend:
         """The whole thread with this id, or None (ids are looked up, never used as paths)."""
         if not isinstance(thread_id, str) or not thread_id or len(thread_id) > 500:
             return None
-        fields = self._generation().threads.document(thread_id=thread_id)
-        return thread_from_store(fields["data"]) if fields else None
+        gen = self._generation()
+        fields = gen.threads.document(thread_id=thread_id)
+        if not fields:
+            return None
+        return thread_from_store(fields["data"],
+                                 lambda docnum: gen.passages.stored_fields(docnum)["content"])
 
     # -- search ----------------------------------------------------------------------
     def search(self, query: str, page: int = 1, per_page: int = 10,

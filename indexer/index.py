@@ -84,23 +84,53 @@ def day_number(date: str | None) -> int:
     return int(date[:10].replace("-", "")) if date else 0
 
 
-def thread_to_json(t: Thread) -> str:
-    """Serialise a thread for the thread store."""
-    data = {"id": t.id, "title": t.title, "paragraphs": t.paragraphs,
-            "comments": [{"position": c.position, "author": c.author, "date": c.date,
-                          "paragraphs": c.paragraphs, "reply_to": c.reply_to}
-                         for c in t.comments],
-            "url": t.url, "author": t.author, "date": t.date}
+def thread_to_json(t: Thread, first_passage: int | None = None) -> str:
+    """Serialise a thread for a thread store.
+
+    With ``first_passage`` (the document number of the thread's first passage in the
+    passages index) the texts the passages already store are left out: the post's
+    paragraphs and each comment's, unless one of a comment's paragraphs holds a line
+    break (its passage joins them with line breaks, so they could not be told apart).
+    """
+    comments = []
+    for c in t.comments:
+        d: dict[str, object] = {"position": c.position, "author": c.author, "date": c.date,
+                                "reply_to": c.reply_to}
+        if first_passage is not None and not any("\n" in p for p in c.paragraphs):
+            d["n"] = len(c.paragraphs)
+        else:
+            d["paragraphs"] = c.paragraphs
+        comments.append(d)
+    data: dict[str, object] = {"id": t.id, "title": t.title, "comments": comments,
+                               "url": t.url, "author": t.author, "date": t.date}
+    if first_passage is None:
+        data["paragraphs"] = t.paragraphs
+    else:
+        data["first"], data["n"] = first_passage, len(t.paragraphs)
     return json.dumps(data, ensure_ascii=False)
 
 
-def thread_from_json(data: str) -> Thread:
-    """Rebuild a Thread from the thread store."""
+def thread_from_json(data: str, passage_text: Callable[[int], str] | None = None) -> Thread:
+    """Rebuild a Thread from a thread store (``passage_text`` reads left-out texts)."""
     d = json.loads(data)
-    comments = tuple(Comment(c["position"], c["author"], c["date"], tuple(c["paragraphs"]),
-                             tuple(c["reply_to"])) for c in d["comments"])
-    return Thread(id=d["id"], title=d["title"], paragraphs=tuple(d["paragraphs"]),
-                  comments=comments, url=d["url"], author=d["author"], date=d["date"])
+    first = d.get("first")
+
+    def text(i: int) -> str:
+        if passage_text is None:
+            raise ValueError("this thread's texts are in the passages index")
+        return passage_text(first + i)
+
+    n_post = d["n"] if first is not None else 0
+    paragraphs = (tuple(d["paragraphs"]) if first is None
+                  else tuple(text(i) for i in range(n_post)))
+    comments = []
+    for k, c in enumerate(d["comments"]):
+        paras = (tuple(c["paragraphs"]) if "paragraphs" in c
+                 else tuple(text(n_post + k).split("\n")) if c["n"] else ())
+        comments.append(Comment(c["position"], c["author"], c["date"], paras,
+                                tuple(c["reply_to"])))
+    return Thread(id=d["id"], title=d["title"], paragraphs=paragraphs,
+                  comments=tuple(comments), url=d["url"], author=d["author"], date=d["date"])
 
 
 @contextlib.contextmanager
@@ -199,7 +229,7 @@ class _Collector:
             self.spellings.append(codes[1])
         self.thread_ids.append(t.id)
         self.thread_titles.append(t.title)
-        self.thread_json.add(thread_to_json(t))
+        self.thread_json.add(thread_to_json(t, first_passage=len(self.dates) - n))
         return n
 
     def _author(self, author: str | None) -> tuple[int, int]:

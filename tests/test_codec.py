@@ -8,7 +8,7 @@ same on both. The builder must give exactly ``FrenchAnalyzer.positions`` for eve
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ from indexer.index import (
     open_generation,
     passage_schema,
     passage_store,
+    thread_from_json,
     thread_to_json,
 )
 from indexer.model import Comment, Thread
@@ -296,15 +297,35 @@ def test_prefix_expansion_and_fuzzy_terms(searchers: tuple[Searcher, Searcher]) 
 # -- the thread store ------------------------------------------------------------------
 
 
+def stored_thread(data: str, passages: Index) -> Thread:
+    """A thread read back from the store, its texts taken from the passages index."""
+    with passages.searcher() as ps:
+        return thread_from_json(data, lambda i: ps.stored_fields(i)["content"])
+
+
 def test_thread_store_finds_every_thread(built: Built, threads: list[Thread]) -> None:
-    """searcher.document(thread_id=...) returns each thread's JSON, and None for others."""
+    """searcher.document(thread_id=...) finds each thread (texts from the passages)."""
     with built.threads.searcher() as s:
         assert s.doc_count() == len(threads)
         assert list(s.reader().lexicon("thread_id")) == sorted(t.id.encode() for t in threads)
         for t in threads:
             found = s.document(thread_id=t.id)
-            assert found == {"thread_id": t.id, "data": thread_to_json(t)}, t.id
+            assert found is not None and found["thread_id"] == t.id
+            assert stored_thread(found["data"], built.fil) == replace(t, source=""), t.id
+            assert len(found["data"]) < len(thread_to_json(t)), "texts are not stored twice"
         assert s.document(thread_id="synth-999") is None
+
+
+def test_comment_paragraphs_with_line_breaks_are_kept(tmp_path: Path) -> None:
+    """A comment whose paragraphs hold line breaks keeps them (stored, not split)."""
+    t = Thread(id="nl", title="Retours", paragraphs=("Un", "Deux"),
+               comments=(Comment(1, "A", None, ("ligne 1\nligne 2", "fin")),
+                         Comment(2, "B", None, ()), Comment(3, "C", None, ("seul",))))
+    build_index([t], tmp_path / "index")
+    _, pix, tix = open_generation(tmp_path / "index")
+    with tix.searcher() as s:
+        data = s.document(thread_id="nl")["data"]
+    assert stored_thread(data, pix) == t
 
 
 # -- fil1 segments are immutable -------------------------------------------------------
@@ -333,7 +354,9 @@ def test_deleting_from_a_fil1_index_fails_and_changes_nothing(tmp_path: Path) ->
     w.cancel()
     with FileStorage(str(gen)).open_index("threads").searcher() as s:
         assert s.doc_count() == 1
-        assert s.document(thread_id="edge") == {"thread_id": "edge", "data": thread_to_json(EDGE)}
+        found = s.document(thread_id="edge")
+    assert stored_thread(found["data"], FileStorage(str(gen)).open_index("passages")) == (
+        replace(EDGE, source=""))
 
 
 def test_adding_to_a_fil1_index_goes_through_whooshs_default_codec(tmp_path: Path) -> None:
