@@ -51,7 +51,7 @@ from .ranking import RERANK_DEPTH, Candidate, rerank
 from .snippets import snippet
 
 SEARCH_TIME_LIMIT = 2.0  # seconds: a query that runs longer returns what it has found
-PHRASE_CHECK_LIMIT = 2000  # best candidates whose positions are checked for one phrase
+PHRASE_CHECK_LIMIT = 20_000  # best candidates whose positions are checked for one phrase
 PROXIMITY_DEPTH = 10  # best candidates whose word positions feed the proximity feature
 FACET_LIMIT = 15
 USE_THREAD_MASS = True

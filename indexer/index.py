@@ -34,6 +34,7 @@ from .analysis import analyzer
 from .codec import (
     CodeColumn,
     FieldData,
+    FilSegment,
     IntColumn,
     SegmentData,
     SegmentStore,
@@ -364,14 +365,18 @@ def open_generation(index_dir: str | os.PathLike[str]) -> tuple[Path, whoosh_ind
     try:
         return gen, storage.open_index(PASSAGES), storage.open_index(THREADS)
     except Exception as exc:  # noqa: BLE001 - old or damaged generations: say rebuild
-        raise IndexMissingError(f"index at {gen} cannot be opened ({exc}): rebuild it") from None
+        raise IndexMissingError(
+            f"index at {gen} cannot be opened ({exc}); it was probably built by another "
+            "version of Fil: rebuild it with `python -m indexer rebuild`") from None
 
 
 def passage_store(gen: Path, pix: whoosh_index.Index) -> SegmentStore:
     """The passages segment's arrays (shared, memory-mapped) of an opened generation."""
     segments = pix._segments()  # noqa: SLF001 - Whoosh has no public accessor
-    if len(segments) != 1 or not hasattr(segments[0], "codec"):
-        raise IndexMissingError(f"index at {gen} was built by an older version: rebuild it")
+    if len(segments) != 1 or not isinstance(segments[0], FilSegment):
+        raise IndexMissingError(
+            f"index at {gen} holds segments Fil did not write (built by another version, "
+            "or changed with Whoosh's writer): rebuild it with `python -m indexer rebuild`")
     try:
         return open_store(pix.storage, segments[0])
     except (OSError, ValueError, KeyError) as exc:

@@ -387,3 +387,29 @@ def test_reader_opened_before_a_rebuild_sees_the_new_content(tmp_path: Path) -> 
         assert {h.thread_id for h in backend.search("abeilles lavande").hits} == {"a1"}
     finally:
         backend.close()
+
+
+def test_phrase_total_is_a_lower_bound_past_the_check_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past PHRASE_CHECK_LIMIT candidates the total is marked inexact, here and on the page."""
+    from indexer import engine
+    from search_app import create_app
+
+    threads = [thread(f"t{i}", "le chat noir dort" if i % 2 else "noir comme le chat")
+               for i in range(10)]
+    build_index(threads, tmp_path / "ix")
+    backend = WhooshBackend(tmp_path / "ix")
+    try:
+        full = backend.search('"chat noir"')
+        assert (full.total, full.total_exact) == (5, True)
+        monkeypatch.setattr(engine, "PHRASE_CHECK_LIMIT", 4)
+        part = backend.search('"chat noir"')
+        assert not part.total_exact and part.total <= 4
+        assert all(h.thread_id in {f"t{i}" for i in range(1, 10, 2)} for h in part.hits)
+    finally:
+        backend.close()
+    client = create_app({"INDEX_DIR": str(tmp_path / "ix"), "SEARCH_BACKEND": "whoosh",
+                         "TESTING": True}).test_client()
+    assert client.get("/api/search", query_string={"q": '"chat noir"'}).json[
+        "total_exact"] is False
+    assert "au moins" in client.get("/", query_string={"q": '"chat noir"'}).text
