@@ -321,6 +321,7 @@ class FrenchAnalyzer(Analyzer):
         self.cachesize = cachesize
         self._filters = word_filters()
         self._cache: dict[str, tuple[tuple[str, int, int, int], ...]] = {}
+        self._chunks: dict[str, tuple[tuple[str, int, int], ...]] = {}
         # The same steps without Token objects, for words the elision and compound
         # filters leave alone (no apostrophe, no hyphen): most words.
         self._stops = StopFilter(STOPWORDS).stops
@@ -361,6 +362,21 @@ class FrenchAnalyzer(Analyzer):
             if len(self._cache) >= self.cachesize:
                 self._cache.clear()
             self._cache[raw] = out
+        return out
+
+    def chunk_spans(self, chunk: str) -> tuple[tuple[str, int, int], ...]:
+        """(term, start, end) of each term of a whitespace-free chunk (cached): highlighting.
+
+        Tokens never span whitespace, so a text's spans are its chunks' spans shifted.
+        """
+        out = self._chunks.get(chunk)
+        if out is None:
+            out = tuple((term, m.start() + s, m.start() + e)
+                        for m in TOKEN_RE.finditer(chunk)
+                        for term, _, s, e in self.word(m.group()))
+            if len(self._chunks) >= self.cachesize:
+                self._chunks.clear()
+            self._chunks[chunk] = out
         return out
 
     def terms(self, text: str) -> list[str]:

@@ -7,29 +7,25 @@ marked when its analysed term is one the query asked for (``TRÈS`` for ``tres``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from html import escape
 
 from .analysis import FrenchAnalyzer, analyzer
 
+CHUNK_RE = re.compile(r"\S+")  # tokens never span whitespace (see FrenchAnalyzer.chunk_spans)
 SNIPPET_CHARS = 260  # a passage up to this long is shown whole
 FRAGMENT_CHARS = 130  # otherwise: up to two fragments of about this many characters
 
 
-Analysed = list[tuple[str, int, int, int]]  # FrenchAnalyzer.spans(): term, position, start, end
-
-
-def match_spans(text: str, terms: Collection[str], ana: FrenchAnalyzer | None = None,
-                analysed: Analysed | None = None) -> list[tuple[int, int]]:
-    """Character spans of the words whose analysed term is in ``terms``, merged and sorted.
-
-    ``analysed`` is the text's ``FrenchAnalyzer.spans()`` when the caller already has it.
-    """
+def match_spans(text: str, terms: Collection[str],
+                ana: FrenchAnalyzer | None = None) -> list[tuple[int, int]]:
+    """Character spans of the words whose analysed term is in ``terms``, merged and sorted."""
     if not terms:
         return []
-    if analysed is None:
-        analysed = list((ana or analyzer()).spans(text))
-    spans = sorted((s, e) for term, _, s, e in analysed if term in terms)
+    chunk_spans = (ana or analyzer()).chunk_spans
+    spans = sorted((m.start() + s, m.start() + e) for m in CHUNK_RE.finditer(text)
+                   for term, s, e in chunk_spans(m.group()) if term in terms)
     merged: list[tuple[int, int]] = []
     for s, e in spans:
         if merged and s <= merged[-1][1]:
@@ -75,13 +71,13 @@ def _window(text: str, center: int, width: int) -> tuple[int, int]:
 
 
 def snippet(text: str, terms: Collection[str], ana: FrenchAnalyzer | None = None,
-            max_chars: int = SNIPPET_CHARS, analysed: Analysed | None = None) -> tuple[str, int]:
+            max_chars: int = SNIPPET_CHARS) -> tuple[str, int]:
     """(snippet HTML, 1-based paragraph of the best match) for a passage's text.
 
     Short passages come whole; longer ones as one or two fragments around the hits
     (the fragments that hold the most distinct query words), joined by ``…``.
     """
-    spans = match_spans(text, terms, ana, analysed)
+    spans = match_spans(text, terms, ana)
     paragraph = text.count("\n", 0, spans[0][0]) + 1 if spans else 1
     flat = text.replace("\n", " ")
     if len(flat) <= max_chars:

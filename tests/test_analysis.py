@@ -332,6 +332,17 @@ def test_cached_analyzer_matches_composed_chain(text: str) -> None:
     assert _cached(text) == _composed(text)
 
 
+@pytest.mark.parametrize("text", [*TRICKY, SEED_THREAD.read_text(encoding="utf-8")])
+def test_chunk_spans_are_the_texts_spans(text: str) -> None:
+    """Highlighting by whitespace chunks finds the terms and offsets of the whole-text pass."""
+    import re
+
+    analyzer = FrenchAnalyzer()
+    by_chunk = [(term, m.start() + s, m.start() + e) for m in re.finditer(r"\S+", text)
+                for term, s, e in analyzer.chunk_spans(m.group())]
+    assert by_chunk == [(term, s, e) for term, _, s, e in analyzer.spans(text)]
+
+
 def test_cached_analyzer_matches_composed_chain_on_seed_thread() -> None:
     text = SEED_THREAD.read_text(encoding="utf-8")
     composed = _composed(text)
