@@ -1,10 +1,12 @@
 """The embedded backend: search a Whoosh index built by :mod:`indexer.index`.
 
-Matching and BM25 scoring run over the impact arrays written beside the Whoosh segment
-(:mod:`indexer.impact`, numpy over whole posting lists); Whoosh serves what needs
-positions (phrase checks), the stored passages and threads, and the term dictionary
-(prefixes, suggestions). One searcher set per thread and per index generation, opened
-once and reused; each call checks (one ``stat``) whether a rebuild swapped the index.
+Matching and BM25 scoring run over the segment's postings and the impact weights written
+beside it (:mod:`indexer.impact`, numpy over whole posting lists); phrase checks and the
+proximity feature read the segment's position arrays directly (:mod:`indexer.codec`,
+vectorised over all candidates). Whoosh's reader serves the stored passages and threads
+and the term dictionary (prefixes, suggestions through its Levenshtein automata). One
+searcher set per thread and per index generation, opened once and reused; each call
+checks (one ``stat``) whether a rebuild swapped the index.
 """
 
 from __future__ import annotations
