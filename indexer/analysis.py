@@ -294,6 +294,8 @@ class StemFilter(Filter):
 
 
 STOPWORDS: list[str] = _load_words("stopwords_fr.txt")
+CHUNK_CACHE_SIZE = 50_000  # highlighting cache: distinct chunks kept (a few MB)
+CHUNK_CACHE_CHARS = 40  # longer chunks are analysed each time
 PROTECTED: list[str] = _load_words("protected_fr.txt")
 
 
@@ -374,9 +376,10 @@ class FrenchAnalyzer(Analyzer):
             out = tuple((term, m.start() + s, m.start() + e)
                         for m in TOKEN_RE.finditer(chunk)
                         for term, _, s, e in self.word(m.group()))
-            if len(self._chunks) >= self.cachesize:
-                self._chunks.clear()
-            self._chunks[chunk] = out
+            if len(chunk) <= CHUNK_CACHE_CHARS:  # not URLs and the like: they rarely repeat
+                if len(self._chunks) >= CHUNK_CACHE_SIZE:
+                    self._chunks.clear()
+                self._chunks[chunk] = out
         return out
 
     def terms(self, text: str) -> list[str]:

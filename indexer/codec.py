@@ -200,21 +200,36 @@ def write_segment(storage: object, indexname: str, schema: object,
 
 # -- reading -----------------------------------------------------------------------------
 
+def _mapped(path: str) -> np.ndarray:
+    """A saved array, memory-mapped, as a plain ndarray view.
+
+    numpy's memmap subclass adds Python-level work to every slice taken from it.
+    """
+    return np.asarray(np.load(path, mmap_mode="r"))
+
+
+def _raw(path: str, dtype: type) -> np.ndarray:
+    """A raw file of ``dtype`` values, memory-mapped (an empty file maps to no values)."""
+    if not os.path.getsize(path):
+        return np.empty(0, dtype=dtype)
+    return np.asarray(np.memmap(path, dtype=dtype, mode="r"))
+
+
 class FieldPostings:
     """Read side of one indexed field (memory-mapped arrays)."""
 
     def __init__(self, folder: str, stem: str, name: str, meta: dict) -> None:
         def load(ext: str) -> np.ndarray:
-            return np.load(os.path.join(folder, f"{stem}.{name}.{ext}.npy"), mmap_mode="r")
+            return _mapped(os.path.join(folder, f"{stem}.{name}.{ext}.npy"))
 
         self.name = name
         self.terms: list[str] = meta["terms"]
         self.ids = load("ids")
         self.freqs = load("freq")
         self.lengths = load("len")
-        self.tstart = np.asarray(load("tstart"))
+        self.tstart = load("tstart")
         self.positions = load("pos") if meta["positions"] else None
-        self.pstart = np.asarray(load("pstart")) if meta["positions"] else None
+        self.pstart = load("pstart") if meta["positions"] else None
         self.total_length = int(np.sum(self.lengths, dtype=np.int64))
 
     def find(self, text: str) -> int:
@@ -276,15 +291,13 @@ class SegmentStore:
         for name, m in meta["stored"].items():
             path = os.path.join(folder, f"{stem}.{name}")
             if m["kind"] == "text":
-                blob = (np.memmap(path + ".blob", dtype=np.uint8, mode="r")
-                        if os.path.getsize(path + ".blob") else np.empty(0, dtype=np.uint8))
-                off = np.load(path + ".off.npy", mmap_mode="r")
+                blob = _raw(path + ".blob", np.uint8)
+                off = _mapped(path + ".off.npy")
                 self.stored[name] = ("text", (blob, off, frozenset(m["nones"])))
             elif m["kind"] == "int":
-                self.stored[name] = ("int", np.load(path + ".int.npy", mmap_mode="r"))
+                self.stored[name] = ("int", _mapped(path + ".int.npy"))
             else:
-                self.stored[name] = ("code", (np.load(path + ".code.npy", mmap_mode="r"),
-                                              m["table"]))
+                self.stored[name] = ("code", (_mapped(path + ".code.npy"), m["table"]))
 
     def text(self, name: str, docnum: int) -> str | None:
         """One document's value of a text column."""

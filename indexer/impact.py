@@ -81,7 +81,7 @@ class ImpactIndex:
         self._title_sets: dict[int, frozenset[str]] = {}
         self.field = store.fields[FIELD]
         self.ids = self.field.ids
-        self.weights = np.load(directory / WEIGHTS, mmap_mode="r")
+        self.weights = np.asarray(np.load(directory / WEIGHTS, mmap_mode="r"))
         docs = np.load(directory / DOCS)
         self.kind = docs["kind"]
         self.day = docs["day"]

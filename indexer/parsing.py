@@ -166,7 +166,9 @@ def parse_date(value: str, path: str, line: int | None) -> str:
     if ISO_DATE_RE.match(value):
         y, mo, d = int(value[:4]), int(value[5:7]), int(value[8:10])
         hh, mm = (value[11:13], value[14:16]) if len(value) > 10 else (None, None)
-        if len(value) == 16 and value[10] == "T" or len(value) == 10:  # already canonical
+        canonical = value.isascii() and (len(value) == 10 or len(value) == 16
+                                          and value[10] == "T")
+        if canonical:  # already as the index writes it: validate only
             _iso(y, mo, d, hh, mm, path, line, validate_only=True)
             return value
         return _iso(y, mo, d, hh, mm, path, line)
@@ -183,7 +185,9 @@ def _iso(y: int, mo: int, d: int, hh: str | None, mm: str | None, path: str,
         raise ThreadParseError(path, f"invalid date: {exc}", line) from None
     if validate_only:
         return ""
-    return dt.strftime("%Y-%m-%dT%H:%M") if hh is not None else dt.strftime("%Y-%m-%d")
+    # not strftime("%Y"): it does not pad years before 1000 to four digits
+    day = f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}"
+    return f"{day}T{dt.hour:02d}:{dt.minute:02d}" if hh is not None else day
 
 
 def default_title(paragraphs: Iterable[str], fallback: str) -> str:
@@ -365,11 +369,11 @@ def _paragraphs(obj: dict, where: str, check: bool = True) -> tuple[str, ...]:
 def needs_text_check(line: str) -> bool:
     """Whether a JSON line's strings can hold what ``_check_text`` refuses.
 
-    Decoded text holds no surrogate, so only a raw control character or the escapes
-    ``\\uXXXX`` and ``\\b`` can bring a refused character into a string: one scan of the
-    line instead of one per string.
+    Only a raw refused character (a control character, or a lone surrogate in a ``str``
+    built by other code) or the escapes ``\\uXXXX`` and ``\\b`` can bring one into a
+    string: one scan of the line instead of one per string.
     """
-    return "\\u" in line or "\\b" in line or CONTROL_RE.search(line) is not None
+    return "\\u" in line or "\\b" in line or BAD_JSON_TEXT_RE.search(line) is not None
 
 
 def thread_from_json(obj: object, path: str, line: int, check_text: bool = True) -> Thread:

@@ -41,14 +41,15 @@ KIND_ALIASES = {"post": "post", "billet": "post", "article": "post",
                 "comments": "comment"}
 
 _LEX_RE = re.compile(
-    r'(?P<filter>(?:author|kind|after|before|thread|auteur|type|apres|avant):'
+    r'(?P<filter>(?:author|kind|after|before|thread|auteur|type|apr[eè]s|avant):'
     r'(?:"[^"]*"?|[^\s()]*))'
     r'|(?P<phrase>-?"[^"]*"?)'
     r'|(?P<lpar>-?\()|(?P<rpar>\))'
     r'|(?P<word>-?[^\s()"]+)',
     re.IGNORECASE,
 )
-_FILTER_ALIASES = {"auteur": "author", "type": "kind", "apres": "after", "avant": "before"}
+_FILTER_ALIASES = {"auteur": "author", "type": "kind", "apres": "after", "après": "after",
+                   "avant": "before"}
 
 
 @dataclass(slots=True)

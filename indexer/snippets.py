@@ -8,12 +8,14 @@ marked when its analysed term is one the query asked for (``TRÈS`` for ``tres``
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection
 from html import escape
 
 from .analysis import FrenchAnalyzer, analyzer
 
 CHUNK_RE = re.compile(r"\S+")  # tokens never span whitespace (see FrenchAnalyzer.chunk_spans)
+MAX_WINDOW_SPANS = 500  # matches considered when choosing where a long passage's snippet goes
 SNIPPET_CHARS = 260  # a passage up to this long is shown whole
 FRAGMENT_CHARS = 130  # otherwise: up to two fragments of about this many characters
 
@@ -85,11 +87,15 @@ def snippet(text: str, terms: Collection[str], ana: FrenchAnalyzer | None = None
     if not spans:
         start, end = _window(flat, 0, max_chars)
         return mark(flat, [], start, end) + " …", paragraph
-    words = [fold_key(flat[s:e], ana) for s, e in spans]
+    spans_seen = spans[:MAX_WINDOW_SPANS]
+    words = [fold_key(flat[s:e], ana) for s, e in spans_seen]
+    starts = [s for s, _ in spans_seen]
+    ends = [e for _, e in spans_seen]
     best: list[tuple[int, int, int]] = []  # (distinct words, -first span index, index)
-    for i, (s, _) in enumerate(spans):
+    for i, s in enumerate(starts):
         ws, we = _window(flat, s, FRAGMENT_CHARS)
-        distinct = {words[j] for j, (s2, e2) in enumerate(spans) if s2 >= ws and e2 <= we}
+        # spans are sorted and disjoint: those inside the window are one run of them
+        distinct = set(words[bisect_left(starts, ws):bisect_right(ends, we)])
         best.append((len(distinct), -i, i))
     best.sort(reverse=True)
     first = best[0][2]

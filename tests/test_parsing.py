@@ -20,6 +20,7 @@ from indexer.parsing import (
     SIGNATURE_RE,
     decode_bytes,
     default_title,
+    parse_date,
     parse_jsonl,
     parse_txt,
     read_file,
@@ -715,3 +716,39 @@ def test_a_quoted_mojibake_example_in_real_text_is_accepted() -> None:
     decoded, encoding = decode_bytes(text.encode(), "f.txt")
     assert encoding == "utf-8"
     assert decoded == text
+
+
+@pytest.mark.parametrize(("raw", "iso"), [
+    ("0999-01-01T10:00", "0999-01-01T10:00"),  # kept as written (canonical)
+    ("05/02/0999 à 10:00", "0999-02-05T10:00"),  # four-digit year, not strftime's "999"
+    ("2009-02-05 14:51", "2009-02-05T14:51"),
+    ("２００９-02-05", "2009-02-05"),  # non-ASCII digits come out as ASCII ones
+    ("٢٠٠٩-٠٢-٠٥T14:51", "2009-02-05T14:51"),
+])
+def test_dates_come_out_canonical(raw: str, iso: str) -> None:
+    assert parse_date(raw, "f.txt", 1) == iso
+
+
+def test_old_dates_index_and_filter(tmp_path: Path) -> None:
+    """A thread dated before year 1000 is indexed (not a failed rebuild) and filterable."""
+    from indexer.engine import WhooshBackend
+    from indexer.index import build_index
+
+    src = tmp_path / "old.jsonl"
+    src.write_text('{"id": "old", "post": {"date": "05/02/0999 à 10:00", '
+                   '"paragraphs": ["Chronique ancienne"]}}\n', encoding="utf-8")
+    read = read_sources([src])
+    assert not read.rejected
+    build_index(read.threads, tmp_path / "ix")
+    backend = WhooshBackend(tmp_path / "ix")
+    try:
+        assert backend.search("chronique avant:1000-01-01").total == 1
+        assert backend.search("chronique après:1000-01-01").total == 0
+    finally:
+        backend.close()
+
+
+def test_unchecked_jsonl_still_refuses_lone_surrogates() -> None:
+    """parse_jsonl on a str (not decoded by read_file) still finds a raw lone surrogate."""
+    [item] = list(parse_jsonl('{"id": "s", "post": {"paragraphs": ["a \ud800 b"]}}', "s.jsonl"))
+    assert isinstance(item, ThreadParseError) and "surrogate" in str(item)
