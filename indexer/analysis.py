@@ -402,6 +402,9 @@ class FrenchAnalyzer(Analyzer):
                 if rel > top:
                     top = rel
             base += top + 1
+        for plist in out.values():  # a compound whose first part folds away repeats a term
+            if len(plist) > 1:      # out of order ("𠀀-débit": deb at 1, then 0)
+                plist.sort()
         return out
 
     def spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:

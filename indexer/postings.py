@@ -98,6 +98,7 @@ class PostingsBuilder:
         """Analyse a new whitespace-separated chunk (as FrenchAnalyzer.positions would)."""
         wid = self._word_ids[chunk] = len(self._advance)
         base = 0
+        entries: list[tuple[int, int]] = []  # (position in the chunk, term number)
         for raw in TOKEN_RE.findall(chunk) if chunk != SEPARATOR else ():
             analysed = self._word(raw)
             if not analysed:
@@ -108,10 +109,13 @@ class PostingsBuilder:
                 if tid is None:
                     tid = self._term_ids[term] = len(self.terms)
                     self.terms.append(term)
-                self._wterm.append(tid)
-                self._wrel.append(base + rel)
+                entries.append((base + rel, tid))
                 top = max(top, rel)
             base += top + 1
+        # in position order, so that each posting's positions ascend (see positions())
+        for rel, tid in sorted(entries, key=lambda e: e[0]):
+            self._wterm.append(tid)
+            self._wrel.append(rel)
         self._advance.append(base)
         self._wstart.append(len(self._wterm))
         return wid

@@ -476,3 +476,13 @@ def test_builder_without_terms(texts: list[str]) -> None:
     assert fd.terms == [] and fd.tstart.tolist() == fd.pstart.tolist() == [0]
     assert len(fd.ids) == len(fd.positions) == 0
     assert fd.lengths.tolist() == [0] * len(texts)
+
+
+def test_positions_ascend_when_a_compound_part_folds_away(tmp_path: Path) -> None:
+    """'𠀀-débit' repeats 'deb' (part, then joined form at the first position): sorted."""
+    assert analyzer().positions("𠀀-débit débit") == {"deb": [0, 1, 2]}
+    build_index([Thread(id="cjk", title="t", paragraphs=("𠀀-débit débit",))], tmp_path / "ix")
+    _, pix, _ = open_generation(tmp_path / "ix")
+    with pix.searcher() as s:
+        m = s.reader().postings("content", "deb")
+        assert m.value_as("positions") == [0, 1, 2]
