@@ -29,6 +29,7 @@ APOSTROPHES = "'\u2019"
 # Numbers with inner separators stay whole ("2.0", "2,5", "1.012"); words keep inner
 # apostrophes and hyphens so that elision and compounds can be seen by the filters.
 TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)+|\w+(?:['\u2019\-]\w+)*")
+CHUNK_RE = re.compile(r"\S+")  # what str.split() splits on, with offsets
 
 
 def _load_words(name: str) -> list[str]:
@@ -294,7 +295,7 @@ class StemFilter(Filter):
 
 
 STOPWORDS: list[str] = _load_words("stopwords_fr.txt")
-CHUNK_CACHE_SIZE = 50_000  # highlighting cache: distinct chunks kept (a few MB)
+CHUNK_CACHE_SIZE = 50_000  # analysed chunks kept (a few MB)
 CHUNK_CACHE_CHARS = 40  # longer chunks are analysed each time
 PROTECTED: list[str] = _load_words("protected_fr.txt")
 
@@ -323,7 +324,7 @@ class FrenchAnalyzer(Analyzer):
         self.cachesize = cachesize
         self._filters = word_filters()
         self._cache: dict[str, tuple[tuple[str, int, int, int], ...]] = {}
-        self._chunks: dict[str, tuple[tuple[str, int, int], ...]] = {}
+        self._chunks: dict[str, tuple[tuple[tuple[str, int, int, int], ...], int]] = {}
         # The same steps without Token objects, for words the elision and compound
         # filters leave alone (no apostrophe, no hyphen): most words.
         self._stops = StopFilter(STOPWORDS).stops
@@ -366,62 +367,62 @@ class FrenchAnalyzer(Analyzer):
             self._cache[raw] = out
         return out
 
-    def chunk_spans(self, chunk: str) -> tuple[tuple[str, int, int], ...]:
-        """(term, start, end) of each term of a whitespace-free chunk (cached): highlighting.
+    def analyse_chunk(self, chunk: str) -> tuple[tuple[tuple[str, int, int, int], ...], int]:
+        """Analyse a whitespace-free chunk: its terms and the positions it takes.
 
-        Tokens never span whitespace, so a text's spans are its chunks' spans shifted.
+        Each term comes as (term, position, start, end), positions and characters counted
+        from the chunk's start, in the chain's order. Tokens never span whitespace, so a
+        text is its chunks one after the other (see :meth:`spans`).
         """
-        out = self._chunks.get(chunk)
-        if out is None:
-            out = tuple((term, m.start() + s, m.start() + e)
-                        for m in TOKEN_RE.finditer(chunk)
-                        for term, _, s, e in self.word(m.group()))
-            if len(chunk) <= CHUNK_CACHE_CHARS:  # not URLs and the like: they rarely repeat
-                if len(self._chunks) >= CHUNK_CACHE_SIZE:
-                    self._chunks.clear()
-                self._chunks[chunk] = out
-        return out
-
-    def terms(self, text: str) -> list[str]:
-        """The analysed terms of a text, in order (joined compound forms included)."""
-        word = self.word
-        return [term for m in TOKEN_RE.finditer(text) for term, _, _, _ in word(m.group())]
-
-    def positions(self, text: str) -> dict[str, list[int]]:
-        """Map each term of a text to its positions, as the index stores them."""
-        word = self.word
-        out: dict[str, list[int]] = {}
+        out: list[tuple[str, int, int, int]] = []
+        word, add = self.word, out.append
         base = 0
-        for m in TOKEN_RE.finditer(text):
+        for m in TOKEN_RE.finditer(chunk):
             analysed = word(m.group())
             if not analysed:
                 continue
-            top = 0
-            for term, rel, _, _ in analysed:
-                out.setdefault(term, []).append(base + rel)
+            off, top = m.start(), 0
+            for term, rel, s, e in analysed:
+                add((term, base + rel, off + s, off + e))
                 if rel > top:
                     top = rel
             base += top + 1
+        return tuple(out), base
+
+    def chunk(self, chunk: str) -> tuple[tuple[tuple[str, int, int, int], ...], int]:
+        """:meth:`analyse_chunk`, cached (texts read at query time repeat their chunks)."""
+        found = self._chunks.get(chunk)
+        if found is None:
+            found = self.analyse_chunk(chunk)
+            if len(chunk) <= CHUNK_CACHE_CHARS:  # not URLs and the like: they rarely repeat
+                if len(self._chunks) >= CHUNK_CACHE_SIZE:
+                    self._chunks.clear()
+                self._chunks[chunk] = found
+        return found
+
+    def spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:
+        """Yield (term, position, startchar, endchar) for a text: what highlighting needs."""
+        base = 0
+        for m in CHUNK_RE.finditer(text):
+            entries, advance = self.chunk(m.group())
+            start = m.start()
+            for term, pos, s, e in entries:
+                yield term, base + pos, start + s, start + e
+            base += advance
+
+    def terms(self, text: str) -> list[str]:
+        """The analysed terms of a text, in order (joined compound forms included)."""
+        return [term for term, _, _, _ in self.spans(text)]
+
+    def positions(self, text: str) -> dict[str, list[int]]:
+        """Map each term of a text to its positions (ascending), as the index stores them."""
+        out: dict[str, list[int]] = {}
+        for term, pos, _, _ in self.spans(text):
+            out.setdefault(term, []).append(pos)
         for plist in out.values():  # a compound whose first part folds away repeats a term
             if len(plist) > 1:      # out of order ("𠀀-débit": deb at 1, then 0)
                 plist.sort()
         return out
-
-    def spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:
-        """Yield (term, position, startchar, endchar) for a text: what highlighting needs."""
-        word = self.word
-        base = 0
-        for m in TOKEN_RE.finditer(text):
-            analysed = word(m.group())
-            if not analysed:
-                continue
-            start = m.start()
-            top = 0
-            for term, rel, s, e in analysed:
-                yield term, base + rel, start + s, start + e
-                if rel > top:
-                    top = rel
-            base += top + 1
 
     def __call__(self, value: str, positions: bool = False, chars: bool = False,
                  keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,

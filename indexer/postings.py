@@ -2,9 +2,9 @@
 
 Adding a passage costs one ``str.split`` and one dictionary lookup per
 whitespace-separated chunk: each distinct chunk ("l'entreprise," or "(haut-débit)") is
-tokenised and analysed once (:data:`TOKEN_RE`, :meth:`FrenchAnalyzer.word`) into its
-terms and their relative positions — tokens never span whitespace, so this is the same
-as tokenising the whole text — and a passage is kept as the list of its chunk numbers.
+analysed once (:meth:`FrenchAnalyzer.chunk`) into its terms and their relative
+positions — tokens never span whitespace, so this is the same as analysing the whole
+text — and a passage is kept as the list of its chunk numbers.
 Every ``FLUSH_CHARS`` characters, the pending passages are expanded, vectorised, into
 (term, document, position) triples; :meth:`PostingsBuilder.finish` sorts all triples by
 term once (a stable sort keeps documents and positions in order) and cuts them into
@@ -17,7 +17,7 @@ from array import array
 
 import numpy as np
 
-from .analysis import TOKEN_RE, FrenchAnalyzer
+from .analysis import FrenchAnalyzer
 from .codec import FieldData
 
 FLUSH_CHARS = 1 << 23  # characters of text buffered before they are expanded into triples
@@ -29,7 +29,6 @@ class PostingsBuilder:
 
     def __init__(self, analyzer: FrenchAnalyzer) -> None:
         self.analyzer = analyzer
-        self._word = analyzer.word
         self._word_ids: dict[str, int] = {}
         self._term_ids: dict[str, int] = {}
         self.terms: list[str] = []  # term number -> term, in first-seen order
@@ -59,13 +58,12 @@ class PostingsBuilder:
             self._flush()
 
     def terms_of(self, text: str) -> list[str]:
-        """The analysed terms of a text, in order (through the same chunk cache)."""
+        """The analysed terms of a text, in order (chunks met in passages are not re-read)."""
         out: list[str] = []
         for chunk in text.split():
             wid = self._word_ids.get(chunk)
             if wid is None:  # not in any passage: analyse it without adding its terms
-                out.extend(term for raw in TOKEN_RE.findall(chunk)
-                           for term, _, _, _ in self._word(raw))
+                out.extend(term for term, _, _, _ in self.analyzer.analyse_chunk(chunk)[0])
             else:
                 out.extend(self.terms[t] for t in self._wterm[self._wstart[wid]:
                                                                self._wstart[wid + 1]])
@@ -97,26 +95,17 @@ class PostingsBuilder:
     def _new_word(self, chunk: str) -> int:
         """Analyse a new whitespace-separated chunk (as FrenchAnalyzer.positions would)."""
         wid = self._word_ids[chunk] = len(self._advance)
-        base = 0
-        entries: list[tuple[int, int]] = []  # (position in the chunk, term number)
-        for raw in TOKEN_RE.findall(chunk) if chunk != SEPARATOR else ():
-            analysed = self._word(raw)
-            if not analysed:
-                continue
-            top = 0
-            for term, rel, _, _ in analysed:
-                tid = self._term_ids.get(term)
-                if tid is None:
-                    tid = self._term_ids[term] = len(self.terms)
-                    self.terms.append(term)
-                entries.append((base + rel, tid))
-                top = max(top, rel)
-            base += top + 1
+        entries, advance = (self.analyzer.analyse_chunk(chunk) if chunk != SEPARATOR
+                            else ((), 0))
         # in position order, so that each posting's positions ascend (see positions())
-        for rel, tid in sorted(entries, key=lambda e: e[0]):
+        for term, rel, _, _ in sorted(entries, key=lambda e: e[1]):
+            tid = self._term_ids.get(term)
+            if tid is None:
+                tid = self._term_ids[term] = len(self.terms)
+                self.terms.append(term)
             self._wterm.append(tid)
             self._wrel.append(rel)
-        self._advance.append(base)
+        self._advance.append(advance)
         self._wstart.append(len(self._wterm))
         return wid
 

@@ -7,14 +7,12 @@ marked when its analysed term is one the query asked for (``TRÈS`` for ``tres``
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Collection
 from html import escape
 
-from .analysis import FrenchAnalyzer, analyzer
+from .analysis import CHUNK_RE, FrenchAnalyzer, analyzer
 
-CHUNK_RE = re.compile(r"\S+")  # tokens never span whitespace (see FrenchAnalyzer.chunk_spans)
 MAX_WINDOW_SPANS = 500  # matches considered when choosing where a long passage's snippet goes
 SNIPPET_CHARS = 260  # a passage up to this long is shown whole
 FRAGMENT_CHARS = 130  # otherwise: up to two fragments of about this many characters
@@ -25,9 +23,9 @@ def match_spans(text: str, terms: Collection[str],
     """Character spans of the words whose analysed term is in ``terms``, merged and sorted."""
     if not terms:
         return []
-    chunk_spans = (ana or analyzer()).chunk_spans
+    chunk = (ana or analyzer()).chunk
     spans = sorted((m.start() + s, m.start() + e) for m in CHUNK_RE.finditer(text)
-                   for term, s, e in chunk_spans(m.group()) if term in terms)
+                   for term, _, s, e in chunk(m.group())[0] if term in terms)
     merged: list[tuple[int, int]] = []
     for s, e in spans:
         if merged and s <= merged[-1][1]:
