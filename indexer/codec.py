@@ -145,8 +145,7 @@ def _save(folder: str, name: str, array: np.ndarray) -> None:
         np.save(fh, np.ascontiguousarray(array))
 
 
-def write_segment(storage: object, indexname: str, schema: object,
-                  data: SegmentData) -> FilSegment:
+def write_segment(storage: object, indexname: str, data: SegmentData) -> FilSegment:
     """Write ``data`` as the one segment of index ``indexname`` and commit its TOC.
 
     The index must have been created (``storage.create_index``) and hold no segment.
@@ -154,8 +153,6 @@ def write_segment(storage: object, indexname: str, schema: object,
     folder = _folder(storage)
     segment = FilSegment(FilCodec(), indexname, data.doc_count)
     stem = segment.make_filename("")
-    manifest: dict[str, object] = {"format": FORMAT, "doc_count": data.doc_count,
-                                   "fields": {}, "stored": {}}
     fields_meta: dict[str, object] = {}
     for name, fd in data.fields.items():
         _save(folder, f"{stem}.{name}.ids.npy", fd.ids.astype(np.int32, copy=False))
@@ -163,8 +160,7 @@ def write_segment(storage: object, indexname: str, schema: object,
         _save(folder, f"{stem}.{name}.len.npy", fd.lengths.astype(np.uint32, copy=False))
         _save(folder, f"{stem}.{name}.tstart.npy", fd.tstart.astype(np.int64, copy=False))
         has_pos = fd.positions is not None and fd.pstart is not None
-        if has_pos:
-            assert fd.positions is not None and fd.pstart is not None
+        if fd.positions is not None and fd.pstart is not None:
             _save(folder, f"{stem}.{name}.pos.npy", fd.positions.astype(np.uint32, copy=False))
             _save(folder, f"{stem}.{name}.pstart.npy", fd.pstart.astype(np.int64, copy=False))
         fields_meta[name] = {"terms": fd.terms, "positions": has_pos}
@@ -187,8 +183,8 @@ def write_segment(storage: object, indexname: str, schema: object,
         else:
             _save(folder, f"{stem}.{name}.code.npy", col.codes.astype(np.int32, copy=False))
             stored_meta[name] = {"kind": "code", "table": list(col.table)}
-    manifest["fields"] = fields_meta
-    manifest["stored"] = stored_meta
+    manifest = {"format": FORMAT, "doc_count": data.doc_count, "fields": fields_meta,
+                "stored": stored_meta}
     with open(os.path.join(folder, stem + MANIFEST), "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, ensure_ascii=False, separators=(",", ":"))
     toc = TOC.read(storage, indexname)
@@ -259,17 +255,18 @@ class FieldPostings:
         ps = int(self.pstart[i])
         return self.positions[ps:ps + int(offs[-1])], offs
 
-
     def positions_of(self, i: int, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of term i in each of ``docs`` (ascending, all holding the term).
+        """Positions of term i in each of ``docs`` (ascending; a doc without it has none).
 
         Returns (owner, positions): ``owner[k]`` is the index in ``docs`` of the document
         that ``positions[k]`` belongs to; vectorised, no Python loop over documents.
         """
         s, e = self.span(i)
-        j = np.searchsorted(self.ids[s:e], docs)
+        ids = self.ids[s:e]
+        j = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+        held = ids[j] == docs
         positions, offs = self.posting_positions(i)
-        starts, counts = offs[j], offs[j + 1] - offs[j]
+        starts, counts = offs[j], np.where(held, offs[j + 1] - offs[j], 0)
         first = np.cumsum(counts) - counts
         idx = np.repeat(starts - first, counts) + np.arange(int(counts.sum()), dtype=np.int64)
         owner = np.repeat(np.arange(len(docs), dtype=np.int64), counts)

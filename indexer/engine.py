@@ -15,14 +15,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from whoosh.index import Index
 from whoosh.searching import Searcher
 
-from .analysis import analyzer
 from .backend import check_paging
 from .codec import FieldPostings
 from .errors import IndexMissingError
@@ -50,7 +48,7 @@ from .query import (
     parse_query,
 )
 from .ranking import RERANK_DEPTH, Candidate, rerank
-from .snippets import snippet
+from .snippets import snippet, surface_form
 
 SEARCH_TIME_LIMIT = 2.0  # seconds: a query that runs longer returns what it has found
 PHRASE_CHECK_LIMIT = 20_000  # best candidates whose positions are checked for one phrase
@@ -59,12 +57,6 @@ FACET_LIMIT = 15
 USE_THREAD_MASS = True
 
 Result = tuple[np.ndarray, np.ndarray]  # (doc numbers ascending, scores)
-
-
-@lru_cache(maxsize=50_000)
-def title_terms(title: str) -> frozenset[str]:
-    """Analysed terms of a thread title (cached: titles repeat across passages)."""
-    return frozenset(analyzer().terms(title))
 
 
 _IMPACTS: dict[Path, ImpactIndex] = {}
@@ -264,16 +256,9 @@ class WhooshBackend:
                 i = ix.field.find(term)
                 if i < 0:
                     continue
-                s, e = ix.field.span(i)
-                ids = ix.field.ids[s:e]
-                j = np.searchsorted(ids, docs)
-                has = (j < len(ids)) & (ids[np.minimum(j, len(ids) - 1)] == docs)
-                if not has.any():
-                    continue
-                owner, positions = ix.field.positions_of(i, docs[has])
-                rows = np.flatnonzero(has)
+                owner, positions = ix.field.positions_of(i, docs)
                 for o, p in zip(owner.tolist(), positions.tolist(), strict=True):
-                    head[order[rows[o]]].positions.setdefault(term, []).append(p)
+                    head[order[o]].positions.setdefault(term, []).append(p)
         return cands
 
     def _suggest(self, s: Searcher, parsed: ParsedQuery) -> str | None:
@@ -309,18 +294,12 @@ class WhooshBackend:
 
     def _surface_form(self, s: Searcher, term: str) -> str | None:
         """How a term is most often written in the first passages that contain it."""
-        counts: dict[str, int] = {}
         m = s.reader().postings("content", term)
-        seen = 0
-        while m.is_active() and seen < 5:
-            text = s.stored_fields(m.id())["content"]
-            for t, _, start, end in analyzer().spans(text):
-                if t == term:
-                    word = text[start:end].lower()
-                    counts[word] = counts.get(word, 0) + 1
-            seen += 1
+        docs: list[int] = []
+        while m.is_active() and len(docs) < 5:
+            docs.append(m.id())
             m.next()
-        return max(counts, key=lambda w: (counts[w], -len(w))) if counts else None
+        return surface_form((s.stored_fields(d)["content"] for d in docs), term)
 
 
 

@@ -264,16 +264,11 @@ class _Collector:
     def threads_segment(self) -> SegmentData:
         """The threads segment: whole threads (JSON) found by their id."""
         order = sorted(range(len(self.thread_ids)), key=self.thread_ids.__getitem__)
-        terms: list[str] = []
-        tstart = [0]
-        for n, i in enumerate(order):
-            if not terms or terms[-1] != self.thread_ids[i]:
-                if terms:
-                    tstart.append(n)
-                terms.append(self.thread_ids[i])
-        tstart.append(len(order))
+        ids_in_order = [self.thread_ids[i] for i in order]
+        firsts = [k for k, tid in enumerate(ids_in_order) if k == 0 or tid != ids_in_order[k - 1]]
+        terms = [ids_in_order[k] for k in firsts]
         n = len(order)
-        ids = FieldData(terms=terms, tstart=np.array(tstart if n else [0], dtype=np.int64),
+        ids = FieldData(terms=terms, tstart=np.array([*firsts, n], dtype=np.int64),
                         ids=np.array(order, dtype=np.int32), freqs=np.ones(n, dtype=np.uint32),
                         lengths=np.ones(n, dtype=np.uint32))
         return SegmentData(n, {"thread_id": ids},
@@ -327,10 +322,10 @@ def build_index(threads: Iterable[Thread], index_dir: str | os.PathLike[str], *,
                 if progress:
                     progress(n)
             data, content = collected.passages_segment()
-            write_segment(storage, PASSAGES, pschema, data)
+            write_segment(storage, PASSAGES, data)
             write_impacts(tmp, content, collected.columns())
             del data, content
-            write_segment(storage, THREADS, tschema, collected.threads_segment())
+            write_segment(storage, THREADS, collected.threads_segment())
         except BaseException:
             if collected is not None:
                 collected.close()

@@ -103,6 +103,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import psycopg
@@ -112,7 +113,6 @@ from . import engine as _engine
 from .analysis import analyzer
 from .backend import check_paging
 from .engine import FACET_LIMIT, SEARCH_TIME_LIMIT
-from .engine import title_terms as title_terms_of
 from .errors import IndexerError, IndexMissingError
 from .index import thread_from_json as thread_from_store
 from .model import BuildReport, Hit, IndexStats, SearchResults, Thread
@@ -144,7 +144,7 @@ from .query import (
     parse_query,
 )
 from .ranking import RERANK_DEPTH, Candidate, rerank
-from .snippets import snippet
+from .snippets import snippet, surface_form
 
 #: Candidates whose word positions feed the proximity feature (as in the embedded backend).
 PROXIMITY_DEPTH: int = getattr(_engine, "PROXIMITY_DEPTH", RERANK_DEPTH)
@@ -157,6 +157,12 @@ TIMEOUT_NOTICE = "La recherche a été interrompue (trop longue) : résultats pa
 SHARDS_ENV = "FIL_PG_SHARDS"
 
 T = TypeVar("T")
+
+
+@lru_cache(maxsize=50_000)
+def title_terms(title: str) -> frozenset[str]:
+    """Analysed terms of a thread title (cached: titles repeat across passages)."""
+    return frozenset(analyzer().terms(title))
 
 
 class _Partial(Exception):
@@ -564,7 +570,7 @@ class _Search:
                     (list(near) if unique else [], unique, [h[0] for h in wanted],
                      list({h[1] for h in wanted}))):
                 rows[r[0]] = r
-        cands = [Candidate(o, tid, title_terms_of(rows[o][1]) if o in rows else frozenset(),
+        cands = [Candidate(o, tid, title_terms(rows[o][1]) if o in rows else frozenset(),
                            score) for o, tid, score in hits]
         head, tail = cands[:RERANK_DEPTH], cands[RERANK_DEPTH:]
         if unique:
@@ -637,16 +643,10 @@ class _Search:
 
     def _surface_form(self, term: str) -> str | None:
         """How a term is most often written in the first passages that contain it."""
-        counts: dict[str, int] = {}
         rows = self.conn.execute(
             "SELECT p.content FROM fil_passages p WHERE p.tsv @@ %s::tsquery "
             "ORDER BY p.ord LIMIT 5", (quote_lexeme(term),)).fetchall()
-        for (text,) in rows:
-            for t, _, start, end in analyzer().spans(text):
-                if t == term:
-                    word = text[start:end].lower()
-                    counts[word] = counts.get(word, 0) + 1
-        return max(counts, key=lambda w: (counts[w], -len(w))) if counts else None
+        return surface_form((text for (text,) in rows), term)
 
     def _facets(self, required: list[Q], exclude: list[Q]) -> None:
         """Kind and author counts over every match, authors by count then first appearance."""

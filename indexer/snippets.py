@@ -8,7 +8,7 @@ marked when its analysed term is one the query asked for (``TRÈS`` for ``tres``
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from html import escape
 
 from .analysis import CHUNK_RE, FrenchAnalyzer, analyzer
@@ -118,3 +118,14 @@ def fold_key(word: str, ana: FrenchAnalyzer | None = None) -> str:
     """The analysed form of a marked word (so ``TRÈS`` and ``très`` count once)."""
     terms = (ana or analyzer()).terms(word)
     return terms[-1] if terms else word.lower()
+
+
+def surface_form(texts: Iterable[str], term: str, ana: FrenchAnalyzer | None = None) -> str | None:
+    """How a term is most often written in some texts (lowercased; shorter wins ties)."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for t, _, start, end in (ana or analyzer()).spans(text):
+            if t == term:
+                word = text[start:end].lower()
+                counts[word] = counts.get(word, 0) + 1
+    return max(counts, key=lambda w: (counts[w], -len(w))) if counts else None
