@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
@@ -22,6 +23,9 @@ from flask.testing import FlaskClient
 from indexer.index import build_index
 from indexer.model import Thread
 from indexer.parsing import read_sources
+
+if TYPE_CHECKING:
+    from indexer.pg_cluster import TempCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = ROOT / "index_data" / "threads"
@@ -89,22 +93,31 @@ def make_index(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Iterable[S
     return make
 
 
-@pytest.fixture
-def make_app() -> Iterator[Callable[..., Flask]]:
-    """Factory: ``make_app(index_dir, **config)`` -> a testing app on the Whoosh backend."""
+@contextlib.contextmanager
+def app_factory() -> Iterator[Callable[..., Flask]]:
+    """``make(**config)`` -> a testing app; every app made is closed on exit."""
     from search_app import create_app
 
     apps: list[Flask] = []
 
-    def make(index_dir: Path, **config: Any) -> Flask:
-        app = create_app({"INDEX_DIR": str(index_dir), "SEARCH_BACKEND": "whoosh",
-                          "TESTING": True, **config})
+    def make(**config: Any) -> Flask:
+        app = create_app({"TESTING": True, **config})
         apps.append(app)
         return app
 
-    yield make
-    for app in apps:
-        app.extensions["fil"].close()
+    try:
+        yield make
+    finally:
+        for app in apps:
+            app.extensions["fil"].close()
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., Flask]]:
+    """Factory: ``make_app(index_dir, **config)`` -> a testing app on the Whoosh backend."""
+    with app_factory() as make:
+        yield lambda index_dir, **config: make(INDEX_DIR=str(index_dir),
+                                               SEARCH_BACKEND="whoosh", **config)
 
 
 @pytest.fixture
@@ -200,16 +213,22 @@ def start_pg_server() -> PgServer:
         except Exception as exc:  # noqa: BLE001 - any failure: the server can't be had
             pg_unavailable(f"DATABASE_URL is set but unreachable: {exc}")
         return PgServer(url)
+    cluster = start_temp_cluster(
+        "no PostgreSQL server: set DATABASE_URL or install postgresql (initdb/pg_ctl), "
+        "e.g. `source .ci/postgres.sh`", "could not start a private PostgreSQL cluster")
+    return PgServer(cluster.url(), cluster)
+
+
+def start_temp_cluster(no_binaries: str, failed: str) -> TempCluster:
+    """A private throwaway PostgreSQL cluster; skip (fail under CI) with these reasons."""
     from indexer.pg_cluster import ClusterError, TempCluster, find_bindir
 
     if find_bindir() is None:
-        pg_unavailable("no PostgreSQL server: set DATABASE_URL or install postgresql "
-                       "(initdb/pg_ctl), e.g. `source .ci/postgres.sh`")
+        pg_unavailable(no_binaries)
     try:
-        cluster = TempCluster().start()
+        return TempCluster().start()
     except ClusterError as exc:
-        pg_unavailable(f"could not start a private PostgreSQL cluster: {exc}")
-    return PgServer(cluster.url(), cluster)
+        pg_unavailable(f"{failed}: {exc}")
 
 
 @pytest.fixture(scope="session")
@@ -254,19 +273,8 @@ def pg_seed_url(make_pg_index: Callable[..., str]) -> str:
 @pytest.fixture
 def make_pg_app() -> Iterator[Callable[..., Flask]]:
     """Factory: ``make_pg_app(database_url, **config)`` -> a testing app on PostgreSQL."""
-    from search_app import create_app
-
-    apps: list[Flask] = []
-
-    def make(url: str, **config: Any) -> Flask:
-        app = create_app({"SEARCH_BACKEND": "postgres", "DATABASE_URL": url,
-                          "TESTING": True, **config})
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.extensions["fil"].close()
+    with app_factory() as make:
+        yield lambda url, **config: make(SEARCH_BACKEND="postgres", DATABASE_URL=url, **config)
 
 
 @pytest.fixture(params=["whoosh", "postgres"])

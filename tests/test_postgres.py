@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 import pytest
 from click.testing import CliRunner
-from conftest import SEED_FILE, SEED_ID, PgServer, pg_unavailable
+from conftest import SEED_FILE, SEED_ID, PgServer, pg_unavailable, start_temp_cluster
 
 from indexer.backend import open_backend
 from indexer.cli import EXIT_LOCKED, cli
@@ -196,15 +196,9 @@ def shard_url(pg_server: PgServer) -> Iterator[str]:
     if url:
         yield url
         return
-    from indexer.pg_cluster import ClusterError, TempCluster, find_bindir
-
-    if find_bindir() is None:
-        pg_unavailable("the two-server test needs the PostgreSQL binaries (or "
-                       "FIL_TEST_SHARD_URL)")
-    try:
-        cluster = TempCluster().start()
-    except ClusterError as exc:
-        pg_unavailable(f"could not start a second PostgreSQL server: {exc}")
+    cluster = start_temp_cluster(
+        "the two-server test needs the PostgreSQL binaries (or FIL_TEST_SHARD_URL)",
+        "could not start a second PostgreSQL server")
     try:
         yield cluster.create_database("fil_shard")
     finally:
