@@ -28,7 +28,7 @@ def fresh_process(fn: Callable[..., T], *args: object) -> T:
 def engine_latency(index_dir: Path, measured: dict[str, list[str]],
                    warmup: dict[str, list[str]]) -> dict[str, Latency]:
     """Latency of ``engine.search(q, per_page=10)`` per query kind."""
-    from indexer.engine import open_engine
+    from indexer.store.whoosh.store import open_engine
 
     engine = open_engine(index_dir)
     try:

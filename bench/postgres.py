@@ -10,7 +10,7 @@ comparison (``--whoosh``). ``bench/run.py --postgres`` calls :func:`measure_post
 in a child process for its PostgreSQL column.
 
 Without ``--database-url`` (or ``DATABASE_URL``), private throwaway clusters are
-started (see :mod:`indexer.pg_cluster`)::
+started (see :mod:`pg_cluster`)::
 
     python bench/postgres.py bench/corpora/10k.jsonl --queries 200 --whoosh
     python bench/postgres.py bench/corpora/10k.jsonl --shards 1
@@ -32,7 +32,7 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-for _p in (str(ROOT), str(BENCH)):
+for _p in (str(ROOT), str(BENCH), str(ROOT / "tests")):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
@@ -42,7 +42,7 @@ import queries  # noqa: E402
 
 def available() -> bool:
     """Whether a PostgreSQL server can be used: ``DATABASE_URL`` set or binaries found."""
-    from indexer.pg_cluster import find_bindir
+    from pg_cluster import find_bindir
 
     return bool(os.environ.get("DATABASE_URL")) or find_bindir() is not None
 
@@ -55,9 +55,9 @@ def measure_postgres(corpus: Path, measured: dict[str, list[str]],
     Uses ``database_url`` (its Fil tables are replaced) or else a private throwaway
     cluster, removed on return. Latencies are ``Latency.as_dict()`` per kind.
     """
-    from indexer.parsing import read_sources
-    from indexer.pg import PostgresBackend
-    from indexer.pg_cluster import TempCluster
+    from indexer.ingest.parsing import read_sources
+    from indexer.store.postgres.store import PostgresBackend
+    from pg_cluster import TempCluster
 
     out: dict[str, Any] = {"shards": shards,
                            "server": "DATABASE_URL" if database_url else "TempCluster"}
@@ -121,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
                 pg["passages"] / min(r["backend_seconds"] for r in pg["rebuilds"]), 1),
             "postgres": pg["latency"], "index_bytes": pg["index_bytes"]}
     if args.whoosh:
-        from indexer.engine import WhooshBackend
-        from indexer.index import build_index
-        from indexer.parsing import read_sources
+        from indexer.store.whoosh.store import WhooshBackend
+        from indexer.store.whoosh.generations import build_index
+        from indexer.ingest.parsing import read_sources
 
         read = read_sources([args.corpus])
         with tempfile.TemporaryDirectory() as tmp:

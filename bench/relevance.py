@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fts5  # noqa: E402
 
-from indexer.index import build_index  # noqa: E402
-from indexer.parsing import read_sources  # noqa: E402
+from indexer.store.whoosh.generations import build_index  # noqa: E402
+from indexer.ingest.parsing import read_sources  # noqa: E402
 
 PIAF = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "piaf"
 REFERENCES = (
@@ -129,7 +129,7 @@ def evaluate(questions: Iterable[Question],
 
 def project_scores(threads_path: Path, questions: list[Question], workdir: Path) -> Scores:
     """Index the threads with the project and score its search core."""
-    from indexer.engine import open_engine
+    from indexer.store.whoosh.store import open_engine
 
     read = read_sources([threads_path])
     if read.rejected:

@@ -132,7 +132,7 @@ def markdown(results: dict[str, Any]) -> str:
             "PostgreSQL: `read_sources` + `PostgresBackend.rebuild` (analysis, COPY, indexes, "
             "ANALYZE, swap), one run, then `backend.search(q, per_page=10)` (snippets "
             "included) on the same queries and warm-up, all in one fresh child process "
-            "talking to a private throwaway cluster (`indexer.pg_cluster.TempCluster`, "
+            "talking to a private throwaway cluster (`pg_cluster.TempCluster`, "
             "fsync off) or `DATABASE_URL`; index size = the backend's "
             "`stats().size_bytes`; server memory is not counted.")
     for s in results["sizes"]:

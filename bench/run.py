@@ -17,7 +17,7 @@ For each size (passage count) it:
 6. with ``--postgres`` (the default when PostgreSQL binaries are found or ``DATABASE_URL``
    is set), rebuilds the PostgreSQL backend on the same corpus and times the same
    queries through ``backend.search(q, per_page=10)``, in a fresh process, on a private
-   throwaway cluster (``indexer.pg_cluster.TempCluster``) or ``DATABASE_URL``
+   throwaway cluster (``pg_cluster.TempCluster``) or ``DATABASE_URL``
    (``bench/postgres.py``).
 
 Prints one markdown table (Fil vs FTS5 and Fil/FTS5 ratios, plus PostgreSQL and
@@ -119,7 +119,7 @@ def dir_size(path: Path) -> int:
 
 def index_size(index_dir: Path) -> int:
     """Bytes of the generation that answers queries."""
-    from indexer.index import current_generation
+    from indexer.store.whoosh.generations import current_generation
 
     gen = current_generation(index_dir)
     return dir_size(gen) if gen else 0

@@ -42,7 +42,7 @@ def test_generate_is_deterministic_and_exact(target: int) -> None:
 
 
 def test_generated_threads_read_back_with_the_project_parser(tmp_path: Path) -> None:
-    from indexer.parsing import read_sources
+    from indexer.ingest.parsing import read_sources
 
     path = corpus.write_corpus("700", PARAS, tmp_path / "c.jsonl")
     read = read_sources([path])

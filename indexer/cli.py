@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from .backend import DEFAULT_INDEX_DIR, DEFAULT_SOURCE_DIR, open_backend
+from .service import DEFAULT_INDEX_DIR, DEFAULT_SOURCE_DIR, open_backend
 from .errors import IndexerError, RebuildLockedError
-from .parsing import read_sources
+from .ingest.parsing import read_sources
 
 EXIT_REJECTED = 3  # --strict and some inputs were rejected
 EXIT_LOCKED = 4  # another rebuild holds the lock

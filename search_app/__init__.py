@@ -13,7 +13,7 @@ from flask import Flask, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from indexer.backend import DEFAULT_INDEX_DIR, DEFAULT_SOURCE_DIR, SearchBackend, open_backend
+from indexer.service import DEFAULT_INDEX_DIR, DEFAULT_SOURCE_DIR, SearchBackend, open_backend
 
 from .errors import register_error_handlers
 from .filters import register_filters

@@ -15,9 +15,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from indexer.backend import DEFAULT_INDEX_DIR, DEFAULT_SOURCE_DIR, SearchBackend
+from indexer.service import DEFAULT_INDEX_DIR, DEFAULT_SOURCE_DIR, SearchBackend
 from indexer.errors import IndexerError, IndexMissingError, RebuildLockedError
-from indexer.parsing import read_sources
+from indexer.ingest.parsing import read_sources
 
 from . import create_app, get_backend
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from indexer.backend import check_paging
+from indexer.service import check_paging
 from indexer.errors import QueryError
-from indexer.model import Hit, SearchResults, Thread
+from indexer.ingest.model import Thread
+from indexer.search.results import Hit, SearchResults
 
 from . import get_backend
 from .errors import error_response

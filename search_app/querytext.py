@@ -1,6 +1,6 @@
 """Edit query text for the filter links: add, replace or drop ``author:`` and ``kind:``.
 
-Tokens are read the way :mod:`indexer.query` reads them (filters, then phrases, then
+Tokens are read the way :mod:`indexer.search.query` reads them (filters, then phrases, then
 words), so text inside quotes is never taken for a filter.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from indexer.analysis import analyzer
 from indexer.errors import QueryError
-from indexer.query import AndNode, Node, OrNode, TermNode, parse_query
+from indexer.search.query import AndNode, Node, OrNode, TermNode, parse_query
 
 #: Filter names and the French aliases the parser accepts for them.
 FILTER_ALIASES = {"author": ("author", "auteur"), "kind": ("kind", "type"),

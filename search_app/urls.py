@@ -7,7 +7,7 @@ from urllib.parse import quote
 from flask import url_for
 from werkzeug.routing import BaseConverter
 
-from indexer.model import Hit
+from indexer.search.results import Hit
 
 
 class ThreadIdConverter(BaseConverter):

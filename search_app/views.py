@@ -7,11 +7,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from indexer.backend import MAX_PAGE, check_paging
+from indexer.service import MAX_PAGE, check_paging
 from indexer.errors import QueryError
-from indexer.model import Hit, SearchResults, Thread
-from indexer.query import KIND_ALIASES
-from indexer.snippets import highlight
+from indexer.ingest.model import Thread
+from indexer.search.results import Hit, SearchResults
+from indexer.search.query import KIND_ALIASES
+from indexer.search.snippets import highlight
 
 from . import get_backend
 from .errors import error_response

@@ -20,12 +20,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from indexer.index import build_index
-from indexer.model import Thread
-from indexer.parsing import read_sources
+from indexer.store.whoosh.generations import build_index
+from indexer.ingest.model import Thread
+from indexer.ingest.parsing import read_sources
 
 if TYPE_CHECKING:
-    from indexer.pg_cluster import TempCluster
+    from pg_cluster import TempCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = ROOT / "index_data" / "threads"
@@ -153,7 +153,7 @@ class PgServer:
 
     def __init__(self, url: str, cluster: Any = None) -> None:
         self.url = url  # an existing database on the server (used for admin statements)
-        self.cluster = cluster  # indexer.pg_cluster.TempCluster when we started it
+        self.cluster = cluster  # pg_cluster.TempCluster when we started it
         self.created: list[tuple[str, str]] = []  # ("database" | "schema", name)
         self._n = 0
 
@@ -221,7 +221,7 @@ def start_pg_server() -> PgServer:
 
 def start_temp_cluster(no_binaries: str, failed: str) -> TempCluster:
     """A private throwaway PostgreSQL cluster; skip (fail under CI) with these reasons."""
-    from indexer.pg_cluster import ClusterError, TempCluster, find_bindir
+    from pg_cluster import ClusterError, TempCluster, find_bindir
 
     if find_bindir() is None:
         pg_unavailable(no_binaries)
@@ -242,7 +242,7 @@ def pg_server() -> Iterator[PgServer]:
 def rebuild_pg(url: str, sources: Iterable[Source], scratch: Path,
                shards: list[str] | None = None) -> str:
     """Index sources (as build_test_index takes them) into the database at ``url``."""
-    from indexer.pg import PostgresBackend
+    from indexer.store.postgres.store import PostgresBackend
 
     threads = gather_threads(sources, scratch / "pg-src.jsonl")
     backend = PostgresBackend(url, shards=shards or [])

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from indexer.cli import EXIT_LOCKED, EXIT_REJECTED, cli
-from indexer.index import CURRENT, current_generation, rebuild_lock
+from indexer.store.whoosh.generations import CURRENT, current_generation, rebuild_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FILE = ROOT / "index_data" / "threads" / "lippi-billautshow-2009-02.txt"

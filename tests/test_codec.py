@@ -1,4 +1,4 @@
-"""The fil1 codec (indexer.codec) and the numpy postings builder (indexer.postings).
+"""The fil1 codec (indexer.store.whoosh.codec) and the numpy postings builder (indexer.store.whoosh.postings).
 
 The same passages are indexed twice, by ``build_index`` (fil1 segments) and by Whoosh's
 own writer (its default codec); Whoosh's public reader and searcher API must answer the
@@ -24,11 +24,11 @@ from whoosh.reading import IndexReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from indexer import postings
+from indexer.store.whoosh import postings
 from indexer.analysis import analyzer
-from indexer.codec import FieldData, FilCodec
+from indexer.store.whoosh.codec import FieldData, FilCodec
 from indexer.errors import IndexMissingError
-from indexer.index import (
+from indexer.store.whoosh.generations import (
     build_index,
     open_generation,
     passage_schema,
@@ -36,9 +36,9 @@ from indexer.index import (
     thread_from_json,
     thread_to_json,
 )
-from indexer.model import Comment, Thread
-from indexer.parsing import read_sources
-from indexer.postings import PostingsBuilder
+from indexer.ingest.model import Comment, Thread
+from indexer.ingest.parsing import read_sources
+from indexer.store.whoosh.postings import PostingsBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FILE = ROOT / "index_data" / "threads" / "lippi-billautshow-2009-02.txt"

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from indexer.engine import WhooshBackend
-from indexer.index import CURRENT, current_generation
+from indexer.store.whoosh.store import WhooshBackend
+from indexer.store.whoosh.generations import CURRENT, current_generation
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FILE = ROOT / "index_data" / "threads" / "lippi-billautshow-2009-02.txt"

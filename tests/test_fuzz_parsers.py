@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from indexer.errors import ThreadParseError
-from indexer.index import thread_to_json
-from indexer.model import Thread
-from indexer.parsing import (
+from indexer.store.whoosh.generations import thread_to_json
+from indexer.ingest.model import Thread
+from indexer.ingest.parsing import (
     ISO_DATE_RE,
     MAX_LINE_CHARS,
     SIGNATURE_RE,
@@ -418,7 +418,7 @@ HUGE_CHILD = """
 import json, sys, time
 from pathlib import Path
 from indexer.errors import ThreadParseError
-from indexer.parsing import parse_date, read_file
+from indexer.ingest.parsing import parse_date, read_file
 base = Path(sys.argv[1])
 out = {}
 for f in sorted(base.glob("*.txt")):

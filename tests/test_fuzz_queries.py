@@ -23,9 +23,9 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from indexer.engine import SEARCH_TIME_LIMIT
+from indexer.store.whoosh.store import SEARCH_TIME_LIMIT
 from indexer.errors import QueryError
-from indexer.query import (
+from indexer.search.query import (
     MAX_DEPTH,
     MAX_QUERY_CHARS,
     MAX_WORDS,

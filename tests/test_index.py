@@ -20,9 +20,9 @@ from click.testing import CliRunner
 
 from indexer.analysis import analyzer
 from indexer.cli import EXIT_LOCKED, cli
-from indexer.engine import WhooshBackend
+from indexer.store.whoosh.store import WhooshBackend
 from indexer.errors import IndexMissingError, RebuildLockedError
-from indexer.index import (
+from indexer.store.whoosh.generations import (
     CURRENT,
     KEEP_GENERATIONS,
     LOCK,
@@ -32,8 +32,8 @@ from indexer.index import (
     open_generation,
     rebuild_lock,
 )
-from indexer.model import Comment, Thread
-from indexer.parsing import read_sources
+from indexer.ingest.model import Comment, Thread
+from indexer.ingest.parsing import read_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FILE = ROOT / "index_data" / "threads" / "lippi-billautshow-2009-02.txt"
@@ -190,8 +190,8 @@ def test_killed_rebuild_is_cleaned_by_the_next_one(tmp_path: Path) -> None:
     script = f"""
 import time
 from pathlib import Path
-from indexer.index import build_index
-from indexer.model import Thread
+from indexer.store.whoosh.generations import build_index
+from indexer.ingest.model import Thread
 
 def threads():
     for i in range(50):
@@ -392,7 +392,7 @@ def test_reader_opened_before_a_rebuild_sees_the_new_content(tmp_path: Path) -> 
 def test_phrase_total_is_a_lower_bound_past_the_check_limit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past PHRASE_CHECK_LIMIT candidates the total is marked inexact, here and on the page."""
-    from indexer import engine
+    from indexer.store.whoosh import store as engine
     from search_app import create_app
 
     threads = [thread(f"t{i}", "le chat noir dort" if i % 2 else "noir comme le chat")

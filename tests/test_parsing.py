@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from indexer.errors import SourceMissingError, ThreadParseError
-from indexer.model import Thread
-from indexer.parsing import (
+from indexer.ingest.model import Thread
+from indexer.ingest.parsing import (
     SIGNATURE_RE,
     decode_bytes,
     default_title,
@@ -731,8 +731,8 @@ def test_dates_come_out_canonical(raw: str, iso: str) -> None:
 
 def test_old_dates_index_and_filter(tmp_path: Path) -> None:
     """A thread dated before year 1000 is indexed (not a failed rebuild) and filterable."""
-    from indexer.engine import WhooshBackend
-    from indexer.index import build_index
+    from indexer.store.whoosh.store import WhooshBackend
+    from indexer.store.whoosh.generations import build_index
 
     src = tmp_path / "old.jsonl"
     src.write_text('{"id": "old", "post": {"date": "05/02/0999 à 10:00", '

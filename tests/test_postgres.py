@@ -29,16 +29,17 @@ import pytest
 from click.testing import CliRunner
 from conftest import SEED_FILE, SEED_ID, PgServer, pg_unavailable, start_temp_cluster
 
-from indexer.backend import open_backend
+from indexer.service import open_backend
 from indexer.cli import EXIT_LOCKED, cli
-from indexer.engine import WhooshBackend
+from indexer.store.whoosh.store import WhooshBackend
 from indexer.errors import IndexerError, IndexMissingError, RebuildLockedError
-from indexer.index import build_index
-from indexer.model import Comment, SearchResults, Thread
-from indexer.parsing import read_sources
-from indexer.pg import TIMEOUT_NOTICE, PostgresBackend
-from indexer.pg_build import LOCK_KEY
-from indexer.pg_query import quote_lexeme, tsvector_literal
+from indexer.store.whoosh.generations import build_index
+from indexer.ingest.model import Comment, Thread
+from indexer.search.results import SearchResults
+from indexer.ingest.parsing import read_sources
+from indexer.store.postgres.store import TIMEOUT_NOTICE, PostgresBackend
+from indexer.store.postgres.build import LOCK_KEY
+from indexer.store.postgres.sql import quote_lexeme, tsvector_literal
 
 pytestmark = pytest.mark.postgres
 
@@ -388,7 +389,7 @@ def test_missing_index(fresh_db: str) -> None:
 
 
 def test_unreachable_server_is_a_backend_error(make_pg_app: Callable[..., Any]) -> None:
-    from indexer.pg_cluster import free_port
+    from pg_cluster import free_port
 
     url = f"postgresql://fil:secret@127.0.0.1:{free_port()}/fil"
     backend = PostgresBackend(url, shards=[])
@@ -412,7 +413,7 @@ def test_reconnects_after_lost_connections(pg_seed: PostgresBackend, pg_seed_url
 
 def test_time_limit_returns_partial_results(pg_seed_url: str,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("indexer.pg.SEARCH_TIME_LIMIT", 0.3)
+    monkeypatch.setattr("indexer.store.postgres.store.SEARCH_TIME_LIMIT", 0.3)
     backend = PostgresBackend(pg_seed_url, shards=[])
     try:
         with psycopg.connect(pg_seed_url) as locker:

@@ -17,7 +17,7 @@ from array import array
 
 import numpy as np
 
-from .analysis import FrenchAnalyzer
+from ...analysis import FrenchAnalyzer
 from .codec import FieldData
 
 FLUSH_CHARS = 1 << 23  # characters of text buffered before they are expanded into triples

@@ -11,7 +11,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterable
 from html import escape
 
-from .analysis import CHUNK_RE, FrenchAnalyzer, analyzer
+from ..analysis import CHUNK_RE, FrenchAnalyzer, analyzer
 
 MAX_WINDOW_SPANS = 500  # matches considered when choosing where a long passage's snippet goes
 SNIPPET_CHARS = 260  # a passage up to this long is shown whole

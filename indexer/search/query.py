@@ -23,9 +23,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-from .analysis import FrenchAnalyzer, analyzer
-from .errors import QueryError
-from .folding import author_key, fold
+from ..analysis import FrenchAnalyzer, analyzer
+from ..errors import QueryError
+from ..analysis.folding import author_key, fold
 
 MAX_QUERY_CHARS = 1000
 MAX_WORDS = 64

@@ -36,11 +36,13 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from .analysis import analyzer
-from .errors import IndexerError, RebuildLockedError
-from .index import author_key, day_number, thread_to_json
-from .model import BuildReport, Thread
-from .pg_query import lexeme_ok, tsvector_literal
+from ...analysis import analyzer
+from ...errors import IndexerError, RebuildLockedError
+from ...analysis.folding import author_key
+from ..whoosh.generations import day_number, thread_to_json
+from ...ingest.model import Thread
+from ..base import BuildReport
+from .sql import lexeme_ok, tsvector_literal
 
 LOCK_KEY = 0x46494C5245  # "FILRE": pg_try_advisory_xact_lock key of rebuilds (per database)
 TABLES = ("fil_meta", "fil_threads", "fil_passages", "fil_terms", "fil_authors")

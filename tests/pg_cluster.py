@@ -10,7 +10,7 @@ to the ``postgres`` OS user (``initdb`` refuses to run as root)::
 
 Command line (prints the URL, then serves until interrupted)::
 
-    python -m indexer.pg_cluster
+    python -m pg_cluster
 """
 
 from __future__ import annotations

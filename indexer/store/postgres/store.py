@@ -109,15 +109,17 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from . import engine as _engine
-from .analysis import analyzer
-from .backend import check_paging
-from .engine import FACET_LIMIT, SEARCH_TIME_LIMIT
-from .errors import IndexerError, IndexMissingError
-from .index import thread_from_json as thread_from_store
-from .model import BuildReport, Hit, IndexStats, SearchResults, Thread
-from .pg_build import Builder, redact
-from .pg_query import (
+from ..whoosh import store as _engine
+from ...analysis import analyzer
+from ...service import check_paging
+from ..whoosh.store import FACET_LIMIT, SEARCH_TIME_LIMIT
+from ...errors import IndexerError, IndexMissingError
+from ..whoosh.generations import thread_from_json as thread_from_store
+from ...ingest.model import Thread
+from ...search.results import Hit, SearchResults
+from ..base import BuildReport, IndexStats
+from .build import Builder, redact
+from .sql import (
     MAX_POSITION,
     MAX_POSITIONS,
     And,
@@ -133,7 +135,7 @@ from .pg_query import (
     lexeme_ok,
     quote_lexeme,
 )
-from .query import (
+from ...search.query import (
     PREFIX_SCAN_LIMIT,
     Node,
     OrNode,
@@ -143,8 +145,8 @@ from .query import (
     choose_expansions,
     parse_query,
 )
-from .ranking import RERANK_DEPTH, Candidate, rerank
-from .snippets import snippet, surface_form
+from ...search.ranking import RERANK_DEPTH, Candidate, rerank
+from ...search.snippets import snippet, surface_form
 
 #: Candidates whose word positions feed the proximity feature (as in the embedded backend).
 PROXIMITY_DEPTH: int = getattr(_engine, "PROXIMITY_DEPTH", RERANK_DEPTH)

@@ -30,7 +30,7 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 
-from .analysis import analyzer
+from ...analysis import analyzer
 from .codec import (
     CodeColumn,
     FieldData,
@@ -43,10 +43,11 @@ from .codec import (
     open_store,
     write_segment,
 )
-from .errors import IndexMissingError, RebuildLockedError
-from .folding import author_key
+from ...errors import IndexMissingError, RebuildLockedError
+from ...analysis.folding import author_key
 from .impact import DocColumns, write_impacts
-from .model import COMMENT, POST, BuildReport, Comment, IndexStats, Thread
+from ...ingest.model import COMMENT, POST, Comment, Thread
+from ..base import BuildReport, IndexStats
 from .postings import PostingsBuilder
 
 CURRENT = "CURRENT"

@@ -34,7 +34,7 @@ CHUNK_RE = re.compile(r"\S+")  # what str.split() splits on, with offsets
 
 def _load_words(name: str) -> list[str]:
     """Read a word list shipped in indexer/data (one word per line, # comments)."""
-    text = resources.files("indexer").joinpath("data", name).read_text(encoding="utf-8")
+    text = resources.files("indexer.analysis").joinpath("data", name).read_text(encoding="utf-8")
     return [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
 
 

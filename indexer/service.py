@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from .errors import IndexerError, QueryError
-from .model import BuildReport, IndexStats, SearchResults, Thread
+from .ingest.model import Thread
+from .search.results import SearchResults
+from .store.base import BuildReport, IndexStats
 
 DEFAULT_INDEX_DIR = "index_data/index"
 DEFAULT_SOURCE_DIR = "index_data/threads"
@@ -70,12 +72,12 @@ def open_backend(backend: str | None = None, index_dir: str | os.PathLike[str] |
     """
     name = (backend or os.environ.get("SEARCH_BACKEND") or "whoosh").lower()
     if name == "whoosh":
-        from .engine import WhooshBackend
+        from .store.whoosh.store import WhooshBackend
 
         return WhooshBackend(index_dir or os.environ.get("FIL_INDEX_DIR") or DEFAULT_INDEX_DIR)
     if name == "postgres":
         try:
-            from .pg import PostgresBackend
+            from .store.postgres.store import PostgresBackend
         except ImportError as exc:
             raise IndexerError(f"the postgres backend is not available: {exc}") from None
         url = database_url or os.environ.get("DATABASE_URL")

@@ -24,10 +24,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-try:  # the ranking constants of the embedded backend, wherever it keeps them
-    from .impact import BM25_B, BM25_K1
-except ImportError:  # pragma: no cover - older layout
-    from .engine import BM25_B, BM25_K1  # type: ignore[attr-defined,no-redef]
+from ..whoosh.impact import BM25_B, BM25_K1
 
 #: PostgreSQL limits: a lexeme is at most 2046 bytes; tsvector positions are 1..16383
 #: and at most 256 positions are kept per lexeme.

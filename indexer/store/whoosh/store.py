@@ -21,11 +21,11 @@ import numpy as np
 from whoosh.index import Index
 from whoosh.searching import Searcher
 
-from .backend import check_paging
+from ...service import check_paging
 from .codec import FieldPostings
-from .errors import IndexMissingError
+from ...errors import IndexMissingError
 from .impact import ImpactIndex, exclude, intersect, top_k, union
-from .index import (
+from .generations import (
     CURRENT,
     build_index,
     current_generation,
@@ -33,9 +33,11 @@ from .index import (
     open_generation,
     passage_store,
 )
-from .index import thread_from_json as thread_from_store
-from .model import BuildReport, Hit, IndexStats, SearchResults, Thread
-from .query import (
+from .generations import thread_from_json as thread_from_store
+from ...ingest.model import Thread
+from ...search.results import Hit, SearchResults
+from ..base import BuildReport, IndexStats
+from ...search.query import (
     MAX_PREFIX_EXPANSION,
     PREFIX_SCAN_LIMIT,
     AndNode,
@@ -47,8 +49,8 @@ from .query import (
     choose_expansions,
     parse_query,
 )
-from .ranking import RERANK_DEPTH, Candidate, rerank
-from .snippets import snippet, surface_form
+from ...search.ranking import RERANK_DEPTH, Candidate, rerank
+from ...search.snippets import snippet, surface_form
 
 SEARCH_TIME_LIMIT = 2.0  # seconds: a query that runs longer returns what it has found
 PHRASE_CHECK_LIMIT = 20_000  # best candidates whose positions are checked for one phrase

@@ -1,0 +1,32 @@
+"""French analysis: the token chain shared by indexing, queries and highlighting."""
+
+from .folding import author_key, fold
+from .french import (
+    APOSTROPHES,
+    ARTICLES,
+    CHUNK_RE,
+    PROTECTED,
+    STOPWORDS,
+    TOKEN_RE,
+    CompoundFilter,
+    ElisionFilter,
+    FoldFilter,
+    FrenchAnalyzer,
+    InflectionFilter,
+    KeywordFilter,
+    LowercaseFilter,
+    StemFilter,
+    StopFilter,
+    WordTokenizer,
+    analyzer,
+    french_chain,
+    light_inflection,
+    word_filters,
+)
+
+__all__ = [
+    "APOSTROPHES", "ARTICLES", "CHUNK_RE", "PROTECTED", "STOPWORDS", "TOKEN_RE",
+    "CompoundFilter", "ElisionFilter", "FoldFilter", "FrenchAnalyzer", "InflectionFilter",
+    "KeywordFilter", "LowercaseFilter", "StemFilter", "StopFilter", "WordTokenizer",
+    "analyzer", "author_key", "fold", "french_chain", "light_inflection", "word_filters",
+]

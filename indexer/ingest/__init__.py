@@ -1,0 +1,1 @@
+"""Reading thread files into threads: decoding, formats, dates, sources (no index code)."""

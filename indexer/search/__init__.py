@@ -1,0 +1,1 @@
+"""The search layer: query language, plans, ranking, snippets, and the one search pipeline."""

@@ -1,0 +1,1 @@
+"""Stores: where passages live (embedded Whoosh/numpy index, PostgreSQL), behind one protocol."""
