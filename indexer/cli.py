@@ -15,9 +15,11 @@ from typing import Any
 
 import click
 
-from .service import DEFAULT_INDEX_DIR, DEFAULT_SOURCE_DIR, open_backend
 from .errors import IndexerError, RebuildLockedError
 from .ingest.parsing import read_sources
+from .search.results import Notice
+from .service import open_service
+from .settings import DEFAULT_INDEX_DIR, DEFAULT_SOURCE_DIR
 
 EXIT_REJECTED = 3  # --strict and some inputs were rejected
 EXIT_LOCKED = 4  # another rebuild holds the lock
@@ -25,11 +27,11 @@ EXIT_LOCKED = 4  # another rebuild holds the lock
 
 def _backend_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every command: where the index lives and which backend holds it."""
-    func = click.option("--database-url", envvar="DATABASE_URL", default=None,
-                        help="PostgreSQL URL for --backend postgres [env DATABASE_URL].")(func)
-    func = click.option("--backend", envvar="SEARCH_BACKEND", default="whoosh",
+    func = click.option("--database-url", envvar="FIL_DATABASE_URL", default=None,
+                        help="PostgreSQL URL for --backend postgres [env FIL_DATABASE_URL].")(func)
+    func = click.option("--backend", envvar="FIL_BACKEND", default="whoosh",
                         type=click.Choice(["whoosh", "postgres"]), show_default=True,
-                        help="Search backend [env SEARCH_BACKEND].")(func)
+                        help="Search backend [env FIL_BACKEND].")(func)
     func = click.option("--index", "index_dir", envvar="FIL_INDEX_DIR",
                         default=DEFAULT_INDEX_DIR, show_default=True,
                         type=click.Path(file_okay=False),
@@ -78,7 +80,7 @@ def rebuild(sources: tuple[str, ...], index_dir: str, backend: str, database_url
     total = sum(len(t.paragraphs) + len(t.comments) for t in read.threads)
     show_bar = not quiet and sys.stderr.isatty()
     try:
-        engine = open_backend(backend, index_dir, database_url)
+        engine = open_service(backend, index_dir, database_url)
         if show_bar:
             with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
                 report = engine.rebuild(read.threads, progress=bar.update)
@@ -103,7 +105,7 @@ def rebuild(sources: tuple[str, ...], index_dir: str, backend: str, database_url
 def stats(index_dir: str, backend: str, database_url: str | None) -> None:
     """Show the current index: threads, passages, distinct terms, size on disk."""
     try:
-        engine = open_backend(backend, index_dir, database_url)
+        engine = open_service(backend, index_dir, database_url)
         st = engine.stats()
         engine.close()
     except IndexerError as exc:
@@ -134,7 +136,7 @@ def search(query: str, index_dir: str, backend: str, database_url: str | None, p
         python -m indexer search 'tres haut debit author:billaut'
     """
     try:
-        engine = open_backend(backend, index_dir, database_url)
+        engine = open_service(backend, index_dir, database_url)
         res = engine.search(query, page=page, per_page=per_page)
         engine.close()
     except IndexerError as exc:
@@ -153,7 +155,7 @@ def search(query: str, index_dir: str, backend: str, database_url: str | None, p
     if res.suggestion:
         click.echo(f"Did you mean: {res.suggestion}")
     for notice in res.notices:
-        click.echo(f"note: {notice}")
+        click.echo(f"note: {notice_en(notice)}")
     for n, h in enumerate(res.hits, start=(res.page - 1) * res.per_page + 1):
         where = f"¶{h.position}" if h.kind == "post" else f"comment {h.position}"
         who = f" — {h.author}" if h.author else ""
@@ -162,6 +164,17 @@ def search(query: str, index_dir: str, backend: str, database_url: str | None, p
         text = html.unescape(_MARK_RE.sub(lambda m: "]" if m.group().startswith("</") else "[",
                                           h.snippet))
         click.echo(f"     {text}")
+
+
+def notice_en(n: Notice) -> str:
+    """A search notice in English."""
+    if n.code == "prefix_short":
+        return f"{n.word}: a prefix needs at least {n.limit} letters; searched as a word"
+    if n.code == "prefix_capped":
+        return f"{n.word}: prefix too common, limited to its {n.limit} most frequent words"
+    if n.code == "timed_out":
+        return "the search took too long: partial results"
+    return n.code
 
 
 def main() -> None:

@@ -5,18 +5,21 @@ Run it with ``python -m search_app`` (waitress) or ``flask --app search_app run`
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from indexer.service import DEFAULT_INDEX_DIR, DEFAULT_SOURCE_DIR, SearchBackend, open_backend
+from indexer.service import Service, open_service
+from indexer.settings import Settings
 
+from . import api, views
 from .errors import register_error_handlers
 from .filters import register_filters
+from .state import EXTENSION, get_service
+from .urls import ThreadIdConverter
 
 MAX_CONTENT_LENGTH = 16 * 1024  # bytes: the app only serves GET requests
 PER_PAGE = 10
@@ -48,47 +51,25 @@ class SafeJSONProvider(DefaultJSONProvider):
                 .replace(">", "\\u003e").replace("'", "\\u0027"))
 
 
-def default_config() -> dict[str, Any]:
-    """Default settings; relative paths are resolved against the current directory."""
-    return {
-        "INDEX_DIR": str(Path.cwd() / DEFAULT_INDEX_DIR),
-        "SOURCE_DIR": str(Path.cwd() / DEFAULT_SOURCE_DIR),
-        "SEARCH_BACKEND": "whoosh",
-        "DATABASE_URL": None,
-        "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
-        "PER_PAGE": PER_PAGE,
-    }
+def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None,
+               service: Service | None = None) -> Flask:
+    """Build the Flask app over a search service.
 
-
-def env_config() -> dict[str, Any]:
-    """Settings taken from the environment (read when the app is created, not at import)."""
-    out: dict[str, Any] = {}
-    for env, key in (("FIL_INDEX_DIR", "INDEX_DIR"), ("SEARCH_BACKEND", "SEARCH_BACKEND"),
-                     ("DATABASE_URL", "DATABASE_URL")):
-        value = os.environ.get(env)
-        if value:
-            out[key] = value
-    return out
-
-
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the Flask app: defaults, then environment, then ``config`` overrides."""
+    The service comes from ``service``, else from ``settings``, else from the environment
+    (:class:`indexer.settings.Settings`). ``config`` sets Flask options and the app's own
+    (``PER_PAGE``, ``MAX_CONTENT_LENGTH``).
+    """
     app = Flask(__name__)
     app.json = SafeJSONProvider(app)
-    app.config.from_mapping(default_config())
-    app.config.from_mapping(env_config())
+    app.config.from_mapping({"MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH, "PER_PAGE": PER_PAGE})
     if config:
         app.config.from_mapping(config)
-    app.config["INDEX_DIR"] = str(Path(app.config["INDEX_DIR"]).expanduser().resolve())
-
-    app.extensions["fil"] = open_backend(app.config["SEARCH_BACKEND"],
-                                         index_dir=app.config["INDEX_DIR"],
-                                         database_url=app.config["DATABASE_URL"])
+    if service is None:
+        settings = settings or Settings.from_env()
+        service = open_service(settings.backend, Path(settings.index_dir).expanduser().resolve(),
+                               settings.database_url, settings.shards)
+    app.extensions[EXTENSION] = service
     register_filters(app)
-
-    from . import api, views
-    from .urls import ThreadIdConverter
-
     app.url_map.converters["tid"] = ThreadIdConverter
 
     app.register_blueprint(views.bp)
@@ -98,11 +79,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     register_error_handlers(app)
     return app
-
-
-def get_backend(app: Flask | None = None) -> SearchBackend:
-    """The app's search backend (opened once per app, shared by every request)."""
-    return (app or current_app).extensions["fil"]
 
 
 def _limit_body() -> Response | None:
@@ -121,4 +97,4 @@ def _security_headers(resp: Response) -> Response:
     return resp
 
 
-__all__ = ["create_app", "get_backend"]
+__all__ = ["create_app", "get_service"]

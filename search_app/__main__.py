@@ -15,11 +15,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from indexer.service import DEFAULT_INDEX_DIR, DEFAULT_SOURCE_DIR, SearchBackend
 from indexer.errors import IndexerError, IndexMissingError, RebuildLockedError
 from indexer.ingest.parsing import read_sources
+from indexer.service import Service
+from indexer.settings import DEFAULT_INDEX_DIR, DEFAULT_SOURCE_DIR, Settings
 
-from . import create_app, get_backend
+from . import create_app, get_service
 
 MAX_REQUEST_BODY = 1024 * 1024  # waitress refuses larger bodies before the app sees them
 
@@ -49,7 +50,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def index_missing(backend: SearchBackend) -> bool:
+def index_missing(backend: Service) -> bool:
     """True when the backend has no index to search yet (a cheap empty search)."""
     try:
         backend.search("", page=1, per_page=1)
@@ -58,7 +59,7 @@ def index_missing(backend: SearchBackend) -> bool:
     return False
 
 
-def ensure_index(backend: SearchBackend, source: str | os.PathLike[str]) -> bool:
+def ensure_index(backend: Service, source: str | os.PathLike[str]) -> bool:
     """Build the index from ``source`` when it is missing; False if that was impossible."""
     if not index_missing(backend):
         return True
@@ -88,11 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from waitress import serve
 
     try:
-        app = create_app({"INDEX_DIR": str(Path(args.index))})
+        app = create_app(settings=Settings.from_env().override(index_dir=Path(args.index)))
     except IndexerError as exc:
         print(f"Configuration invalide : {exc}", file=sys.stderr)
         return 1
-    if not ensure_index(get_backend(app), args.source):
+    if not ensure_index(get_service(app), args.source):
         print("Construisez l'index avec « python -m indexer rebuild SOURCE » puis relancez.",
               file=sys.stderr)
         return 1

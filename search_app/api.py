@@ -1,7 +1,7 @@
 """JSON API: ``GET /api/search`` and ``GET /api/thread/<thread_id>``.
 
-Errors are ``{"error": message}``: 400 for a query or paging that cannot run, 404 for an
-unknown thread, 503 when no index has been built yet.
+Errors are ``{"error": message}`` (in French): 400 for a query or paging that cannot run,
+404 for an unknown thread, 503 when no index can be searched.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from indexer.service import check_paging
 from indexer.errors import QueryError
 from indexer.ingest.model import Thread
+from indexer.search.pipeline import check_paging
 from indexer.search.results import Hit, SearchResults
 
-from . import get_backend
 from .errors import error_response
+from .messages import notice_fr, query_error_fr
+from .state import get_service
 from .urls import hit_url, thread_url
 
 bp = Blueprint("api", __name__)
@@ -50,7 +51,7 @@ def results_json(res: SearchResults, query: str, facets: bool) -> dict[str, Any]
         "suggestion": res.suggestion,
         "results": [hit_json(h, query) for h in res.hits],
         "matched": res.matched,
-        "notices": list(res.notices),
+        "notices": [notice_fr(n) for n in res.notices],
         "elapsed_ms": round(res.elapsed_ms, 2),
     }
     if facets:
@@ -92,16 +93,16 @@ def search() -> Response | tuple[Response, int]:
         page, per_page = check_paging(
             request.args.get("page", "1"),
             request.args.get("per_page", str(current_app.config["PER_PAGE"])))
-        res = get_backend().search(q, page=page, per_page=per_page, facets=facets)
+        res = get_service().search(q, page=page, per_page=per_page, facets=facets)
     except QueryError as exc:
-        return jsonify({"error": str(exc)}), 400
+        return jsonify({"error": query_error_fr(exc)}), 400
     return jsonify(results_json(res, q, facets))
 
 
 @bp.get("/thread/<tid:thread_id>", merge_slashes=False)
 def thread(thread_id: str) -> Response:
     """The whole thread as JSON, or 404 ``{"error": ...}`` when the id is unknown."""
-    found = get_backend().get_thread(thread_id)
+    found = get_service().get_thread(thread_id)
     if found is None:
         return error_response(404, "Aucun fil de discussion ne porte cet identifiant.")
     return jsonify(thread_json(found))

@@ -7,6 +7,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from indexer.errors import IndexerError, IndexMissingError, QueryError
 
+from .messages import query_error_fr
+
 #: French titles for the error pages (HTML) and messages (JSON).
 ERROR_MESSAGES = {
     400: ("Requête invalide", "La requête n'a pas pu être comprise."),
@@ -75,13 +77,15 @@ def _index_missing(exc: IndexMissingError) -> Response:
 
 def _query_error(exc: QueryError) -> Response:
     """A query or paging the search core refused: 400 with its reason."""
-    return error_response(400, str(exc))
+    return error_response(400, query_error_fr(exc))
 
 
 def _backend_error(exc: IndexerError) -> Response:
     """The search core failed (e.g. its database is down): 503, details only in the log."""
     current_app.logger.error("search backend error: %s", exc)
-    return error_response(503)
+    resp = error_response(503)
+    resp.headers["Retry-After"] = "5"
+    return resp
 
 
 def _unexpected_error(exc: Exception) -> Response:

@@ -7,16 +7,24 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from indexer.service import MAX_PAGE, check_paging
 from indexer.errors import QueryError
 from indexer.ingest.model import Thread
+from indexer.search.pipeline import MAX_PAGE, check_paging
+from indexer.search.query import (
+    FILTER_NAMES,
+    KIND_ALIASES,
+    Marks,
+    active_filters,
+    drop_filter,
+    query_marks,
+    set_filter,
+)
 from indexer.search.results import Hit, SearchResults
-from indexer.search.query import KIND_ALIASES
 from indexer.search.snippets import highlight
 
-from . import get_backend
 from .errors import error_response
-from .querytext import active_filters, drop_filter, query_terms, set_filter
+from .messages import notice_fr, query_error_fr
+from .state import get_service
 from .urls import hit_url, thread_url
 
 bp = Blueprint("views", __name__)
@@ -91,6 +99,13 @@ def page_numbers(page: int, pages: int, radius: int = 2) -> list[int | None]:
     return out
 
 
+def drop_filters(q: str) -> str:
+    """The query without any filter."""
+    for name in FILTER_NAMES:
+        q = drop_filter(q, name)
+    return q
+
+
 def facet_links(results: SearchResults, q: str) -> tuple[list[FacetLink], list[FacetLink]]:
     """Author and kind filter links: each sets (or, when active, removes) a filter."""
     active = active_filters(q)
@@ -119,15 +134,17 @@ def search() -> Response | tuple[str, int]:
     try:
         page, per_page = check_paging(request.args.get("page", "1"),
                                       request.args.get("per_page", per_page_default))
-        results = get_backend().search(q, page=page, per_page=per_page, facets=bool(q.strip()))
+        results = get_service().search(q, page=page, per_page=per_page, facets=bool(q.strip()))
     except QueryError as exc:
-        return render_template("search.html", q=shown, error=str(exc), results=None), 400
+        return render_template("search.html", q=shown, error=query_error_fr(exc),
+                               results=None), 400
     if not shown.strip():  # no query: the form and the syntax help
         return render_template("search.html", q=shown, results=None, error=None), 200
     pages = min(MAX_PAGE, -(-results.total // results.per_page)) if results.total else 0
     authors, kinds = facet_links(results, q)
     return render_template(
         "search.html", q=shown, error=None, results=results,
+        notices=[notice_fr(n) for n in results.notices],
         groups=group_hits(results, q),
         any_notice=ANY_WORD_NOTICE if results.matched == "any" else None,
         suggestion_url=search_url(results.suggestion) if results.suggestion else None,
@@ -135,7 +152,7 @@ def search() -> Response | tuple[str, int]:
         page_url=lambda n: search_url(q, n, results.per_page),
         author_links=authors, kind_links=kinds,
         active=active_filters(q),
-        clear_filters_url=search_url(drop_filter(drop_filter(q, "author"), "kind")),
+        clear_filters_url=search_url(drop_filters(q)),
     ), 200
 
 
@@ -162,7 +179,7 @@ def safe_source_url(url: str | None) -> str | None:
     return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
-def comment_views(thread: Thread, terms: list[str]) -> list[CommentView]:
+def comment_views(thread: Thread, terms: Marks) -> list[CommentView]:
     """Comments with highlighted paragraphs, "in reply to" links and back-links."""
     authors = {c.position: c.author for c in thread.comments}
     views = {c.position: CommentView(
@@ -179,13 +196,12 @@ def comment_views(thread: Thread, terms: list[str]) -> list[CommentView]:
 @bp.get("/thread/<tid:thread_id>", merge_slashes=False)
 def thread(thread_id: str) -> Response | tuple[str, int]:
     """A whole thread: post paragraphs (``#p1``…), comments (``#c1``…), query words marked."""
-    found = get_backend().get_thread(thread_id)
+    found = get_service().get_thread(thread_id)
     if found is None:
         return error_response(404, "Aucun fil de discussion ne porte cet identifiant.",
                               "Fil de discussion introuvable")
     q = request.args.get("q", "")
-    terms = query_terms(q, [*found.paragraphs,
-                            *(p for c in found.comments for p in c.paragraphs)])
+    terms = query_marks(q)
     return render_template(
         "thread.html", thread=found, q=display_query(q), terms=terms,
         back_url=search_url(q) if q.strip() else None,

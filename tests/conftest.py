@@ -20,17 +20,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from indexer.store.whoosh.generations import build_index
 from indexer.ingest.model import Thread
 from indexer.ingest.parsing import read_sources
+from indexer.settings import Settings
+from indexer.store.whoosh.generations import build_index
 
 if TYPE_CHECKING:
     from pg_cluster import TempCluster
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED_DIR = ROOT / "index_data" / "threads"
-SEED_FILE = SEED_DIR / "lippi-billautshow-2009-02.txt"
-SEED_ID = "lippi-billautshow-2009-02"
+from helpers import SEED_FILE, postgres
 
 Source = Thread | dict[str, Any] | str | Path
 
@@ -100,8 +98,8 @@ def app_factory() -> Iterator[Callable[..., Flask]]:
 
     apps: list[Flask] = []
 
-    def make(**config: Any) -> Flask:
-        app = create_app({"TESTING": True, **config})
+    def make(settings: Settings, **config: Any) -> Flask:
+        app = create_app({"TESTING": True, **config}, settings=settings)
         apps.append(app)
         return app
 
@@ -116,8 +114,7 @@ def app_factory() -> Iterator[Callable[..., Flask]]:
 def make_app() -> Iterator[Callable[..., Flask]]:
     """Factory: ``make_app(index_dir, **config)`` -> a testing app on the Whoosh backend."""
     with app_factory() as make:
-        yield lambda index_dir, **config: make(INDEX_DIR=str(index_dir),
-                                               SEARCH_BACKEND="whoosh", **config)
+        yield lambda index_dir, **config: make(Settings(index_dir=Path(index_dir)), **config)
 
 
 @pytest.fixture
@@ -242,10 +239,9 @@ def pg_server() -> Iterator[PgServer]:
 def rebuild_pg(url: str, sources: Iterable[Source], scratch: Path,
                shards: list[str] | None = None) -> str:
     """Index sources (as build_test_index takes them) into the database at ``url``."""
-    from indexer.store.postgres.store import PostgresBackend
 
     threads = gather_threads(sources, scratch / "pg-src.jsonl")
-    backend = PostgresBackend(url, shards=shards or [])
+    backend = postgres(url, shards=shards or [])
     try:
         backend.rebuild(threads)
     finally:
@@ -274,7 +270,7 @@ def pg_seed_url(make_pg_index: Callable[..., str]) -> str:
 def make_pg_app() -> Iterator[Callable[..., Flask]]:
     """Factory: ``make_pg_app(database_url, **config)`` -> a testing app on PostgreSQL."""
     with app_factory() as make:
-        yield lambda url, **config: make(SEARCH_BACKEND="postgres", DATABASE_URL=url, **config)
+        yield lambda url, **config: make(Settings(backend="postgres", database_url=url), **config)
 
 
 @pytest.fixture(params=["whoosh", "postgres"])

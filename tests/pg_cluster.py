@@ -6,7 +6,7 @@ socket directory) and removes everything when stopped. Run as root, the cluster 
 to the ``postgres`` OS user (``initdb`` refuses to run as root)::
 
     with TempCluster() as pg:
-        backend = PostgresBackend(pg.url("fil"))  # pg.create_database("fil") first
+        backend = postgres(pg.url("fil"))  # pg.create_database("fil") first
 
 Command line (prints the URL, then serves until interrupted)::
 

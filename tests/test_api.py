@@ -13,6 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from indexer.settings import Settings
+
 SEED_ID = "lippi-billautshow-2009-02"
 
 RESULT_KEYS = {"thread_id", "thread_title", "kind", "position", "url", "author", "date",
@@ -244,41 +246,42 @@ def test_config_env_fallback_and_override(monkeypatch: pytest.MonkeyPatch, seed_
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FIL_INDEX_DIR", raising=False)
-    monkeypatch.setenv("SEARCH_BACKEND", "whoosh")
-    assert create_app().config["INDEX_DIR"] == str(tmp_path / "index_data" / "index")
+    monkeypatch.setenv("FIL_BACKEND", "whoosh")
+    default = create_app()
+    assert default.extensions["fil"].store.index_dir == tmp_path / "index_data" / "index"
 
     monkeypatch.setenv("FIL_INDEX_DIR", str(seed_index))  # read by create_app, not at import
     app = create_app({"TESTING": True})
     try:
-        assert app.config["INDEX_DIR"] == str(seed_index.resolve())
+        assert app.extensions["fil"].store.index_dir == seed_index.resolve()
         assert app.test_client().get("/api/search?q=lippi").get_json()["total"] > 0
     finally:
         app.extensions["fil"].close()
 
-    other = create_app({"INDEX_DIR": str(tmp_path / "other")})  # config beats environment
-    assert other.config["INDEX_DIR"] == str((tmp_path / "other").resolve())
+    other = create_app(settings=Settings(index_dir=tmp_path / "other"))  # beats environment
+    assert other.extensions["fil"].store.index_dir == (tmp_path / "other").resolve()
     assert other.test_client().get("/api/search?q=lippi").status_code == 503
 
 
 def test_config_env_selects_postgres(monkeypatch: pytest.MonkeyPatch, pg_seed_url: str,
                                      make_pg_index, tmp_path) -> None:
-    """SEARCH_BACKEND / DATABASE_URL from the environment, and config beating them."""
+    """FIL_BACKEND / FIL_DATABASE_URL from the environment, and explicit settings beating them."""
     from search_app import create_app
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SEARCH_BACKEND", "postgres")
-    monkeypatch.setenv("DATABASE_URL", pg_seed_url)
+    monkeypatch.setenv("FIL_BACKEND", "postgres")
+    monkeypatch.setenv("FIL_DATABASE_URL", pg_seed_url)
     apps: list[Flask] = []
     try:
         app = create_app({"TESTING": True})
         apps.append(app)
-        assert app.config["SEARCH_BACKEND"] == "postgres"
-        assert app.config["DATABASE_URL"] == pg_seed_url
+        assert app.extensions["fil"].name == "postgres"
         assert app.test_client().get("/api/search?q=lippi").get_json()["total"] > 0
 
         other = make_pg_index([{"id": "autre", "title": "Autre",
                                 "post": {"paragraphs": ["zébulon"]}}])
-        app = create_app({"TESTING": True, "DATABASE_URL": other})  # config beats env
+        app = create_app({"TESTING": True},
+                         settings=Settings(backend="postgres", database_url=other))
         apps.append(app)
         assert app.test_client().get("/api/search?q=lippi").get_json()["total"] == 0
         assert app.test_client().get("/api/search?q=zebulon").get_json()["total"] == 1

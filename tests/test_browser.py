@@ -63,10 +63,11 @@ def server(make_index) -> Iterator[str]:
     require_browser()
     from waitress import create_server
 
+    from indexer.settings import Settings
     from search_app import create_app
 
     index = make_index([ROOT / "index_data" / "threads" / f"{SEED_ID}.txt"])
-    app = create_app({"INDEX_DIR": str(index), "SEARCH_BACKEND": "whoosh"})
+    app = create_app(settings=Settings(index_dir=index))
     srv = create_server(app, host="127.0.0.1", port=free_port(), threads=2)
     thread = threading.Thread(target=srv.run, name="waitress", daemon=True)
     thread.start()

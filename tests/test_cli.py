@@ -31,7 +31,7 @@ SUMMARY_RE = re.compile(r"^Indexed (\d+) threads, (\d+) passages, (\d+) rejected
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Run every test in an empty tmp cwd, without the CLI's environment variables."""
-    for var in ("FIL_INDEX_DIR", "FIL_SOURCES", "FIL_PROCS", "SEARCH_BACKEND", "DATABASE_URL"):
+    for var in ("FIL_INDEX_DIR", "FIL_SOURCES", "FIL_BACKEND", "FIL_DATABASE_URL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -327,7 +327,7 @@ def test_console_script_is_declared() -> None:
 def python_m_indexer(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``python -m indexer ...`` as a separate process (the repo on PYTHONPATH)."""
     full_env = {k: v for k, v in os.environ.items()
-                if k not in ("FIL_INDEX_DIR", "FIL_SOURCES", "FIL_PROCS", "SEARCH_BACKEND")}
+                if k not in ("FIL_INDEX_DIR", "FIL_SOURCES", "FIL_BACKEND")}
     full_env.update(PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
                     PYTHONWARNINGS="ignore::SyntaxWarning", **env)
     return subprocess.run([sys.executable, "-m", "indexer", *args], cwd=cwd, env=full_env,

@@ -1,4 +1,4 @@
-"""The fil1 codec (indexer.store.whoosh.codec) and the numpy postings builder (indexer.store.whoosh.postings).
+"""The fil1 codec (store/whoosh/codec.py) and the numpy postings builder (postings.py).
 
 The same passages are indexed twice, by ``build_index`` (fil1 segments) and by Whoosh's
 own writer (its default codec); Whoosh's public reader and searcher API must answer the
@@ -24,20 +24,19 @@ from whoosh.reading import IndexReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from indexer.store.whoosh import postings
 from indexer.analysis import analyzer
-from indexer.store.whoosh.codec import FieldData, FilCodec
 from indexer.errors import IndexMissingError
+from indexer.ingest.model import Comment, Thread
+from indexer.ingest.parsing import read_sources
+from indexer.store.records import thread_from_record, thread_record
+from indexer.store.whoosh import postings
+from indexer.store.whoosh.codec import FieldData, FilCodec
 from indexer.store.whoosh.generations import (
     build_index,
     open_generation,
     passage_schema,
     passage_store,
-    thread_from_json,
-    thread_to_json,
 )
-from indexer.ingest.model import Comment, Thread
-from indexer.ingest.parsing import read_sources
 from indexer.store.whoosh.postings import PostingsBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -300,7 +299,7 @@ def test_prefix_expansion_and_fuzzy_terms(searchers: tuple[Searcher, Searcher]) 
 def stored_thread(data: str, passages: Index) -> Thread:
     """A thread read back from the store, its texts taken from the passages index."""
     with passages.searcher() as ps:
-        return thread_from_json(data, lambda i: ps.stored_fields(i)["content"])
+        return thread_from_record(data, lambda i: ps.stored_fields(i)["content"])
 
 
 def test_thread_store_finds_every_thread(built: Built, threads: list[Thread]) -> None:
@@ -312,7 +311,7 @@ def test_thread_store_finds_every_thread(built: Built, threads: list[Thread]) ->
             found = s.document(thread_id=t.id)
             assert found is not None and found["thread_id"] == t.id
             assert stored_thread(found["data"], built.fil) == replace(t, source=""), t.id
-            assert len(found["data"]) < len(thread_to_json(t)), "texts are not stored twice"
+            assert len(found["data"]) < len(thread_record(t)), "texts are not stored twice"
         assert s.document(thread_id="synth-999") is None
 
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from helpers import embedded
 
-from indexer.store.whoosh.store import WhooshBackend
 from indexer.store.whoosh.generations import CURRENT, current_generation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +105,7 @@ def rebuild_cmd(index_dir: Path, *sources: Path) -> list[str]:
 
 def rebuild_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if k not in ("FIL_PROCS", "FIL_SOURCES", "FIL_INDEX_DIR", "SEARCH_BACKEND")}
+           if k not in ("FIL_SOURCES", "FIL_INDEX_DIR", "FIL_BACKEND")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -122,7 +122,7 @@ def tmp_garbage(index_dir: Path) -> list[Path]:
 
 def search_totals(index_dir: Path, queries: Iterable[str]) -> dict[str, tuple[int, list]]:
     """Total and ranked (thread, kind, position) of each query, on a fresh backend."""
-    backend = WhooshBackend(index_dir)
+    backend = embedded(index_dir)
     try:
         out = {}
         for q in queries:

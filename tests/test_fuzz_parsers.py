@@ -24,7 +24,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from indexer.errors import ThreadParseError
-from indexer.store.whoosh.generations import thread_to_json
 from indexer.ingest.model import Thread
 from indexer.ingest.parsing import (
     ISO_DATE_RE,
@@ -36,6 +35,7 @@ from indexer.ingest.parsing import (
     read_file,
     read_sources,
 )
+from indexer.store.records import thread_record
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FILE = ROOT / "index_data" / "threads" / "lippi-billautshow-2009-02.txt"
@@ -68,7 +68,7 @@ def check_thread(t: Thread) -> None:
         assert len(set(c.reply_to)) == len(c.reply_to)
         assert c.date is None or ISO_DATE_RE.match(c.date)
     assert t.date is None or ISO_DATE_RE.match(t.date)
-    thread_to_json(t).encode("utf-8")
+    thread_record(t).encode("utf-8")
     assert len(t.passages()) == len(t.paragraphs) + len(t.comments)
 
 

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import ROOT, SEED_FILE, embedded  # noqa: E402
 
 from indexer.analysis import analyzer
 from indexer.cli import EXIT_LOCKED, cli
-from indexer.store.whoosh.store import WhooshBackend
 from indexer.errors import IndexMissingError, RebuildLockedError
+from indexer.ingest.model import Comment, Thread
+from indexer.ingest.parsing import read_sources
 from indexer.store.whoosh.generations import (
     CURRENT,
     KEEP_GENERATIONS,
@@ -32,12 +34,6 @@ from indexer.store.whoosh.generations import (
     open_generation,
     rebuild_lock,
 )
-from indexer.ingest.model import Comment, Thread
-from indexer.ingest.parsing import read_sources
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED_FILE = ROOT / "index_data" / "threads" / "lippi-billautshow-2009-02.txt"
-SEED_ID = "lippi-billautshow-2009-02"
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +54,7 @@ B = [thread(f"b{i}", f"Le tramway numéro {i} traverse la vallée.") for i in ra
 
 def hits(index_dir: Path, query: str) -> set[tuple[str, str, int]]:
     """(thread, kind, position) of every hit of a query on the current generation."""
-    backend = WhooshBackend(index_dir)
+    backend = embedded(index_dir)
     try:
         res = backend.search(query, per_page=100)
         return {(h.thread_id, h.kind, h.position) for h in res.hits}
@@ -338,8 +334,8 @@ def test_impact_ranking_matches_whoosh_boolean_search(tmp_path: Path, seed: Thre
 
     threads = [seed, *synthetic_threads(seed)]
     build_index(threads, tmp_path / "ix")
-    backend = WhooshBackend(tmp_path / "ix")
-    gen = backend._generation()
+    backend = embedded(tmp_path / "ix")
+    gen = backend.store._generation()
     try:
         for q in WORD_QUERIES:
             terms = analyzer().terms(q)
@@ -366,7 +362,7 @@ def test_impact_ranking_matches_whoosh_boolean_search(tmp_path: Path, seed: Thre
 def test_reader_opened_before_a_rebuild_sees_the_new_content(tmp_path: Path) -> None:
     idx = tmp_path / "index"
     build_index(A, idx)
-    backend = WhooshBackend(idx)
+    backend = embedded(idx)
     try:
         before = backend.search("abeilles")
         assert {h.thread_id for h in before.hits} == {"a1", "a2"}
@@ -392,13 +388,14 @@ def test_reader_opened_before_a_rebuild_sees_the_new_content(tmp_path: Path) -> 
 def test_phrase_total_is_a_lower_bound_past_the_check_limit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past PHRASE_CHECK_LIMIT candidates the total is marked inexact, here and on the page."""
+    from indexer.settings import Settings
     from indexer.store.whoosh import store as engine
     from search_app import create_app
 
     threads = [thread(f"t{i}", "le chat noir dort" if i % 2 else "noir comme le chat")
                for i in range(10)]
     build_index(threads, tmp_path / "ix")
-    backend = WhooshBackend(tmp_path / "ix")
+    backend = embedded(tmp_path / "ix")
     try:
         full = backend.search('"chat noir"')
         assert (full.total, full.total_exact) == (5, True)
@@ -408,8 +405,8 @@ def test_phrase_total_is_a_lower_bound_past_the_check_limit(
         assert all(h.thread_id in {f"t{i}" for i in range(1, 10, 2)} for h in part.hits)
     finally:
         backend.close()
-    client = create_app({"INDEX_DIR": str(tmp_path / "ix"), "SEARCH_BACKEND": "whoosh",
-                         "TESTING": True}).test_client()
+    client = create_app({"TESTING": True},
+                        settings=Settings(index_dir=tmp_path / "ix")).test_client()
     assert client.get("/api/search", query_string={"q": '"chat noir"'}).json[
         "total_exact"] is False
     assert "au moins" in client.get("/", query_string={"q": '"chat noir"'}).text

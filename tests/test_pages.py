@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
+from indexer.search.query import drop_filter, set_filter
 from search_app.filters import date_fr, number_fr, plural_fr
-from search_app.querytext import drop_filter, set_filter
 from search_app.views import page_numbers
 
 SEED_ID = "lippi-billautshow-2009-02"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import embedded  # noqa: E402
 
 from indexer.errors import SourceMissingError, ThreadParseError
 from indexer.ingest.model import Thread
@@ -731,7 +732,6 @@ def test_dates_come_out_canonical(raw: str, iso: str) -> None:
 
 def test_old_dates_index_and_filter(tmp_path: Path) -> None:
     """A thread dated before year 1000 is indexed (not a failed rebuild) and filterable."""
-    from indexer.store.whoosh.store import WhooshBackend
     from indexer.store.whoosh.generations import build_index
 
     src = tmp_path / "old.jsonl"
@@ -740,7 +740,7 @@ def test_old_dates_index_and_filter(tmp_path: Path) -> None:
     read = read_sources([src])
     assert not read.rejected
     build_index(read.threads, tmp_path / "ix")
-    backend = WhooshBackend(tmp_path / "ix")
+    backend = embedded(tmp_path / "ix")
     try:
         assert backend.search("chronique avant:1000-01-01").total == 1
         assert backend.search("chronique après:1000-01-01").total == 0

@@ -27,19 +27,18 @@ from typing import Any
 import psycopg
 import pytest
 from click.testing import CliRunner
-from conftest import SEED_FILE, SEED_ID, PgServer, pg_unavailable, start_temp_cluster
+from conftest import PgServer, pg_unavailable, start_temp_cluster
+from helpers import SEED_FILE, SEED_ID, embedded, postgres
 
-from indexer.service import open_backend
 from indexer.cli import EXIT_LOCKED, cli
-from indexer.store.whoosh.store import WhooshBackend
 from indexer.errors import IndexerError, IndexMissingError, RebuildLockedError
-from indexer.store.whoosh.generations import build_index
 from indexer.ingest.model import Comment, Thread
-from indexer.search.results import SearchResults
 from indexer.ingest.parsing import read_sources
-from indexer.store.postgres.store import TIMEOUT_NOTICE, PostgresBackend
+from indexer.search.results import SearchResults
+from indexer.service import Service, open_service
 from indexer.store.postgres.build import LOCK_KEY
 from indexer.store.postgres.sql import quote_lexeme, tsvector_literal
+from indexer.store.whoosh.generations import build_index
 
 pytestmark = pytest.mark.postgres
 
@@ -174,17 +173,17 @@ def corpus() -> list[Thread]:
 
 @pytest.fixture(scope="module")
 def whoosh_corpus(corpus: list[Thread],
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[WhooshBackend]:
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     index_dir = tmp_path_factory.mktemp("whoosh-corpus") / "index"
     build_index(corpus, index_dir)
-    backend = WhooshBackend(index_dir)
+    backend = embedded(index_dir)
     yield backend
     backend.close()
 
 
 @pytest.fixture(scope="module")
-def pg_corpus(corpus: list[Thread], pg_server: PgServer) -> Iterator[PostgresBackend]:
-    backend = PostgresBackend(pg_server.new_database("fil_corpus"), shards=[])
+def pg_corpus(corpus: list[Thread], pg_server: PgServer) -> Iterator[Service]:
+    backend = postgres(pg_server.new_database("fil_corpus"), shards=[])
     backend.rebuild(corpus)
     yield backend
     backend.close()
@@ -218,23 +217,23 @@ def coordinator_url(pg_server: PgServer) -> str:
 
 @pytest.fixture(scope="module")
 def sharded(corpus: list[Thread], coordinator_url: str,
-            shard_url: str) -> Iterator[PostgresBackend]:
-    backend = PostgresBackend(coordinator_url, shards=[shard_url])
+            shard_url: str) -> Iterator[Service]:
+    backend = postgres(coordinator_url, shards=[shard_url])
     backend.rebuild(corpus)
     yield backend
     backend.close()
 
 
 @pytest.fixture
-def pg_seed(pg_seed_url: str) -> Iterator[PostgresBackend]:
-    backend = PostgresBackend(pg_seed_url, shards=[])
+def pg_seed(pg_seed_url: str) -> Iterator[Service]:
+    backend = postgres(pg_seed_url, shards=[])
     yield backend
     backend.close()
 
 
 @pytest.fixture
-def whoosh_seed(seed_index: Path) -> Iterator[WhooshBackend]:
-    backend = WhooshBackend(seed_index)
+def whoosh_seed(seed_index: Path) -> Iterator[Service]:
+    backend = embedded(seed_index)
     yield backend
     backend.close()
 
@@ -247,13 +246,13 @@ def fresh_db(pg_server: PgServer) -> str:
 # -- same analysis, same results -----------------------------------------------------------
 @pytest.mark.parametrize("q", ["tres haut debit", "très haut débit", "TRÈS HAUT DÉBIT",
                                '"haut debit"'])
-def test_seed_top_five(pg_seed: PostgresBackend, q: str) -> None:
+def test_seed_top_five(pg_seed: Service, q: str) -> None:
     res = pg_seed.search(q)
     assert {(h.kind, h.position) for h in res.hits[:5]} == TOP_FIVE
     assert all(h.thread_id == SEED_ID for h in res.hits)
 
 
-def test_seed_elision_author_and_marks(pg_seed: PostgresBackend) -> None:
+def test_seed_elision_author_and_marks(pg_seed: Service) -> None:
     a, b = pg_seed.search("l'entreprise"), pg_seed.search("entreprise")
     assert a.total == b.total > 0
     assert [(h.kind, h.position) for h in a.hits] == [(h.kind, h.position) for h in b.hits]
@@ -268,8 +267,8 @@ def test_seed_elision_author_and_marks(pg_seed: PostgresBackend) -> None:
     assert pg_seed.search("sarkosy").suggestion == "sarkozy"
 
 
-def test_seed_results_equal_across_backends(pg_seed: PostgresBackend,
-                                            whoosh_seed: WhooshBackend) -> None:
+def test_seed_results_equal_across_backends(pg_seed: Service,
+                                            whoosh_seed: Service) -> None:
     core = SEED_QUERIES[:9]  # the API contract's seed cases: always compared
     assert compare(pg_seed, whoosh_seed, core, exact=False) == 2 * len(core)
     rest = SEED_QUERIES[9:]
@@ -279,15 +278,18 @@ def test_seed_results_equal_across_backends(pg_seed: PostgresBackend,
         assert {h[:3] for h in hit_list(a)} == {h[:3] for h in hit_list(b)}, q
 
 
-def test_corpus_results_equal_across_backends(pg_corpus: PostgresBackend,
-                                              whoosh_corpus: WhooshBackend) -> None:
+def test_corpus_results_equal_across_backends(pg_corpus: Service,
+                                              whoosh_corpus: Service) -> None:
     queries = CORPUS_QUERIES + piaf_queries(60)
     assert compare(pg_corpus, whoosh_corpus, queries, exact=False) >= 1.6 * len(queries)
-    assert any(n.startswith("« a* »") for n in pg_corpus.search("a*").notices)
+    for q, code in (("a*", "prefix_short"), ("par*", "prefix_capped")):
+        notices = {(n.code, n.word) for n in pg_corpus.search(q).notices}
+        assert notices == {(n.code, n.word) for n in whoosh_corpus.search(q).notices}
+        assert (code, q) in notices
 
 
-def test_stats_and_threads_match_whoosh(pg_corpus: PostgresBackend,
-                                        whoosh_corpus: WhooshBackend,
+def test_stats_and_threads_match_whoosh(pg_corpus: Service,
+                                        whoosh_corpus: Service,
                                         corpus: list[Thread]) -> None:
     a, b = pg_corpus.stats(), whoosh_corpus.stats()
     assert (a.threads, a.passages, a.terms) == (b.threads, b.passages, b.terms)
@@ -321,7 +323,7 @@ def test_odd_text_indexed_and_found_alike(make_pg_index: Callable[..., str],
     url = make_pg_index(threads)
     whoosh_dir = tmp_path / "w"
     build_index(threads, whoosh_dir)
-    pg, wh = PostgresBackend(url, shards=[]), WhooshBackend(whoosh_dir)
+    pg, wh = postgres(url, shards=[]), embedded(whoosh_dir)
     try:
         queries = ["aujourd'hui", "dossier fichier", "'quote'", "\\", "zorglub",
                    '"de la phrase"', "author:\"o'brien \\ jr\"", "o'brien", "x:1",
@@ -342,7 +344,7 @@ HOSTILE = ["'", "''", "\\", "\\'", "a & b", "a | b", "!a", "a <-> b", "a:*", "a:
 
 
 @pytest.mark.parametrize("q", HOSTILE, ids=range(len(HOSTILE)))
-def test_hostile_queries_are_data(pg_seed: PostgresBackend, whoosh_seed: WhooshBackend,
+def test_hostile_queries_are_data(pg_seed: Service, whoosh_seed: Service,
                                   pg_seed_url: str, q: str) -> None:
     try:
         expected = whoosh_seed.search(q, facets=True)
@@ -359,26 +361,26 @@ def test_hostile_queries_are_data(pg_seed: PostgresBackend, whoosh_seed: WhooshB
 def test_open_backend_chooses_postgres(pg_seed_url: str,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FIL_PG_SHARDS", raising=False)
-    backend = open_backend("postgres", database_url=pg_seed_url)
+    backend = open_service("postgres", database_url=pg_seed_url)
     try:
-        assert isinstance(backend, PostgresBackend) and backend.name == "postgres"
+        assert backend.name == "postgres"
         assert backend.search("lippi").total > 0
     finally:
         backend.close()
-    monkeypatch.setenv("SEARCH_BACKEND", "postgres")
-    monkeypatch.setenv("DATABASE_URL", pg_seed_url)
-    backend = open_backend()
+    monkeypatch.setenv("FIL_BACKEND", "postgres")
+    monkeypatch.setenv("FIL_DATABASE_URL", pg_seed_url)
+    backend = open_service()
     try:
-        assert isinstance(backend, PostgresBackend)
+        assert backend.name == "postgres"
     finally:
         backend.close()
-    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.delenv("FIL_DATABASE_URL")
     with pytest.raises(IndexerError, match="DATABASE_URL"):
-        open_backend("postgres")
+        open_service("postgres")
 
 
 def test_missing_index(fresh_db: str) -> None:
-    backend = PostgresBackend(fresh_db, shards=[])
+    backend = postgres(fresh_db, shards=[])
     try:
         for call in (lambda: backend.search(""), lambda: backend.search("lippi"),
                      lambda: backend.get_thread(SEED_ID), backend.stats):
@@ -392,7 +394,7 @@ def test_unreachable_server_is_a_backend_error(make_pg_app: Callable[..., Any]) 
     from pg_cluster import free_port
 
     url = f"postgresql://fil:secret@127.0.0.1:{free_port()}/fil"
-    backend = PostgresBackend(url, shards=[])
+    backend = postgres(url, shards=[])
     with pytest.raises(IndexerError) as info:
         backend.search("lippi")
     assert not isinstance(info.value, IndexMissingError)
@@ -401,7 +403,7 @@ def test_unreachable_server_is_a_backend_error(make_pg_app: Callable[..., Any]) 
     assert resp.status_code == 503 and "secret" not in resp.get_data(as_text=True)
 
 
-def test_reconnects_after_lost_connections(pg_seed: PostgresBackend, pg_seed_url: str) -> None:
+def test_reconnects_after_lost_connections(pg_seed: Service, pg_seed_url: str) -> None:
     before = hit_list(pg_seed.search("tres haut debit"))
     with psycopg.connect(pg_seed_url, autocommit=True) as admin:
         killed = admin.execute(
@@ -413,8 +415,8 @@ def test_reconnects_after_lost_connections(pg_seed: PostgresBackend, pg_seed_url
 
 def test_time_limit_returns_partial_results(pg_seed_url: str,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("indexer.store.postgres.store.SEARCH_TIME_LIMIT", 0.3)
-    backend = PostgresBackend(pg_seed_url, shards=[])
+    monkeypatch.setattr("indexer.search.pipeline.SEARCH_TIME_LIMIT", 0.3)
+    backend = postgres(pg_seed_url, shards=[])
     try:
         with psycopg.connect(pg_seed_url) as locker:
             locker.execute("LOCK TABLE fil_passages IN ACCESS EXCLUSIVE MODE")
@@ -422,14 +424,14 @@ def test_time_limit_returns_partial_results(pg_seed_url: str,
             res = backend.search("tres haut debit")
             assert time.perf_counter() - started < 5
             locker.rollback()
-        assert TIMEOUT_NOTICE in res.notices and res.hits == []
+        assert [n.code for n in res.notices] == ["timed_out"] and res.hits == []
         assert {(h.kind, h.position) for h in backend.search("tres haut debit").hits[:5]} \
             == TOP_FIVE
     finally:
         backend.close()
 
 
-def test_concurrent_searches(pg_seed: PostgresBackend) -> None:
+def test_concurrent_searches(pg_seed: Service) -> None:
     queries = ["tres haut debit", "entreprise", "author:philrig", "lippi", "sarkosy"]
     expected = {q: hit_list(pg_seed.search(q)) for q in queries}
     errors: list[BaseException] = []
@@ -458,12 +460,12 @@ def small_threads(word: str, n: int = 3) -> list[Thread]:
 
 def test_duplicate_thread_ids_behave_like_whoosh(fresh_db: str, tmp_path: Path) -> None:
     threads = [Thread("dup", "Premier", ("alpha",)), Thread("dup", "Second", ("beta",))]
-    backend = PostgresBackend(fresh_db, shards=[])
+    backend = postgres(fresh_db, shards=[])
     try:
         report = backend.rebuild(threads)
         assert report.threads == 2 and report.passages == 2 and report.warnings
         build_index(threads, tmp_path / "w")
-        wh = WhooshBackend(tmp_path / "w")
+        wh = embedded(tmp_path / "w")
         compare(backend, wh, ["alpha", "beta", "thread:dup"], exact=False)
         assert backend.get_thread("dup") == wh.get_thread("dup")
         wh.close()
@@ -472,7 +474,7 @@ def test_duplicate_thread_ids_behave_like_whoosh(fresh_db: str, tmp_path: Path) 
 
 
 def test_failed_rebuild_keeps_the_old_index(fresh_db: str) -> None:
-    backend = PostgresBackend(fresh_db, shards=[])
+    backend = postgres(fresh_db, shards=[])
     try:
         backend.rebuild(small_threads("ancien"))
 
@@ -494,7 +496,7 @@ def test_failed_rebuild_keeps_the_old_index(fresh_db: str) -> None:
 
 
 def test_concurrent_rebuild_is_refused(fresh_db: str) -> None:
-    backend = PostgresBackend(fresh_db, shards=[])
+    backend = postgres(fresh_db, shards=[])
     try:
         backend.rebuild(small_threads("ancien"))
         with psycopg.connect(fresh_db, autocommit=True) as other:
@@ -513,7 +515,7 @@ def test_concurrent_rebuild_is_refused(fresh_db: str) -> None:
 
 
 def test_readers_see_the_old_index_until_the_swap(fresh_db: str) -> None:
-    backend = PostgresBackend(fresh_db, shards=[])
+    backend = postgres(fresh_db, shards=[])
     try:
         backend.rebuild(small_threads("ancien"))
         halfway, resume = threading.Event(), threading.Event()
@@ -550,7 +552,7 @@ def test_cli_rebuild_stats_search(fresh_db: str, monkeypatch: pytest.MonkeyPatch
                                   tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FIL_PG_SHARDS", raising=False)
-    env = {"SEARCH_BACKEND": "postgres", "DATABASE_URL": fresh_db}
+    env = {"FIL_BACKEND": "postgres", "FIL_DATABASE_URL": fresh_db}
     runner = CliRunner()
     result = runner.invoke(cli, ["rebuild", "--source", str(SEED_FILE)], env=env)
     assert result.exit_code == 0, result.output
@@ -566,7 +568,7 @@ def test_cli_rebuild_stats_search(fresh_db: str, monkeypatch: pytest.MonkeyPatch
 
 
 # -- scale-out: passages partitioned over two servers -----------------------------------
-def test_two_servers_hold_the_partitions(sharded: PostgresBackend, coordinator_url: str,
+def test_two_servers_hold_the_partitions(sharded: Service, coordinator_url: str,
                                          shard_url: str, corpus: list[Thread]) -> None:
     with psycopg.connect(coordinator_url) as conn:
         kinds = dict(conn.execute(
@@ -584,8 +586,8 @@ def test_two_servers_hold_the_partitions(sharded: PostgresBackend, coordinator_u
     assert st.passages == sum(parts.values()) and "+1 shards" in st.location
 
 
-def test_two_servers_same_results(sharded: PostgresBackend, pg_corpus: PostgresBackend,
-                                  whoosh_corpus: WhooshBackend) -> None:
+def test_two_servers_same_results(sharded: Service, pg_corpus: Service,
+                                  whoosh_corpus: Service) -> None:
     queries = CORPUS_QUERIES + piaf_queries(40)
     compare(sharded, pg_corpus, queries)
     compare(sharded, whoosh_corpus, SEED_QUERIES + piaf_queries(40), exact=False)
@@ -596,7 +598,7 @@ def test_two_servers_same_results(sharded: PostgresBackend, pg_corpus: PostgresB
 def test_two_servers_rebuild_swaps_and_cleans(corpus: list[Thread], coordinator_url: str,
                                               shard_url: str, pg_server: PgServer) -> None:
     url = pg_server.new_database("fil_coord2")
-    backend = PostgresBackend(url, shards=[shard_url])
+    backend = postgres(url, shards=[shard_url])
     try:
         others = set(table_names(shard_url, "fil\\_passages\\_g%"))  # other coordinators'
         backend.rebuild(corpus[:40])
@@ -623,6 +625,6 @@ def test_two_servers_rebuild_swaps_and_cleans(corpus: list[Thread], coordinator_
 
 
 def test_coordinators_sharing_a_shard_keep_their_partitions(
-        sharded: PostgresBackend, pg_corpus: PostgresBackend) -> None:
+        sharded: Service, pg_corpus: Service) -> None:
     """The rebuilds above used the same shard database: this index still answers."""
     compare(sharded, pg_corpus, SEED_QUERIES[:6])

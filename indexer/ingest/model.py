@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 POST = "post"
 COMMENT = "comment"
@@ -71,3 +71,22 @@ class Passage:
     def anchor(self) -> str:
         """Fragment id of this passage on the thread page: ``p3`` or ``c5``."""
         return anchor(self.kind, self.position)
+
+
+def date_key(date: str | None) -> int:
+    """A sortable number for an ISO date: ``2009-02-05T14:51`` -> ``20090205145100`` (0: none).
+
+    >>> date_key("2009-02-05"), date_key("2009-02-05T14:51"), date_key(None)
+    (20090205000000, 20090205145100, 0)
+    """
+    if not date:
+        return 0
+    digits = "".join(ch for ch in date[:19] if ch.isdigit())
+    return int(digits.ljust(14, "0")[:14]) if digits else 0
+
+
+def day_bounds(after: int | None, before: int | None) -> tuple[int | None, int | None]:
+    """Date-key bounds of inclusive YYYYMMDD days (``before`` excludes undated passages)."""
+    low = after * 1_000_000 if after is not None else None
+    high = before * 1_000_000 + 999_999 if before is not None else None
+    return low, high

@@ -16,8 +16,8 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import SourceMissingError, ThreadParseError
 from ..analysis.folding import fold
+from ..errors import SourceMissingError, ThreadParseError
 from .model import Comment, Thread
 
 THREAD_SUFFIXES = (".txt", ".jsonl")

@@ -5,11 +5,18 @@ Syntax (bare words are ANDed)::
     tres haut debit            every word must match (any word, ranked, if none match all)
     "haut debit"               a phrase (accents, case and inflection ignored)
     -sarkozy  -"haut debit"    exclude a word or a phrase
-    obama OR sarkozy           either (binds tighter than the implicit AND)
+    obama OR sarkozy           either (binds tighter than the implicit AND); also OU
+    a AND b, a ET b            the same as ``a b``
+    SAUF sarkozy, NOT sarkozy  the same as ``-sarkozy``
     (obama OR sarkozy) debit   parentheses group
     entrep*                    prefix (at least 3 letters; expansion bounded)
     author:philrig  author:"Jean Michel"  kind:post|comment  thread:ID
     after:2009-02-06  before:2009-02  (YYYY, YYYY-MM or YYYY-MM-DD, inclusive)
+    auteur:  type:billet|commentaire  après:  avant:  fil:   (the French names)
+    -author:x  -thread:x  -kind:post      exclude an author, a thread, a kind
+
+Operators are upper case (``OR``/``OU``, ``AND``/``ET``, ``NOT``/``SAUF``): ``ou`` and
+``et`` in lower case are words (stop words).
 
 Bounds (enforced here, whatever calls the parser): at most MAX_QUERY_CHARS characters,
 MAX_WORDS words, MAX_PREFIXES prefixes and MAX_DEPTH nested parentheses; control
@@ -20,12 +27,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
 from ..analysis import FrenchAnalyzer, analyzer
-from ..errors import QueryError
 from ..analysis.folding import author_key, fold
+from ..errors import QueryError
+from .results import Notice
 
 MAX_QUERY_CHARS = 1000
 MAX_WORDS = 64
@@ -35,21 +44,27 @@ MAX_PREFIXES = 8
 MAX_PREFIX_EXPANSION = 50  # terms a prefix may expand to (the most frequent ones)
 PREFIX_SCAN_LIMIT = 2000  # index terms looked at while expanding one prefix
 
-FILTERS = ("author", "kind", "after", "before", "thread")
 KIND_ALIASES = {"post": "post", "billet": "post", "article": "post",
                 "comment": "comment", "commentaire": "comment", "commentaires": "comment",
                 "comments": "comment"}
 
+#: Filter names, and the French aliases the parser accepts for each.
+FILTER_NAMES = {"author": ("author", "auteur"), "kind": ("kind", "type"),
+                "after": ("after", "après", "apres"), "before": ("before", "avant"),
+                "thread": ("thread", "fil")}
+_FILTER_ALIASES = {alias: name for name, aliases in FILTER_NAMES.items() for alias in aliases}
+OR_WORDS = ("OR", "OU")
+AND_WORDS = ("AND", "ET")
+NOT_WORDS = ("NOT", "SAUF")
+
 _LEX_RE = re.compile(
-    r'(?P<filter>(?:author|kind|after|before|thread|auteur|type|apr[eè]s|avant):'
+    r'(?P<filter>-?(?:author|kind|after|before|thread|auteur|type|apr[eè]s|avant|fil):'
     r'(?:"[^"]*"?|[^\s()]*))'
     r'|(?P<phrase>-?"[^"]*"?)'
     r'|(?P<lpar>-?\()|(?P<rpar>\))'
     r'|(?P<word>-?[^\s()"]+)',
     re.IGNORECASE,
 )
-_FILTER_ALIASES = {"auteur": "author", "type": "kind", "apres": "after", "après": "after",
-                   "avant": "before"}
 
 
 @dataclass(slots=True)
@@ -100,13 +115,16 @@ class ParsedQuery:
     after: int | None = None  # YYYYMMDD, inclusive
     before: int | None = None  # YYYYMMDD, inclusive
     thread: str | None = None
-    notices: list[str] = field(default_factory=list)
+    not_authors: tuple[str, ...] = ()  # folded author keys excluded (``-author:x``)
+    not_threads: tuple[str, ...] = ()  # thread ids excluded (``-thread:x``)
+    notices: list[Notice] = field(default_factory=list)
 
     @property
     def has_filters(self) -> bool:
         """True when any field filter narrows the search."""
         return any(v is not None for v in (self.author, self.kind, self.after, self.before,
-                                           self.thread))
+                                           self.thread)) or bool(self.not_authors
+                                                                 or self.not_threads)
 
     def positive_terms(self) -> list[str]:
         """Every analysed term that a result may match (for ranking, snippets and marks)."""
@@ -145,6 +163,12 @@ def _collect_words(node: Node, out: list[TermNode]) -> None:
             _collect_words(child, out)
 
 
+def normalize_id(value: str) -> str:
+    """A thread id as the index keeps it: NFC, format characters removed, trimmed."""
+    value = unicodedata.normalize("NFC", value)
+    return "".join(c for c in value if unicodedata.category(c) != "Cf").strip()
+
+
 def clean_query(text: str) -> str:
     """Replace control and format characters by spaces and normalise to NFC."""
     text = unicodedata.normalize("NFC", text)
@@ -156,8 +180,7 @@ def _date_bound(value: str, name: str, upper: bool) -> int:
     """``2009``, ``2009-02`` or ``2009-02-05`` -> YYYYMMDD (first or last day for ranges)."""
     m = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", value)
     if not m:
-        raise QueryError(f"{name}: attend une date AAAA-MM-JJ (ou AAAA-MM, AAAA), "
-                         f"pas {value!r}")
+        raise QueryError("bad_date", name=name, value=value)
     y, mo, d = int(m.group(1)), m.group(2), m.group(3)
     try:
         if mo is None:
@@ -176,7 +199,7 @@ def _date_bound(value: str, name: str, upper: bool) -> int:
         date(y, int(mo), int(d))
         return y * 10000 + int(mo) * 100 + int(d)
     except ValueError:
-        raise QueryError(f"{name}: {value!r} n'est pas une date valide") from None
+        raise QueryError("invalid_date", name=name, value=value) from None
 
 
 class _Parser:
@@ -184,7 +207,7 @@ class _Parser:
 
     def __init__(self, text: str, ana: FrenchAnalyzer) -> None:
         self.ana = ana
-        self.lexemes = [(m.lastgroup, m.group()) for m in _LEX_RE.finditer(text)]
+        self.lexemes = [(m.lastgroup or "word", m.group()) for m in _LEX_RE.finditer(text)]
         self.i = 0
         self.words = 0
         self.prefixes = 0
@@ -192,13 +215,22 @@ class _Parser:
 
     def parse(self) -> ParsedQuery:
         must, must_not = self.clauses(depth=0)
-        if self.i < len(self.lexemes):  # stray ")" at top level: ignore it and go on
+        while self.i < len(self.lexemes):  # stray ")" at top level: ignore it and go on
             self.i += 1
             more_must, more_not = self.clauses(depth=0)
             must += more_must
             must_not += more_not
         self.query.must, self.query.must_not = must, must_not
         return self.query
+
+    def _is(self, i: int, words: tuple[str, ...]) -> bool:
+        """True when lexeme ``i`` is one of the operator ``words`` (upper case, bare)."""
+        return i < len(self.lexemes) and self.lexemes[i][0] == "word" \
+            and self.lexemes[i][1] in words
+
+    def _operand_follows(self, i: int) -> bool:
+        """True when lexeme ``i`` exists and can start an operand."""
+        return i < len(self.lexemes) and self.lexemes[i][0] != "rpar"
 
     def clauses(self, depth: int) -> tuple[list[Node], list[Node]]:
         must: list[Node] = []
@@ -210,15 +242,30 @@ class _Parser:
                     return must, must_not
                 self.i += 1
                 continue
-            negated = text.startswith("-") and len(text) > 1 and kind != "filter"
+            if self._is(self.i, AND_WORDS + OR_WORDS):  # an operator with no left operand
+                self.i += 1
+                continue
+            negated = False
+            if self._is(self.i, NOT_WORDS) and self._operand_follows(self.i + 1):
+                negated = True
+                self.i += 1
+                kind, text = self.lexemes[self.i]
+            elif self._is(self.i, NOT_WORDS):
+                self.i += 1
+                continue
+            if kind == "filter":
+                self.i += 1
+                self.filter(text, negated)
+                continue
+            negated = negated or (text.startswith("-") and len(text) > 1)
             alternatives = [self.atom(depth)]
-            while (self.i + 1 < len(self.lexemes) and self.lexemes[self.i][1] == "OR"
-                   and self.lexemes[self.i + 1][0] != "rpar"):
+            while (self._is(self.i, OR_WORDS) and self._operand_follows(self.i + 1)
+                   and self.lexemes[self.i + 1][0] != "filter"):
                 self.i += 1
                 nxt = self.lexemes[self.i][1]
-                if negated or (nxt.startswith("-") and len(nxt) > 1):
-                    raise QueryError("OR ne peut pas relier une exclusion (-mot) : "
-                                     "écrivez par exemple « lippi -debit »")
+                if negated or (nxt.startswith("-") and len(nxt) > 1) \
+                        or self._is(self.i, NOT_WORDS):
+                    raise QueryError("or_exclusion")
                 alternatives.append(self.atom(depth))
             nodes = [n for n in alternatives if n is not None]
             if not nodes:
@@ -230,19 +277,16 @@ class _Parser:
     def atom(self, depth: int) -> Node | None:
         kind, text = self.lexemes[self.i]
         self.i += 1
-        if kind == "filter":
-            self.filter(text)
-            return None
         if kind == "lpar":
             if depth + 1 > MAX_DEPTH:
-                raise QueryError(f"trop de parenthèses imbriquées (au plus {MAX_DEPTH} niveaux)")
+                raise QueryError("too_deep", limit=MAX_DEPTH)
             must, must_not = self.clauses(depth + 1)
             if self.i < len(self.lexemes) and self.lexemes[self.i][0] == "rpar":
                 self.i += 1
             if not must:
                 return None
             return AndNode(must, must_not) if len(must) > 1 or must_not else must[0]
-        if kind == "rpar":
+        if kind in ("rpar", "filter"):
             return None
         raw = text[1:] if text.startswith("-") and len(text) > 1 else text
         if kind == "phrase":
@@ -252,14 +296,14 @@ class _Parser:
             if not terms:
                 return None
             return PhraseNode(inner, terms) if len(terms) > 1 else TermNode(inner, terms)
-        if raw == "OR":
+        if raw in OR_WORDS + AND_WORDS + NOT_WORDS:
             return None
         return self.word(raw)
 
     def count(self, n: int) -> None:
         self.words += n
         if self.words > MAX_WORDS:
-            raise QueryError(f"trop de mots dans la recherche (au plus {MAX_WORDS})")
+            raise QueryError("too_many_words", limit=MAX_WORDS)
 
     def phrase_terms(self, text: str) -> list[str]:
         """Analysed terms of a phrase in position order; joined compound forms left out."""
@@ -271,19 +315,15 @@ class _Parser:
     def word(self, raw: str) -> Node | None:
         if raw.endswith("*"):
             stem = raw.rstrip("*")
-            prefix = fold(stem)
-            prefix = re.sub(r"[^\w]", "", prefix)
+            prefix = re.sub(r"[^\w]", "", fold(stem))
             if len(prefix) >= MIN_PREFIX:
                 self.count(1)
                 self.prefixes += 1
                 if self.prefixes > MAX_PREFIXES:
-                    raise QueryError(f"trop de préfixes (mot*) dans la recherche "
-                                     f"(au plus {MAX_PREFIXES})")
+                    raise QueryError("too_many_prefixes", limit=MAX_PREFIXES)
                 return TermNode(raw, self.ana.terms(stem), prefix=prefix)
             if stem:
-                self.query.notices.append(
-                    f"« {raw} » : une recherche par préfixe demande au moins {MIN_PREFIX} "
-                    "lettres ; le mot a été cherché tel quel.")
+                self.query.notices.append(Notice("prefix_short", raw, MIN_PREFIX))
             raw = stem
         spans = list(self.ana.spans(raw))
         if not spans:
@@ -296,27 +336,38 @@ class _Parser:
             return TermNode(raw, [spans[0][0]])
         return PhraseNode(raw, [t for t, _, _, _ in spans])  # e.g. "2.0/web" split words
 
-    def filter(self, text: str) -> None:
-        name, _, value = text.partition(":")
-        name = _FILTER_ALIASES.get(name.lower(), name.lower())
+    def filter(self, text: str, negated: bool = False) -> None:
+        if text.startswith("-"):
+            negated, text = True, text[1:]
+        alias, _, value = text.partition(":")
+        name = _FILTER_ALIASES.get(alias.lower(), alias.lower())
         value = value.strip().strip('"').strip()
         if not value:
-            raise QueryError(f"{name}: il manque une valeur (par exemple {name}:{_EXAMPLES[name]})")
+            raise QueryError("missing_value", name=alias, example=_EXAMPLES[name])
         q = self.query
         if name == "author":
-            q.author = author_key(value)
+            key = author_key(value)
+            if negated:
+                q.not_authors = (*q.not_authors, key)
+            else:
+                q.author = key
         elif name == "kind":
             kind = KIND_ALIASES.get(fold(value))
             if kind is None:
-                raise QueryError("kind: attend post (billet) ou comment (commentaire), "
-                                 f"pas {value!r}")
-            q.kind = kind
-        elif name == "after":
-            q.after = _date_bound(value, name, upper=False)
-        elif name == "before":
-            q.before = _date_bound(value, name, upper=True)
+                raise QueryError("bad_kind", name=alias, value=value)
+            q.kind = ("comment" if kind == "post" else "post") if negated else kind
+        elif name in ("after", "before"):
+            if negated:
+                raise QueryError("negated_date", name=alias)
+            bound = _date_bound(value, alias, upper=name == "before")
+            if name == "after":
+                q.after = bound
+            else:
+                q.before = bound
+        elif negated:
+            q.not_threads = (*q.not_threads, normalize_id(value))
         else:
-            q.thread = value
+            q.thread = normalize_id(value)
 
 
 _EXAMPLES = {"author": "philrig", "kind": "comment", "after": "2009-02-06",
@@ -324,15 +375,11 @@ _EXAMPLES = {"author": "philrig", "kind": "comment", "after": "2009-02-06",
 
 
 def choose_expansions(node: TermNode, scanned: list[tuple[str, int]],
-                      notices: list[str]) -> list[str]:
-    """A prefix's expansion: the MAX_PREFIX_EXPANSION most frequent of the scanned (term, df).
-
-    Shared by the backends, which only differ in how they list the index's terms.
-    """
+                      notices: list[Notice]) -> list[str]:
+    """A prefix's expansion: the MAX_PREFIX_EXPANSION most frequent of the scanned (term, df)."""
     ranked = sorted(scanned, key=lambda td: -td[1])  # most frequent first, stable
     if len(ranked) > MAX_PREFIX_EXPANSION:
-        notices.append(f"« {node.raw} » : préfixe trop courant, limité aux "
-                       f"{MAX_PREFIX_EXPANSION} mots les plus fréquents.")
+        notices.append(Notice("prefix_capped", node.raw, MAX_PREFIX_EXPANSION))
     return [t for t, _ in ranked[:MAX_PREFIX_EXPANSION]]
 
 
@@ -343,9 +390,114 @@ def parse_query(text: str, ana: FrenchAnalyzer | None = None) -> ParsedQuery:
     ['tres', 'haut', 'deb']
     """
     if not isinstance(text, str):
-        raise QueryError("la recherche doit être du texte")
+        raise QueryError("not_text")
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"recherche trop longue ({len(text)} caractères ; "
-                         f"au plus {MAX_QUERY_CHARS})")
+        raise QueryError("too_long", chars=len(text), limit=MAX_QUERY_CHARS)
     text = clean_query(text).strip()
     return _Parser(text, ana or analyzer()).parse()
+
+
+# -- editing a query's filters (the filter links of the search page) -----------------
+_BARE_VALUE_RE = re.compile(r'[^\s()"]+')
+
+
+def quote_value(value: str) -> str:
+    """A filter value as the parser reads it: quoted when it holds spaces or brackets."""
+    value = " ".join(value.replace('"', " ").split())
+    return value if _BARE_VALUE_RE.fullmatch(value) else f'"{value}"'
+
+
+def _filter_lexemes(query: str) -> list[tuple[re.Match[str], str, bool]]:
+    """The filter lexemes of a query, read by the parser's own lexer: (match, name, negated)."""
+    out = []
+    for m in _LEX_RE.finditer(query):
+        if m.lastgroup == "filter":
+            text = m.group()
+            negated = text.startswith("-")
+            alias = text.lstrip("-").partition(":")[0].lower()
+            out.append((m, _FILTER_ALIASES[alias], negated))
+    return out
+
+
+def active_filters(query: str) -> dict[str, str]:
+    """The filters a query sets (not the excluded ones), by canonical name, values as written.
+
+    >>> active_filters('debit auteur:"Jean Michel" type:billet -author:x "kind:post"')
+    {'author': 'Jean Michel', 'kind': 'billet'}
+    """
+    out: dict[str, str] = {}
+    for m, name, negated in _filter_lexemes(query):
+        value = m.group().partition(":")[2].strip().strip('"').strip()
+        if value and not negated:
+            out[name] = value
+    return out
+
+
+def drop_filter(query: str, name: str) -> str:
+    """The query without its ``name:`` filters (any alias; excluded ones too).
+
+    >>> drop_filter('debit apres:2009 -after:2011 x', "after")
+    'debit x'
+    """
+    out, cur = [], 0
+    for m, found, _ in _filter_lexemes(query):
+        if found == name:
+            out.append(query[cur:m.start()])
+            cur = m.end()
+    out.append(query[cur:])
+    text = " ".join("".join(out).split())
+    return text.replace("( ", "(").replace(" )", ")")
+
+
+def set_filter(query: str, name: str, value: str, alias: str | None = None) -> str:
+    """The query with its ``name:`` filter replaced by ``alias:value`` (alias: the name).
+
+    >>> set_filter('debit auteur:x', "author", "Jean Michel", "auteur")
+    'debit auteur:"Jean Michel"'
+    """
+    rest = drop_filter(query, name)
+    return f"{rest} {alias or name}:{quote_value(value)}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """What a thread page marks for a query: analysed terms, and prefixes (``entrep*``)."""
+
+    terms: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.terms or self.prefixes)
+
+    def __contains__(self, term: object) -> bool:
+        """True when a text's analysed term should be marked."""
+        return isinstance(term, str) and (
+            term in self.terms or (bool(self.prefixes) and term.startswith(self.prefixes)))
+
+    def __len__(self) -> int:
+        return len(self.terms) + len(self.prefixes)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.terms))
+
+
+def query_marks(query: str | None) -> Marks:
+    """The marks of a query (nothing when it cannot be parsed: a page still shows)."""
+    if not query:
+        return Marks()
+    try:
+        parsed = parse_query(query)
+    except QueryError:
+        return Marks()
+    prefixes: list[str] = []
+
+    def walk(node: Node) -> None:
+        if isinstance(node, TermNode) and node.prefix:
+            prefixes.append(node.prefix)
+        elif isinstance(node, OrNode | AndNode):
+            for child in node.children:
+                walk(child)
+
+    for node in parsed.must:
+        walk(node)
+    return Marks(frozenset(parsed.positive_terms()), tuple(dict.fromkeys(prefixes)))

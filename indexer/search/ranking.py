@@ -12,6 +12,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+#: BM25 parameters (every store scores with these; tuned on PIAF's even questions).
+BM25_K1 = 0.9
+BM25_B = 0.4
+
 #: Weights of the evidence, relative to the best candidate's passage score (= 1.0).
 #: Tuned on the even-numbered PIAF questions only; the odd-numbered ones are held out.
 TITLE_WEIGHT = 0.35
@@ -19,6 +23,11 @@ THREAD_WEIGHT = 0.25
 PROXIMITY_WEIGHT = 0.25
 PROXIMITY_WINDOW = 3  # words: pairs closer than this count as "together"
 RERANK_DEPTH = 100  # candidates re-ranked; deeper pages keep the backend's order
+
+
+def idf(n_docs: int, df: int) -> float:
+    """BM25 idf, always positive: ``log(1 + (N - df + 0.5) / (df + 0.5))``."""
+    return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
 
 
 @dataclass(slots=True)

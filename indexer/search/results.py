@@ -7,6 +7,20 @@ from dataclasses import dataclass, field
 from ..ingest.model import anchor
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the reader should know about how the query ran; edges word it.
+
+    Codes: ``prefix_capped`` (``word``: the prefix expanded to its ``limit`` most frequent
+    terms), ``prefix_short`` (``word`` has fewer than ``limit`` letters before ``*``: it
+    was searched as a word), ``timed_out`` (the time limit cut the search short).
+    """
+
+    code: str
+    word: str = ""
+    limit: int = 0
+
+
 @dataclass(slots=True)
 class Hit:
     """One ranked result: a passage, its snippet (safe HTML) and its score."""
@@ -40,7 +54,7 @@ class SearchResults:
     matched: str = "all"  # "all": every word matched; "any": fallback to any word; "none"
     authors: list[tuple[str, int]] = field(default_factory=list)  # author facet with counts
     kinds: dict[str, int] = field(default_factory=dict)  # {"post": n, "comment": m}
-    notices: list[str] = field(default_factory=list)  # e.g. a prefix expansion was capped
+    notices: list[Notice] = field(default_factory=list)  # e.g. a prefix expansion was capped
     terms: list[str] = field(default_factory=list)  # analysed terms to mark on thread pages
     total_exact: bool = True  # False: more matches than were counted (total is a lower bound)
     elapsed_ms: float = 0.0

@@ -37,11 +37,11 @@ import psycopg
 from psycopg import sql
 
 from ...analysis import analyzer
-from ...errors import IndexerError, RebuildLockedError
 from ...analysis.folding import author_key
-from ..whoosh.generations import day_number, thread_to_json
-from ...ingest.model import Thread
+from ...errors import IndexerError, RebuildLockedError
+from ...ingest.model import Thread, date_key
 from ..base import BuildReport
+from ..records import thread_record
 from .sql import lexeme_ok, tsvector_literal
 
 LOCK_KEY = 0x46494C5245  # "FILRE": pg_try_advisory_xact_lock key of rebuilds (per database)
@@ -59,7 +59,7 @@ PASSAGE_COLUMNS = """
     author text,
     author_key text,
     date text,
-    day integer NOT NULL,
+    date_key bigint NOT NULL,
     title text NOT NULL,
     content text NOT NULL,
     dl integer NOT NULL,
@@ -67,9 +67,9 @@ PASSAGE_COLUMNS = """
     tsv tsvector NOT NULL
 """
 PASSAGE_NAMES = ("ord", "thread_id", "kind", "position", "author", "author_key", "date",
-                 "day", "title", "content", "dl", "tf", "tsv")
+                 "date_key", "title", "content", "dl", "tf", "tsv")
 PASSAGE_INDEXES = {"tsv": "USING gin (tsv)", "author": "(author_key)",
-                   "place": "(thread_id, kind, position)", "day": "(day)", "ord": "(ord)"}
+                   "place": "(thread_id, kind, position)", "date_key": "(date_key)", "ord": "(ord)"}
 
 
 
@@ -293,7 +293,7 @@ class Builder:
                         copy.write_row((
                             self.ord, _clean(p.thread_id), p.kind, p.position,
                             _clean(p.author), akey or None,
-                            _clean(p.date), day_number(p.date), _clean(p.thread_title),
+                            _clean(p.date), date_key(p.date), _clean(p.thread_title),
                             text, length,
                             json.dumps(tf, ensure_ascii=False) if tf else None,
                             tsvector_literal(pos)))
@@ -306,7 +306,7 @@ class Builder:
                         seen.add(t.id)
                         thread_rows.append((
                             _clean(t.id), _clean(t.title), _clean(t.url), _clean(t.author),
-                            _clean(t.date), _clean(thread_to_json(t))))
+                            _clean(t.date), _clean(thread_record(t))))
                     report.threads += 1
                     report.passages += len(passages)
                     if progress:

@@ -1,4 +1,4 @@
-"""Parsed queries (:mod:`indexer.query`) turned into PostgreSQL ``tsquery`` values and BM25 SQL.
+"""Query plans (:mod:`indexer.search.plan`) turned into PostgreSQL ``tsquery`` values and BM25 SQL.
 
 Nothing here analyses text: the parser already ran the project's French chain, so the
 tree holds index terms. They are quoted as ``tsquery`` lexemes (``'entrepris'``) and
@@ -6,11 +6,11 @@ combined with ``&``, ``|``, ``!`` and ``<->`` in Python; the result is bound as 
 parameter and cast with ``::tsquery`` (no text-search configuration, no parser, no
 stemming on the server side).
 
-The compiled tree mirrors the embedded backend's evaluation (:mod:`indexer.engine`):
+The SQL mirrors the embedded store's evaluation of the same plan (:mod:`..whoosh.store`):
 terms, phrases (consecutive positions), OR (union, scores summed), AND (intersection,
 scores summed), exclusions, a bounded prefix as an OR of index terms, the empty query;
 so both backends match the same passages and give them the same score: BM25 with the
-``K1``/``B`` of :mod:`indexer.impact` and its idf ``log(1 + (N - df + 0.5) / (df + 0.5))``,
+``BM25_K1``/``BM25_B`` and idf of :mod:`indexer.search.ranking`,
 written as a SQL expression over each passage's term frequencies (``tf``) and length
 (``dl``), with the collection statistics (passage count, average length, document
 frequencies) read from the index's own tables, so a term's idf is the same on every
@@ -20,11 +20,11 @@ in float8: scores agree to about 6 digits.)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
-from ..whoosh.impact import BM25_B, BM25_K1
+from ...search.plan import And, AndNot, Or, Phrase, Plan, Term
+from ...search.ranking import BM25_B, BM25_K1
+from ...search.ranking import idf as bm25_idf
 
 #: PostgreSQL limits: a lexeme is at most 2046 bytes; tsvector positions are 1..16383
 #: and at most 256 positions are kept per lexeme.
@@ -67,58 +67,6 @@ def tsvector_literal(positions: Mapping[str, Sequence[int]]) -> str:
     return " ".join(parts)
 
 
-# -- compiled tree -------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Term:
-    term: str
-
-
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    terms: tuple[str, ...]  # at consecutive positions
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    children: tuple[Q, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    children: tuple[Q, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AndNot:
-    positive: Q
-    negative: Q
-
-
-@dataclass(frozen=True, slots=True)
-class Null:
-    """Matches nothing (a prefix that expands to no term)."""
-
-
-Q = Term | Phrase | Or | And | AndNot | Null
-
-
-def combine(required: Sequence[Q], exclude: Sequence[Q]) -> Q | None:
-    """And of the required clauses, minus any excluded one (None: nothing required)."""
-    if not required:
-        return None
-    q: Q = required[0] if len(required) == 1 else And(tuple(required))
-    if exclude:
-        q = AndNot(q, exclude[0] if len(exclude) == 1 else Or(tuple(exclude)))
-    return q
-
-
-def exclusion(exclude: Sequence[Q]) -> Q | None:
-    """The excluded clauses as one Or (for filter-only queries)."""
-    if not exclude:
-        return None
-    return exclude[0] if len(exclude) == 1 else Or(tuple(exclude))
-
-
 class Emitter:
     """Write tsquery text and BM25 SQL for compiled trees, given the index statistics.
 
@@ -135,7 +83,7 @@ class Emitter:
         return self.df.get(term, 0) > 0 and lexeme_ok(term)
 
     # -- matching ----------------------------------------------------------------------
-    def tsquery(self, q: Q) -> str | None:
+    def tsquery(self, q: Plan) -> str | None:
         """tsquery text matching what ``q`` matches, or None when it matches nothing."""
         if isinstance(q, Term):
             return quote_lexeme(q.term) if self.known(q.term) else None
@@ -165,8 +113,7 @@ class Emitter:
     # -- scoring -----------------------------------------------------------------------
     def idf(self, term: str) -> float:
         """BM25 idf, always positive: ``log(1 + (N - df + 0.5) / (df + 0.5))``."""
-        df = self.df.get(term, 0)
-        return math.log(1 + (self.doc_count - df + 0.5) / (df + 0.5))
+        return bm25_idf(self.doc_count, self.df.get(term, 0))
 
     def term_score(self, term: str, params: list[object]) -> str:
         """BM25 of one term in the current row (the term is known to be there)."""
@@ -176,7 +123,7 @@ class Emitter:
         return (f"((({tf} * %s::float8) / ({tf} + %s::float8 * (%s::float8"
                 f" + %s::float8 * p.dl / %s::float8))) * %s::float8)")
 
-    def score(self, q: Q, params: list[object], matched: bool = True) -> str:
+    def score(self, q: Plan, params: list[object], matched: bool = True) -> str:
         """SQL for the score of ``q``: the sum of its matching parts' BM25.
 
         ``matched``: the row is known to match ``q`` (else the score is guarded by a

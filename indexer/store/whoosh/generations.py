@@ -31,6 +31,11 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 
 from ...analysis import analyzer
+from ...analysis.folding import author_key
+from ...errors import IndexMissingError, RebuildLockedError
+from ...ingest.model import COMMENT, POST, Thread, date_key
+from ..base import BuildReport, IndexStats
+from ..records import thread_record
 from .codec import (
     CodeColumn,
     FieldData,
@@ -43,11 +48,7 @@ from .codec import (
     open_store,
     write_segment,
 )
-from ...errors import IndexMissingError, RebuildLockedError
-from ...analysis.folding import author_key
 from .impact import DocColumns, write_impacts
-from ...ingest.model import COMMENT, POST, Comment, Thread
-from ..base import BuildReport, IndexStats
 from .postings import PostingsBuilder
 
 CURRENT = "CURRENT"
@@ -79,60 +80,6 @@ def passage_schema() -> Schema:
 def thread_schema() -> Schema:
     """Schema of the threads store: whole threads by id, for the thread page."""
     return Schema(thread_id=ID(stored=True, unique=True), data=STORED())
-
-
-def day_number(date: str | None) -> int:
-    """``2009-02-05T14:51`` -> ``20090205`` (0 when there is no date), for date ranges."""
-    return int(date[:10].replace("-", "")) if date else 0
-
-
-def thread_to_json(t: Thread, first_passage: int | None = None) -> str:
-    """Serialise a thread for a thread store.
-
-    With ``first_passage`` (the document number of the thread's first passage in the
-    passages index) the texts the passages already store are left out: the post's
-    paragraphs and each comment's, unless one of a comment's paragraphs holds a line
-    break (its passage joins them with line breaks, so they could not be told apart).
-    """
-    comments = []
-    for c in t.comments:
-        d: dict[str, object] = {"position": c.position, "author": c.author, "date": c.date,
-                                "reply_to": c.reply_to}
-        if first_passage is not None and not any("\n" in p for p in c.paragraphs):
-            d["n"] = len(c.paragraphs)
-        else:
-            d["paragraphs"] = c.paragraphs
-        comments.append(d)
-    data: dict[str, object] = {"id": t.id, "title": t.title, "comments": comments,
-                               "url": t.url, "author": t.author, "date": t.date}
-    if first_passage is None:
-        data["paragraphs"] = t.paragraphs
-    else:
-        data["first"], data["n"] = first_passage, len(t.paragraphs)
-    return json.dumps(data, ensure_ascii=False)
-
-
-def thread_from_json(data: str, passage_text: Callable[[int], str] | None = None) -> Thread:
-    """Rebuild a Thread from a thread store (``passage_text`` reads left-out texts)."""
-    d = json.loads(data)
-    first = d.get("first")
-
-    def text(i: int) -> str:
-        if passage_text is None:
-            raise ValueError("this thread's texts are in the passages index")
-        return passage_text(first + i)
-
-    n_post = d["n"] if first is not None else 0
-    paragraphs = (tuple(d["paragraphs"]) if first is None
-                  else tuple(text(i) for i in range(n_post)))
-    comments = []
-    for k, c in enumerate(d["comments"]):
-        paras = (tuple(c["paragraphs"]) if "paragraphs" in c
-                 else tuple(text(n_post + k).split("\n")) if c["n"] else ())
-        comments.append(Comment(c["position"], c["author"], c["date"], paras,
-                                tuple(c["reply_to"])))
-    return Thread(id=d["id"], title=d["title"], paragraphs=paragraphs,
-                  comments=tuple(comments), url=d["url"], author=d["author"], date=d["date"])
 
 
 @contextlib.contextmanager
@@ -187,7 +134,7 @@ class _Collector:
         self.dates: list[str | None] = []
         self.kinds = array("B")
         self.positions = array("q")
-        self.days = array("I")
+        self.stamps = array("q")
         self.authors = array("i")  # by folded key (filters, facets)
         self.author_keys: dict[str, int] = {}
         self.author_names: list[str] = []
@@ -218,7 +165,7 @@ class _Collector:
         self.texts.add_many(texts)
         dates = [p.date for p in passages]
         self.dates.extend(dates)
-        self.days.extend(map(day_number, dates))
+        self.stamps.extend(map(date_key, dates))
         self.kinds.extend([p.kind == COMMENT for p in passages])
         self.positions.extend([p.position for p in passages])
         self.threads.extend([tcode] * n)
@@ -231,7 +178,7 @@ class _Collector:
             self.spellings.append(codes[1])
         self.thread_ids.append(t.id)
         self.thread_titles.append(t.title)
-        self.thread_json.add(thread_to_json(t, first_passage=len(self.dates) - n))
+        self.thread_json.add(thread_record(t, first_passage=len(self.dates) - n))
         return n
 
     def _author(self, author: str | None) -> tuple[int, int]:
@@ -280,7 +227,7 @@ class _Collector:
         """Per-passage columns for the impact files."""
         return DocColumns(
             kind=np.frombuffer(self.kinds, dtype=np.uint8),
-            day=np.frombuffer(self.days, dtype=np.uint32),
+            stamp=np.frombuffer(self.stamps, dtype=np.int64),
             author=np.frombuffer(self.authors, dtype=np.int32),
             thread=np.frombuffer(self.threads, dtype=np.uint32),
             author_names=self.author_names, author_keys=list(self.author_keys),

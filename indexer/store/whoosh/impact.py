@@ -10,7 +10,7 @@ and a query's passage score is the sum of ``idf(term) * impact`` over its terms,
 with numpy over whole posting lists. Files (in the generation directory)::
 
     impact-w.npy        float32 impacts, aligned with the segment's content postings
-    impact-docs.npz     per-doc columns: kind (0 post, 1 comment), day (YYYYMMDD),
+    impact-docs.npz     per-doc columns: kind (0 post, 1 comment), stamp (date key),
                         author and thread codes
     impact-meta.json    author names and keys, threads (id, title, title terms) by code
 """
@@ -18,16 +18,15 @@ with numpy over whole posting lists. Files (in the generation directory)::
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ...search.ranking import BM25_B, BM25_K1
+from ...search.ranking import idf as bm25_idf
 from .codec import FieldData, SegmentStore
 
-BM25_K1 = 0.9
-BM25_B = 0.4
 WEIGHTS = "impact-w.npy"
 DOCS = "impact-docs.npz"
 META = "impact-meta.json"
@@ -39,7 +38,7 @@ class DocColumns:
     """Per-passage columns used by filters, facets and thread grouping."""
 
     kind: np.ndarray  # uint8: 0 post paragraph, 1 comment
-    day: np.ndarray  # uint32: YYYYMMDD, 0 without a date
+    stamp: np.ndarray  # int64 date key (YYYYMMDDhhmmss, 0 without a date)
     author: np.ndarray  # int32 author code, -1 without an author
     thread: np.ndarray  # uint32 thread code
     author_names: list[str]  # display name by author code (first spelling seen)
@@ -60,7 +59,7 @@ def impacts(fd: FieldData) -> np.ndarray:
 def write_impacts(directory: Path, fd: FieldData, cols: DocColumns) -> None:
     """Write the impacts and the columns next to the Whoosh index."""
     np.save(directory / WEIGHTS, impacts(fd))
-    np.savez(directory / DOCS, kind=cols.kind.astype(np.uint8), day=cols.day.astype(np.uint32),
+    np.savez(directory / DOCS, kind=cols.kind.astype(np.uint8), stamp=cols.stamp.astype(np.int64),
              author=cols.author.astype(np.int32), thread=cols.thread.astype(np.uint32))
     meta = {"authors": cols.author_names, "author_keys": cols.author_keys,
             "threads": cols.threads, "title_terms": cols.title_terms}
@@ -84,7 +83,7 @@ class ImpactIndex:
         self.weights = np.asarray(np.load(directory / WEIGHTS, mmap_mode="r"))
         docs = np.load(directory / DOCS)
         self.kind = docs["kind"]
-        self.day = docs["day"]
+        self.stamp = docs["stamp"]
         self.author = docs["author"]
         self.thread = docs["thread"]
         self.n_docs = len(self.kind)
@@ -113,8 +112,7 @@ class ImpactIndex:
 
     def idf(self, term: str) -> float:
         """BM25 idf (always positive)."""
-        df = self.df(term)
-        return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
+        return bm25_idf(self.n_docs, self.df(term))
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(doc numbers ascending, idf-weighted scores) of one term."""

@@ -1,30 +1,35 @@
-"""The embedded backend: search a Whoosh index built by :mod:`indexer.index`.
+"""The embedded store: answers the search pipeline's questions from a Whoosh index built here.
 
 Matching and BM25 scoring run over the segment's postings and the impact weights written
-beside it (:mod:`indexer.impact`, numpy over whole posting lists); phrase checks and the
-proximity feature read the segment's position arrays directly (:mod:`indexer.codec`,
-vectorised over all candidates). Whoosh's reader serves the stored passages and threads
-and the term dictionary (prefixes, suggestions through its Levenshtein automata). One
-searcher set per thread and per index generation, opened once and reused; each call
-checks (one ``stat``) whether a rebuild swapped the index.
+beside it (:mod:`.impact`, numpy over whole posting lists); phrase checks and word
+positions read the segment's position arrays directly (:mod:`.codec`, vectorised over
+all candidates). Whoosh's reader serves the stored passages and threads and the term
+dictionary (suggestions through its Levenshtein automata). One searcher set per
+thread and per index generation, opened once and reused; each snapshot checks (one
+``stat``) whether a rebuild swapped the index.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 from whoosh.index import Index
 from whoosh.searching import Searcher
 
-from ...service import check_paging
-from .codec import FieldPostings
 from ...errors import IndexMissingError
-from .impact import ImpactIndex, exclude, intersect, top_k, union
+from ...ingest.model import Thread, day_bounds
+from ...search.deadline import Deadline
+from ...search.plan import And, AndNot, Filters, Null, Or, Phrase, Plan, Term
+from ...search.store import Facets, Key, Matches, PassageRecord
+from ...search.suggest import levenshtein
+from ..base import BuildReport, IndexStats
+from ..records import thread_from_record
+from .codec import FieldPostings
 from .generations import (
     CURRENT,
     build_index,
@@ -33,33 +38,13 @@ from .generations import (
     open_generation,
     passage_store,
 )
-from .generations import thread_from_json as thread_from_store
-from ...ingest.model import Thread
-from ...search.results import Hit, SearchResults
-from ..base import BuildReport, IndexStats
-from ...search.query import (
-    MAX_PREFIX_EXPANSION,
-    PREFIX_SCAN_LIMIT,
-    AndNode,
-    Node,
-    OrNode,
-    ParsedQuery,
-    PhraseNode,
-    TermNode,
-    choose_expansions,
-    parse_query,
-)
-from ...search.ranking import RERANK_DEPTH, Candidate, rerank
-from ...search.snippets import snippet, surface_form
+from .impact import ImpactIndex, exclude, intersect, top_k, union
 
-SEARCH_TIME_LIMIT = 2.0  # seconds: a query that runs longer returns what it has found
 PHRASE_CHECK_LIMIT = 20_000  # best candidates whose positions are checked for one phrase
-PROXIMITY_DEPTH = 10  # best candidates whose word positions feed the proximity feature
-FACET_LIMIT = 15
-USE_THREAD_MASS = True
 
 Result = tuple[np.ndarray, np.ndarray]  # (doc numbers ascending, scores)
-
+_EMPTY: Result = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
+_NO_CODE = np.iinfo(np.int32).min  # a code no passage has (unknown author or thread)
 
 _IMPACTS: dict[Path, ImpactIndex] = {}
 _IMPACTS_LOCK = threading.Lock()
@@ -68,15 +53,15 @@ _IMPACTS_LOCK = threading.Lock()
 def impacts_for(gen: Path, pix: Index) -> ImpactIndex:
     """The impact arrays of a generation, loaded once per process (read-only, shared)."""
     with _IMPACTS_LOCK:
-        ix = _IMPACTS.get(gen)
-        if ix is None:
+        found = _IMPACTS.get(gen)
+        if found is None:
             if not ImpactIndex.exists(gen):
                 raise IndexMissingError(f"index at {gen} was built by an older version: "
                                         "rebuild it with `python -m indexer rebuild`")
             for old in [p for p in _IMPACTS if not p.exists()]:
                 del _IMPACTS[old]
-            ix = _IMPACTS[gen] = ImpactIndex(gen, passage_store(gen, pix))
-        return ix
+            found = _IMPACTS[gen] = ImpactIndex(gen, passage_store(gen, pix))
+        return found
 
 
 class _Generation:
@@ -93,8 +78,8 @@ class _Generation:
         self.threads.close()
 
 
-class WhooshBackend:
-    """Search core over the embedded index (thread-safe: one searcher set per thread)."""
+class EmbeddedStore:
+    """The embedded index directory as a store (thread-safe: one searcher set per thread)."""
 
     name = "whoosh"
 
@@ -105,7 +90,7 @@ class WhooshBackend:
     # -- index lifecycle -------------------------------------------------------------
     def rebuild(self, threads: Iterable[Thread],
                 progress: Callable[[int], None] | None = None) -> BuildReport:
-        """Build a new generation and swap it in (see :func:`indexer.index.build_index`)."""
+        """Build a new generation and swap it in (see :func:`.generations.build_index`)."""
         return build_index(threads, self.index_dir, progress=progress)
 
     def stats(self) -> IndexStats:
@@ -141,11 +126,13 @@ class WhooshBackend:
         self._local.pointer = pointer
         return gen
 
-    def _impacts(self) -> ImpactIndex:
-        return self._generation().impacts
+    # -- what the pipeline asks ------------------------------------------------------
+    @contextlib.contextmanager
+    def snapshot(self, deadline: Deadline) -> Iterator[EmbeddedSnapshot]:
+        """The current generation, held for one search."""
+        yield EmbeddedSnapshot(self._generation())
 
-    # -- threads ---------------------------------------------------------------------
-    def get_thread(self, thread_id: str) -> Thread | None:
+    def thread(self, thread_id: str) -> Thread | None:
         """The whole thread with this id, or None (ids are looked up, never used as paths)."""
         if not isinstance(thread_id, str) or not thread_id or len(thread_id) > 500:
             return None
@@ -153,162 +140,168 @@ class WhooshBackend:
         fields = gen.threads.document(thread_id=thread_id)
         if not fields:
             return None
-        return thread_from_store(fields["data"],
-                                 lambda docnum: gen.passages.stored_fields(docnum)["content"])
+        return thread_from_record(
+            fields["data"], lambda docnum: gen.passages.stored_fields(docnum)["content"])
 
-    # -- search ----------------------------------------------------------------------
-    def search(self, query: str, page: int = 1, per_page: int = 10,
-               facets: bool = False) -> SearchResults:
-        """Run a query: AND of the words, else (nothing found) ranked any-word matching.
 
-        The whole call is bounded by SEARCH_TIME_LIMIT: past it, what was found so far
-        is returned with a notice (and ``total_exact`` False).
-        """
-        started = time.perf_counter()
-        page, per_page = check_paging(page, per_page)
-        parsed = parse_query(query)
-        gen = self._generation()
-        s, ix = gen.passages, gen.impacts
-        res = SearchResults(query=parsed.text, total=0, page=page, per_page=per_page,
-                            notices=list(parsed.notices), terms=parsed.positive_terms())
-        if not parsed.must and not parsed.has_filters:
-            res.matched = "none"
-            res.elapsed_ms = (time.perf_counter() - started) * 1000
-            return res
-        ev = _Evaluator(s, ix, res, started + SEARCH_TIME_LIMIT)
-        parts = [ev.node(n) for n in parsed.must]
-        allowed = ev.filter_mask(parsed)
-        banned = union([ev.node(n) for n in parsed.must_not])[0] if parsed.must_not else None
+class EmbeddedSnapshot:
+    """One generation's answers to the pipeline (see :class:`indexer.search.store.Snapshot`)."""
 
-        def narrow(r: Result) -> Result:
-            if banned is not None:
-                r = exclude(r, banned)
-            if allowed is not None:
-                keep = allowed[r[0]]
-                r = (r[0][keep], r[1][keep])
-            return r
+    def __init__(self, gen: _Generation) -> None:
+        self.gen = gen
+        self.ix = gen.impacts
+        self._found: dict[tuple[object, ...], Result] = {}
 
-        if parts:
-            found = narrow(intersect(parts))
-            if not len(found[0]) and len(parts) > 1:
-                found = narrow(union(parts))
-                res.matched = "any" if len(found[0]) else "none"
-        else:  # filters only: newest first
-            ids = np.flatnonzero(allowed).astype(np.int32)
-            found = narrow((ids, ix.day[ids].astype(np.float32) / np.float32(1e8)))
-        if not len(found[0]):
-            res.matched = "none"
-        res.total = int(len(found[0]))
-        res.total_exact = ev.exact
-        terms = res.terms
-        res.terms = list(dict.fromkeys(terms + ev.expanded))
-        depth = max(RERANK_DEPTH, page * per_page)
-        best = top_k(found[0], found[1], depth)
-        cands = self._candidates(ix, best, terms)
-        head, tail = cands[:RERANK_DEPTH], cands[RERANK_DEPTH:]
-        if parts:  # filters alone keep their newest-first order
-            sums = np.bincount(ix.thread[found[0]], weights=found[1])
-            mass = {c.thread_id: float(sums[ix.thread_codes[c.thread_id]]) for c in head}
-            rerank(head, terms, {t: ix.idf(t) for t in terms},
-                   mass if USE_THREAD_MASS else None)
-        ordered = head + tail
-        marked = set(res.terms)
-        for c in ordered[(page - 1) * per_page: page * per_page]:
-            fields = s.stored_fields(c.key)
-            html, para = snippet(fields["content"], marked)
-            res.hits.append(Hit(
-                thread_id=fields["thread_id"], thread_title=fields["title"],
-                kind=fields["kind"], position=fields["position"], author=fields.get("author"),
-                date=fields.get("date"), snippet=html, score=round(c.final, 4),
-                paragraph=para))
-        if time.perf_counter() < ev.deadline and (
-                res.total < 3 or any(ix.df(t) == 0 for t in terms)):
-            res.suggestion = self._suggest(s, parsed)
-        if facets and res.total:
-            ids = found[0]
-            kinds = np.bincount(ix.kind[ids], minlength=2)
-            res.kinds = {k: int(n) for k, n in zip(("post", "comment"), kinds, strict=True)
-                         if n}
-            codes = ix.author[ids]
-            codes = codes[codes >= 0]
-            if len(codes):
-                counts = np.bincount(codes)
-                order = np.argsort(-counts, kind="stable")[:FACET_LIMIT]
-                res.authors = [(ix.author_names[i], int(counts[i])) for i in order
-                               if counts[i]]
-        res.elapsed_ms = (time.perf_counter() - started) * 1000
-        return res
+    # -- statistics and terms ------------------------------------------------------------
+    def doc_count(self) -> int:
+        return self.ix.n_docs
 
-    def _candidates(self, ix: ImpactIndex, best: list[tuple[int, float]],
-                    terms: list[str]) -> list[Candidate]:
-        """Candidates with thread, title terms and (for the best few) the query words' positions.
+    def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
+        return {t: self.ix.df(t) for t in terms}
 
-        Positions come from the index (no re-analysis of the passages).
-        """
-        cands = []
+    def expand_prefix(self, prefix: str, limit: int) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        for n, btext in enumerate(self.gen.passages.reader().expand_prefix("content", prefix)):
+            if n >= limit:
+                break
+            text = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+            out.append((text, self.ix.df(text)))
+        return out
+
+    def near_terms(self, term: str, prefix: int, max_dist: int) -> list[tuple[str, int, int]]:
+        reader = self.gen.passages.reader()
+        found = reader.terms_within("content", term, max_dist, prefix=prefix)
+        return [(t, self.ix.df(t), levenshtein(t, term, max_dist)) for t in sorted(found)]
+
+    # -- matching ------------------------------------------------------------------------
+    def match(self, plan: Plan | None, exclude_plan: Plan | None, filters: Filters, k: int,
+              deadline: Deadline) -> Matches:
+        ev = _Evaluator(self.ix, deadline)
+        found = self._matching(ev, plan, exclude_plan, filters)
+        ix = self.ix
+        out = Matches(total=int(len(found[0])), exact=ev.exact and not ev.timed_out,
+                      timed_out=ev.timed_out)
+        if plan is None:  # filters alone: newest first, then index order
+            order = np.lexsort((found[0], -ix.stamp[found[0]]))[:k]
+            best = [(int(found[0][i]), 0.0) for i in order]
+        else:
+            best = top_k(found[0], found[1], k)
         for docnum, score in best:
-            code = int(ix.thread[docnum])
-            cands.append(Candidate(docnum, ix.threads[code][0], ix.title_terms(code), score))
-        wanted = list(dict.fromkeys(terms))
-        head = cands[:PROXIMITY_DEPTH]
-        if len(wanted) > 1 and head:
-            order = sorted(range(len(head)), key=lambda n: head[n].key)
-            docs = np.array([head[n].key for n in order], dtype=np.int32)
-            for term in wanted:
-                i = ix.field.find(term)
-                if i < 0:
-                    continue
-                owner, positions = ix.field.positions_of(i, docs)
-                for o, p in zip(owner.tolist(), positions.tolist(), strict=True):
-                    head[order[o]].positions.setdefault(term, []).append(p)
-        return cands
+            out.keys.append(docnum)
+            out.scores.append(score)
+            out.threads.append(ix.threads[int(ix.thread[docnum])][0])
+        if plan is not None and best:
+            sums = np.bincount(ix.thread[found[0]], weights=found[1])
+            for tid in dict.fromkeys(out.threads):
+                out.thread_mass[tid] = float(sums[ix.thread_codes[tid]])
+        return out
 
-    def _suggest(self, s: Searcher, parsed: ParsedQuery) -> str | None:
-        """A "did you mean" query: unknown or rare words replaced by close, frequent ones."""
-        reader = s.reader()
-        text = parsed.text
-        changed = False
-        for node in parsed.words():
-            if node.compound or len(node.terms) != 1:
+    def _matching(self, ev: _Evaluator, plan: Plan | None, exclude_plan: Plan | None,
+                  filters: Filters) -> Result:
+        """Every passage matching, with its score (kept for the facets of the same search)."""
+        key = (plan, exclude_plan, filters)
+        found = self._found.get(key)
+        if found is not None:
+            return found
+        allowed = self._filter_mask(filters)
+        if plan is None:
+            ids = (np.flatnonzero(allowed) if allowed is not None
+                   else np.arange(self.ix.n_docs)).astype(np.int32)
+            found = (ids, np.zeros(len(ids), dtype=np.float32))
+        else:
+            found = ev.eval(plan)
+        if exclude_plan is not None:
+            found = exclude(found, ev.eval(exclude_plan)[0])
+        if allowed is not None and plan is not None:
+            keep = allowed[found[0]]
+            found = (found[0][keep], found[1][keep])
+        self._found[key] = found
+        return found
+
+    def _filter_mask(self, f: Filters) -> np.ndarray | None:
+        """Boolean mask over passages for the field filters, or None when there are none."""
+        if not f:
+            return None
+        ix = self.ix
+        mask = np.ones(ix.n_docs, dtype=bool)
+        if f.kind:
+            mask &= ix.kind == (1 if f.kind == "comment" else 0)
+        low, high = day_bounds(f.after, f.before)
+        if low is not None:
+            mask &= ix.stamp >= low
+        if high is not None:
+            mask &= (ix.stamp <= high) & (ix.stamp > 0)
+        if f.author is not None:
+            mask &= ix.author == ix.author_codes.get(f.author, _NO_CODE)
+        for key in f.not_authors:
+            code = ix.author_codes.get(key)
+            if code is not None:
+                mask &= ix.author != code
+        if f.thread is not None:
+            code = ix.thread_codes.get(f.thread)
+            mask &= (ix.thread == code) if code is not None else False
+        for tid in f.not_threads:
+            code = ix.thread_codes.get(tid)
+            if code is not None:
+                mask &= ix.thread != code
+        return mask
+
+    # -- what results show ---------------------------------------------------------------
+    def positions(self, keys: Sequence[Key],
+                  terms: Sequence[str]) -> dict[Key, dict[str, list[int]]]:
+        out: dict[Key, dict[str, list[int]]] = {k: {} for k in keys}
+        if not keys:
+            return out
+        docs = np.array(sorted({int(k) for k in keys}), dtype=np.int32)  # type: ignore[call-overload]
+        field = self.ix.field
+        for term in dict.fromkeys(terms):
+            i = field.find(term)
+            if i < 0:
                 continue
-            term = node.terms[0]
-            df = self._impacts().df(term)
-            if df > 2 or not term.isalpha() or len(term) < 4:
-                continue
-            best: tuple[int, int, str] | None = None
-            for dist in (1, 2) if len(term) >= 7 else (1,):
-                for cand in reader.terms_within("content", term, dist,
-                                                prefix=1 if len(term) < 6 else 2):
-                    cdf = self._impacts().df(cand)
-                    enough = cdf >= 1 if df == 0 else cdf > df * 3
-                    if cand != term and enough and (
-                            best is None or (-dist, cdf) > (-best[0], best[1])):
-                        best = (dist, cdf, cand)
-                if best:
-                    break
-            if best is None:
-                continue
-            surface = self._surface_form(s, best[2])
-            if surface and surface.lower() != node.raw.lower():
-                text = text.replace(node.raw, surface, 1)
-                changed = True
-        return text if changed else None
+            owner, positions = field.positions_of(i, docs)
+            for o, p in zip(owner.tolist(), positions.tolist(), strict=True):
+                out[int(docs[o])].setdefault(term, []).append(p)
+        return out
 
-    def _surface_form(self, s: Searcher, term: str) -> str | None:
-        """How a term is most often written in the first passages that contain it."""
-        m = s.reader().postings("content", term)
-        docs: list[int] = []
-        while m.is_active() and len(docs) < 5:
-            docs.append(m.id())
-            m.next()
-        return surface_form((s.stored_fields(d)["content"] for d in docs), term)
+    def title_terms(self, thread_ids: Sequence[str]) -> dict[str, frozenset[str]]:
+        codes = self.ix.thread_codes
+        return {t: self.ix.title_terms(codes[t]) for t in thread_ids if t in codes}
+
+    def passages(self, keys: Sequence[Key]) -> dict[Key, PassageRecord]:
+        s = self.gen.passages
+        out: dict[Key, PassageRecord] = {}
+        for k in keys:
+            f = s.stored_fields(k)
+            out[k] = PassageRecord(f["thread_id"], f["title"], f["kind"], f["position"],
+                                   f.get("author"), f.get("date"), f["content"])
+        return out
+
+    def facets(self, plan: Plan | None, exclude_plan: Plan | None, filters: Filters,
+               limit: int) -> Facets:
+        ev = _Evaluator(self.ix, None)
+        ids = self._matching(ev, plan, exclude_plan, filters)[0]
+        ix = self.ix
+        out = Facets()
+        kinds = np.bincount(ix.kind[ids], minlength=2)
+        out.kinds = {k: int(n) for k, n in zip(("post", "comment"), kinds, strict=True) if n}
+        codes = ix.author[ids]
+        codes = codes[codes >= 0]
+        if len(codes):
+            counts = np.bincount(codes)
+            order = np.argsort(-counts, kind="stable")[:limit]
+            out.authors = [(ix.author_names[i], int(counts[i])) for i in order if counts[i]]
+        return out
+
+    def sample_texts(self, term: str, n: int) -> list[str]:
+        span = self.ix.span(term)
+        if span is None:
+            return []
+        docs = self.ix.ids[span[0]:min(span[1], span[0] + n)]
+        s = self.gen.passages
+        return [s.stored_fields(int(d))["content"] for d in docs]
 
 
-
-_EMPTY: Result = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
-
-
-def phrase_match(fd: FieldPostings, terms: list[str], docs: np.ndarray) -> np.ndarray:
+def phrase_match(fd: FieldPostings, terms: Sequence[str], docs: np.ndarray) -> np.ndarray:
     """Which of ``docs`` (each holding every term) hold the terms at consecutive positions.
 
     Vectorised over all documents: the positions of term k, minus k, keyed by document,
@@ -331,55 +324,36 @@ def phrase_match(fd: FieldPostings, terms: list[str], docs: np.ndarray) -> np.nd
 
 
 class _Evaluator:
-    """Evaluate parsed query nodes over the impact arrays (and Whoosh positions for phrases)."""
+    """Evaluate a plan over the impact arrays (positions for phrases), memoised per node."""
 
-    def __init__(self, s: Searcher, ix: ImpactIndex, res: SearchResults,
-                 deadline: float) -> None:
-        self.s = s
+    def __init__(self, ix: ImpactIndex, deadline: Deadline | None) -> None:
         self.ix = ix
-        self.res = res
         self.deadline = deadline
-        self.exact = True
-        self.expanded: list[str] = []  # terms that prefixes expanded to (marked in snippets)
-        self.expansions: dict[str, list[str]] = {}  # prefix -> its terms, once per query
+        self.exact = True  # False when a phrase was checked on its best candidates only
+        self.timed_out = False
+        self._memo: dict[Plan, Result] = {}
 
-    def node(self, node: Node) -> Result:
-        if isinstance(node, TermNode):
-            if node.prefix is not None:
-                return union([self.ix.postings(t) for t in self.prefix(node)])
-            if node.compound:
-                parts, joined = node.terms[:-1], node.terms[-1]
-                return union([self.phrase(parts), self.ix.postings(joined)])
-            return self.ix.postings(node.terms[0])
-        if isinstance(node, PhraseNode):
-            return self.phrase(node.terms)
-        if isinstance(node, OrNode):
-            return union([self.node(c) for c in node.children])
-        assert isinstance(node, AndNode)
-        out = intersect([self.node(c) for c in node.children])
-        if node.negated:
-            out = exclude(out, union([self.node(c) for c in node.negated])[0])
-        return out
-
-    def prefix(self, node: TermNode) -> list[str]:
-        """A bounded prefix: the MAX_PREFIX_EXPANSION most frequent matching terms."""
-        assert node.prefix is not None
-        found = self.expansions.get(node.prefix)
+    def eval(self, q: Plan) -> Result:
+        found = self._memo.get(q)
         if found is None:
-            scanned: list[tuple[str, int]] = []
-            reader = self.s.reader()
-            for n, btext in enumerate(reader.expand_prefix("content", node.prefix)):
-                if n >= PREFIX_SCAN_LIMIT:
-                    break
-                text = btext.decode("utf-8") if isinstance(btext, bytes) else btext
-                scanned.append((text, self.ix.df(text)))
-            found = choose_expansions(node, scanned, self.res.notices)
-            self.expansions[node.prefix] = found
-        terms = list(dict.fromkeys(found + node.terms))
-        self.expanded.extend(terms)
-        return terms
+            found = self._memo[q] = self._eval(q)
+        return found
 
-    def phrase(self, terms: list[str]) -> Result:
+    def _eval(self, q: Plan) -> Result:
+        if isinstance(q, Term):
+            return self.ix.postings(q.term)
+        if isinstance(q, Phrase):
+            return self.phrase(q.terms)
+        if isinstance(q, Or):
+            return union([self.eval(c) for c in q.children])
+        if isinstance(q, And):
+            return intersect([self.eval(c) for c in q.children])
+        if isinstance(q, AndNot):
+            return exclude(self.eval(q.positive), self.eval(q.negative)[0])
+        assert isinstance(q, Null)
+        return _EMPTY
+
+    def phrase(self, terms: Sequence[str]) -> Result:
         """Docs holding the terms at consecutive positions (checked on the best candidates)."""
         cand_ids, cand_ws = intersect([self.ix.postings(t) for t in terms])
         if len(terms) == 1 or not len(cand_ids):
@@ -388,43 +362,11 @@ class _Evaluator:
             self.exact = False
             keep = np.sort(np.argpartition(-cand_ws, PHRASE_CHECK_LIMIT - 1)[:PHRASE_CHECK_LIMIT])
             cand_ids, cand_ws = cand_ids[keep], cand_ws[keep]
-        if time.perf_counter() > self.deadline:
-            self.timed_out()
+        if self.deadline is not None and self.deadline.expired():
+            self.timed_out = True
             return _EMPTY
         ok = phrase_match(self.ix.field, terms, cand_ids)
         return cand_ids[ok], cand_ws[ok]
 
-    def timed_out(self) -> None:
-        """Note (once) that the time limit cut the search short."""
-        if self.exact:
-            self.res.notices.append("La recherche a été interrompue (trop longue) : "
-                                    "résultats partiels.")
-        self.exact = False
 
-    def filter_mask(self, parsed: ParsedQuery) -> np.ndarray | None:
-        """Boolean mask over docs for the field filters, or None when there are none."""
-        if not parsed.has_filters:
-            return None
-        ix = self.ix
-        mask = np.ones(ix.n_docs, dtype=bool)
-        if parsed.kind:
-            mask &= ix.kind == (1 if parsed.kind == "comment" else 0)
-        if parsed.after is not None:
-            mask &= ix.day >= parsed.after
-        if parsed.before is not None:
-            mask &= (ix.day <= parsed.before) & (ix.day > 0)
-        if parsed.author is not None:
-            code = ix.author_codes.get(parsed.author)
-            mask &= ix.author == (code if code is not None else -2)
-        if parsed.thread is not None:
-            code = ix.thread_codes.get(parsed.thread)
-            mask &= ix.thread == (code if code is not None else np.iinfo(np.uint32).max)
-        return mask
-
-
-def open_engine(index_dir: str | os.PathLike[str]) -> WhooshBackend:
-    """Open the search core over an embedded index directory."""
-    return WhooshBackend(index_dir)
-
-
-__all__ = ["WhooshBackend", "open_engine", "SEARCH_TIME_LIMIT", "MAX_PREFIX_EXPANSION"]
+__all__ = ["EmbeddedStore", "EmbeddedSnapshot", "PHRASE_CHECK_LIMIT"]

@@ -1,0 +1,128 @@
+"""The questions the search pipeline asks a store, and the shapes of the answers.
+
+A store (the embedded index, PostgreSQL) only answers these; the search itself —
+parsing, planning, the any-word fallback, paging, re-ranking, hits, suggestions,
+notices, facets — is :mod:`indexer.search.pipeline`, written once. Every question is
+asked of a :class:`Snapshot`: one consistent view of one index generation (a
+PostgreSQL transaction, an embedded generation), so that a rebuild or an update
+swapping the index in the middle of a search is never seen half-way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..ingest.model import Thread
+from .deadline import Deadline
+from .plan import Filters, Plan
+
+Key = Hashable  # a store's handle on one passage (a document number, a row id)
+
+
+@dataclass(slots=True)
+class Matches:
+    """The best matches of a plan, best first, and how many there are in all."""
+
+    keys: list[Key] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)  # BM25 summed over matching terms
+    threads: list[str] = field(default_factory=list)  # thread id of each key
+    total: int = 0  # passages matching (a lower bound when ``exact`` is False)
+    exact: bool = True
+    #: summed scores of ALL the matching passages of each thread among ``threads``
+    thread_mass: dict[str, float] = field(default_factory=dict)
+    timed_out: bool = False  # the deadline cut the matching short (what was found is here)
+
+
+@dataclass(slots=True)
+class PassageRecord:
+    """What a result shows of one passage."""
+
+    thread_id: str
+    thread_title: str
+    kind: str
+    position: int
+    author: str | None
+    date: str | None
+    text: str
+
+
+@dataclass(slots=True)
+class Facets:
+    """Counts over every match: by kind, and the most frequent authors."""
+
+    kinds: dict[str, int] = field(default_factory=dict)
+    authors: list[tuple[str, int]] = field(default_factory=list)
+
+
+class Snapshot(Protocol):
+    """One consistent view of an index, for the length of one search."""
+
+    def doc_count(self) -> int:
+        """Number of passages in the index."""
+        ...
+
+    def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
+        """Number of passages holding each term (0 for unknown terms)."""
+        ...
+
+    def expand_prefix(self, prefix: str, limit: int) -> list[tuple[str, int]]:
+        """The first ``limit`` index terms starting with ``prefix``, in term order, with df."""
+        ...
+
+    def near_terms(self, term: str, prefix: int, max_dist: int) -> list[tuple[str, int, int]]:
+        """Index terms within ``max_dist`` edits of ``term`` that share its first ``prefix``
+        characters, as (term, df, distance), in term order (spelling suggestions)."""
+        ...
+
+    def match(self, plan: Plan | None, exclude: Plan | None, filters: Filters, k: int,
+              deadline: Deadline) -> Matches:
+        """The ``k`` best passages for ``plan`` minus ``exclude`` within ``filters``.
+
+        Best first by score, then index order. With ``plan`` None (filters alone), the
+        newest first: date descending, undated last, then index order; scores are 0.
+        """
+        ...
+
+    def positions(self, keys: Sequence[Key],
+                  terms: Sequence[str]) -> dict[Key, dict[str, list[int]]]:
+        """Word positions (0-based, ascending) of some terms in some passages."""
+        ...
+
+    def title_terms(self, thread_ids: Sequence[str]) -> dict[str, frozenset[str]]:
+        """Analysed terms of the threads' titles."""
+        ...
+
+    def passages(self, keys: Sequence[Key]) -> dict[Key, PassageRecord]:
+        """What the results show of some passages."""
+        ...
+
+    def facets(self, plan: Plan | None, exclude: Plan | None, filters: Filters,
+               limit: int) -> Facets:
+        """Counts by kind and the ``limit`` most frequent authors over every match."""
+        ...
+
+    def sample_texts(self, term: str, n: int) -> list[str]:
+        """Texts of the first ``n`` passages (index order) holding ``term``."""
+        ...
+
+
+class SearchStore(Protocol):
+    """A store the pipeline can search: it opens snapshots and fetches whole threads."""
+
+    name: str
+
+    def snapshot(self, deadline: Deadline) -> AbstractContextManager[Snapshot]:
+        """A consistent view of the current index (raises IndexMissingError when none)."""
+        ...
+
+    def thread(self, thread_id: str) -> Thread | None:
+        """The whole thread with this id, or None."""
+        ...
+
+
+def iter_keys(m: Matches) -> Iterator[tuple[Key, float, str]]:
+    """(key, score, thread id) of each match, best first."""
+    return zip(m.keys, m.scores, m.threads, strict=True)

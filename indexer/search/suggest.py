@@ -1,0 +1,72 @@
+"""« Vouliez-vous dire » : unknown or rare query words replaced by close, frequent index words."""
+
+from __future__ import annotations
+
+from .deadline import Deadline
+from .query import ParsedQuery
+from .snippets import surface_form
+from .store import Snapshot
+
+MIN_CHARS = 4  # shorter words are too ambiguous to correct
+MAX_CHARS = 30  # longer words are not typos (and their edit distances cost the most)
+RARE_DF = 2  # a word in more passages than this is left alone
+SAMPLE_PASSAGES = 5  # passages read to find how a suggested term is usually written
+
+
+def suggest(snap: Snapshot, parsed: ParsedQuery, deadline: Deadline) -> str | None:
+    """The query with its rare words replaced by close, more frequent ones; None if unchanged.
+
+    A word is replaced by the most frequent index term within one edit (two for words
+    of 7 letters or more, when one edit finds nothing) that shares its first letter
+    (two for words of 6 or more) and is in at least one passage (three times as many
+    passages as the word itself, when the word is in the index), written as the
+    passages most often write it.
+    """
+    text, changed = parsed.text, False
+    for node in parsed.words():
+        if deadline.expired():
+            break
+        if node.compound or len(node.terms) != 1:
+            continue
+        term = node.terms[0]
+        if not MIN_CHARS <= len(term) <= MAX_CHARS or not term.isalpha():
+            continue
+        df = snap.doc_freqs([term]).get(term, 0)
+        if df > RARE_DF:
+            continue
+        max_dist = 2 if len(term) >= 7 else 1
+        near = snap.near_terms(term, 1 if len(term) < 6 else 2, max_dist)
+        best: tuple[str, int] | None = None
+        for dist in range(1, max_dist + 1):
+            for cand, cdf, d in near:
+                enough = cdf >= 1 if df == 0 else cdf > df * 3
+                if d <= dist and cand != term and enough and (best is None or cdf > best[1]):
+                    best = (cand, cdf)
+            if best:
+                break
+        if best is None:
+            continue
+        surface = surface_form(snap.sample_texts(best[0], SAMPLE_PASSAGES), best[0])
+        if surface and surface.lower() != node.raw.lower():
+            text = text.replace(node.raw, surface, 1)
+            changed = True
+    return text if changed else None
+
+
+def levenshtein(a: str, b: str, limit: int) -> int:
+    """Edit distance between ``a`` and ``b`` (``limit + 1`` as soon as it exceeds ``limit``).
+
+    >>> levenshtein("sarkosy", "sarkozy", 2), levenshtein("abc", "xyz", 1)
+    (1, 2)
+    """
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return min(prev[-1], limit + 1)

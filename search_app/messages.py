@@ -1,0 +1,66 @@
+"""French wording of what the library reports as data: query errors and search notices.
+
+French typography: a no-break space before « : », a narrow no-break space before
+« ; ! ? », no-break spaces inside « », typographic apostrophes.
+"""
+
+from __future__ import annotations
+
+from indexer.errors import QueryError
+from indexer.search.results import Notice
+
+NBSP = "\u00a0"  # before a colon, inside guillemets
+NNBSP = "\u202f"  # before ; ! ? and between digit groups
+
+#: Parameter names as a reader of the page knows them.
+_PARAMS = {"page": "page", "per_page": "per_page"}
+
+
+def quote(text: str) -> str:
+    """Text inside French guillemets with no-break spaces: « text »."""
+    return f"«{NBSP}{text}{NBSP}»"
+
+
+def query_error_fr(exc: QueryError) -> str:
+    """A query error in French, from its code and fields."""
+    f = exc.fields
+    name = f.get("name", "")
+    value = f.get("value", "")
+    limit = f.get("limit", "")
+    messages = {
+        "not_text": "la recherche doit être du texte",
+        "too_long": f"recherche trop longue ({f.get('chars')} caractères{NNBSP}; "
+                    f"au plus {limit})",
+        "too_many_words": f"trop de mots dans la recherche (au plus {limit})",
+        "too_deep": f"trop de parenthèses imbriquées (au plus {limit} niveaux)",
+        "too_many_prefixes": f"trop de préfixes (mot*) dans la recherche (au plus {limit})",
+        "or_exclusion": f"OU ne peut pas relier une exclusion (-mot){NBSP}: écrivez par "
+                        f"exemple {quote('lippi -debit')}",
+        "missing_value": f"{name}{NBSP}: il manque une valeur (par exemple "
+                         f"{name}:{f.get('example', '')})",
+        "bad_kind": f"{name}{NBSP}: attend billet (post) ou commentaire (comment), "
+                    f"pas {quote(value)}",
+        "bad_date": f"{name}{NBSP}: attend une date AAAA-MM-JJ (ou AAAA-MM, AAAA), "
+                    f"pas {quote(value)}",
+        "invalid_date": f"{name}{NBSP}: {quote(value)} n’est pas une date valide",
+        "negated_date": f"-{name}{NBSP}: un filtre de date ne s’exclut pas "
+                        "(utilisez après: ou avant:)",
+        "not_integer": f"le paramètre {_PARAMS.get(name, name)} doit être un nombre entier "
+                       f"(reçu{NBSP}: {quote(value)})",
+        "out_of_range": f"le paramètre {_PARAMS.get(name, name)} doit être compris entre "
+                        f"1 et {limit}",
+    }
+    return messages.get(exc.code, "la recherche n’a pas pu être comprise")
+
+
+def notice_fr(n: Notice) -> str:
+    """A search notice in French."""
+    if n.code == "prefix_short":
+        return (f"{quote(n.word)}{NBSP}: une recherche par préfixe demande au moins "
+                f"{n.limit} lettres{NNBSP}; le mot a été cherché tel quel.")
+    if n.code == "prefix_capped":
+        return (f"{quote(n.word)}{NBSP}: préfixe trop courant, limité aux {n.limit} mots "
+                "les plus fréquents.")
+    if n.code == "timed_out":
+        return f"La recherche a été interrompue (trop longue){NBSP}: résultats partiels."
+    return n.code
