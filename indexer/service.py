@@ -17,7 +17,7 @@ from .search.pipeline import search
 from .search.results import SearchResults
 from .search.store import SearchStore
 from .settings import BACKENDS, Settings
-from .store.base import BuildReport, IndexStats
+from .store.base import BuildReport, IndexStats, UpdateReport
 
 
 class Store(SearchStore, Protocol):
@@ -26,6 +26,19 @@ class Store(SearchStore, Protocol):
     def rebuild(self, threads: Iterable[Thread],
                 progress: Callable[[int], None] | None = None) -> BuildReport:
         """Replace the whole index with these threads, atomically."""
+        ...
+
+    def update(self, threads: Iterable[Thread],
+               progress: Callable[[int], None] | None = None) -> UpdateReport:
+        """Add new threads and replace changed ones, by id (unchanged ones cost nothing)."""
+        ...
+
+    def delete(self, thread_ids: Iterable[str]) -> UpdateReport:
+        """Remove threads by id."""
+        ...
+
+    def optimize(self) -> UpdateReport:
+        """Compact the index (merge segments, drop deleted passages)."""
         ...
 
     def stats(self) -> IndexStats:
@@ -57,6 +70,19 @@ class Service:
                 progress: Callable[[int], None] | None = None) -> BuildReport:
         """Replace the whole index with these threads, atomically."""
         return self.store.rebuild(threads, progress=progress)
+
+    def update(self, threads: Iterable[Thread],
+               progress: Callable[[int], None] | None = None) -> UpdateReport:
+        """Add new threads and replace changed ones, by id; searches see it at once."""
+        return self.store.update(threads, progress=progress)
+
+    def delete(self, thread_ids: Iterable[str]) -> UpdateReport:
+        """Remove threads by id."""
+        return self.store.delete(thread_ids)
+
+    def optimize(self) -> UpdateReport:
+        """Compact the index (merge segments, drop deleted passages)."""
+        return self.store.optimize()
 
     def stats(self) -> IndexStats:
         """Counts and size of the current index."""

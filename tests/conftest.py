@@ -23,12 +23,11 @@ from flask.testing import FlaskClient
 from indexer.ingest.model import Thread
 from indexer.ingest.parsing import read_sources
 from indexer.settings import Settings
-from indexer.store.whoosh.generations import build_index
 
 if TYPE_CHECKING:
     from pg_cluster import TempCluster
 
-from helpers import SEED_FILE, postgres
+from helpers import SEED_FILE, build_index, postgres
 
 Source = Thread | dict[str, Any] | str | Path
 

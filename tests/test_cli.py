@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers import current_manifest, segment_dirs
 
 from indexer.cli import EXIT_LOCKED, EXIT_REJECTED, cli
-from indexer.store.whoosh.generations import CURRENT, current_generation, rebuild_lock
+from indexer.store.whoosh.manifest import CURRENT, writer_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FILE = ROOT / "index_data" / "threads" / "lippi-billautshow-2009-02.txt"
@@ -86,8 +87,7 @@ def test_rebuild_defaults(clean_env: Path) -> None:
     assert summary(result) == (1, 29, 0, "index_data/index")
     assert result.stdout.startswith("Indexed 1 threads, 29 passages, 0 rejected inputs in ")
     assert result.stderr == ""
-    gen = current_generation(clean_env / "index_data" / "index")
-    assert gen is not None and gen.is_dir()
+    assert current_manifest(clean_env / "index_data" / "index") is not None
     assert ("lippi-billautshow-2009-02", "post", 15) in search_ids(
         clean_env / "index_data" / "index", "Sarkozy")
 
@@ -157,7 +157,7 @@ def test_strict_exits_3_when_something_was_rejected(clean_env: Path) -> None:
     assert result.exit_code == EXIT_REJECTED == 3
     assert summary(result)[:3] == (1, 1, 1)  # the good thread is still indexed
     assert "fils.jsonl:2: a thread must be a JSON object" in result.stderr
-    assert current_generation(clean_env / "idx") is not None
+    assert current_manifest(clean_env / "idx") is not None
     ok = run("rebuild", "--source", str(SEED_FILE), "--index", "idx", "--strict")
     assert ok.exit_code == 0
 
@@ -191,11 +191,11 @@ def test_no_good_thread_leaves_index_untouched(clean_env: Path) -> None:
 def test_rebuild_while_locked_exits_4(clean_env: Path) -> None:
     index = build_seed_index(clean_env)
     before = (index / CURRENT).read_text(encoding="utf-8")
-    with rebuild_lock(index):
+    with writer_lock(index):
         result = run("rebuild")
     assert result.exit_code == EXIT_LOCKED == 4
     lines = stderr_lines(result)
-    assert len(lines) == 1 and "another rebuild of index_data/index" in lines[0]
+    assert len(lines) == 1 and "another change to index_data/index" in lines[0]
     assert "Traceback" not in result.output
     assert_untouched(index, before)
     assert run("rebuild").exit_code == 0  # the lock is free again
@@ -214,10 +214,10 @@ def test_stats(clean_env: Path) -> None:
     assert fields["threads"] == "1" and fields["passages"] == "29"
     assert int(fields["terms"]) > 300
     size = int(re.search(r"\((\d+) bytes\)", fields["size"])[1])  # type: ignore[index]
-    on_disk = sum(f.stat().st_size for f in current_generation(index).rglob("*")  # type: ignore[union-attr]
+    on_disk = sum(f.stat().st_size for d in segment_dirs(index) for f in d.rglob("*")
                   if f.is_file())
     assert size == on_disk > 0
-    assert fields["index"].startswith("index_data/index/gen-")
+    assert fields["index"] == "index_data/index"
     assert re.match(r"\d{4}-\d{2}-\d{2}T", fields["built"])
 
 
@@ -309,7 +309,7 @@ def test_stray_colon_in_fil_sources_never_reads_the_cwd(clean_env: Path) -> None
     else:  # or refused, in one clear line
         lines = stderr_lines(result)
         assert len(lines) == 1 and "empty source path" in lines[0]
-        assert current_generation(clean_env / "idx") is None
+        assert current_manifest(clean_env / "idx") is None
 
 
 def test_console_script_is_declared() -> None:
@@ -354,9 +354,9 @@ def test_subprocess_errors_and_lock(clean_env: Path) -> None:
     assert missing.returncode == 1
     assert missing.stderr.strip().count("\n") == 0 and "absent" in missing.stderr
     assert "Traceback" not in missing.stderr
-    with rebuild_lock(index):  # held by this process: the child must give up at once
+    with writer_lock(index):  # held by this process: the child must give up at once
         locked = python_m_indexer("rebuild", cwd=clean_env)
     assert locked.returncode == EXIT_LOCKED, locked.stderr
-    assert "another rebuild" in locked.stderr and "Traceback" not in locked.stderr
+    assert "another change" in locked.stderr and "Traceback" not in locked.stderr
     no_index = python_m_indexer("search", "x", cwd=clean_env, FIL_INDEX_DIR="rien")
     assert no_index.returncode == 1 and "no index at rien" in no_index.stderr

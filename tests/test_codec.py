@@ -13,6 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import (
+    SEED_FILE,  # noqa: E402
+    build_index,
+    embedded,
+    segment_dirs,
+)
+from helpers import whoosh_index as segment_whoosh
 from test_index import synthetic_threads
 from whoosh import query as wq
 from whoosh import scoring
@@ -25,22 +32,15 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from indexer.analysis import analyzer
-from indexer.errors import IndexMissingError
+from indexer.errors import IndexDamagedError
 from indexer.ingest.model import Comment, Thread
 from indexer.ingest.parsing import read_sources
-from indexer.store.records import thread_from_record, thread_record
+from indexer.store.records import thread_record
 from indexer.store.whoosh import postings
 from indexer.store.whoosh.codec import FieldData, FilCodec
-from indexer.store.whoosh.generations import (
-    build_index,
-    open_generation,
-    passage_schema,
-    passage_store,
-)
 from indexer.store.whoosh.postings import PostingsBuilder
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED_FILE = ROOT / "index_data" / "threads" / "lippi-billautshow-2009-02.txt"
+from indexer.store.whoosh.segment import SegmentReader, passage_schema
+from indexer.store.whoosh.store import EmbeddedStore
 
 EDGE_TEXTS = ["", "le la les de et", "Très haut-débit pour l'entreprise",
               "Le Web 2.0, le 1.012 et 2,5 %", "c'est-à-dire peut-être là-bas",
@@ -56,7 +56,7 @@ class Built:
 
     fil: Index  # passages, fil1 codec
     std: Index  # passages, Whoosh's default codec
-    threads: Index  # thread store, fil1 codec
+    store: EmbeddedStore  # the whole embedded index (thread records)
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +89,8 @@ def built(threads: list[Thread], tmp_path_factory: pytest.TempPathFactory) -> Bu
     """Both indexes of ``threads``."""
     idx = tmp_path_factory.mktemp("fil") / "index"
     build_index(threads, idx)
-    _, pix, tix = open_generation(idx)
-    return Built(pix, whoosh_index(threads, tmp_path_factory.mktemp("std")), tix)
+    return Built(segment_whoosh(idx), whoosh_index(threads, tmp_path_factory.mktemp("std")),
+                 EmbeddedStore(idx))
 
 
 @pytest.fixture(scope="module")
@@ -296,23 +296,20 @@ def test_prefix_expansion_and_fuzzy_terms(searchers: tuple[Searcher, Searcher]) 
 # -- the thread store ------------------------------------------------------------------
 
 
-def stored_thread(data: str, passages: Index) -> Thread:
-    """A thread read back from the store, its texts taken from the passages index."""
-    with passages.searcher() as ps:
-        return thread_from_record(data, lambda i: ps.stored_fields(i)["content"])
-
-
 def test_thread_store_finds_every_thread(built: Built, threads: list[Thread]) -> None:
-    """searcher.document(thread_id=...) finds each thread (texts from the passages)."""
-    with built.threads.searcher() as s:
-        assert s.doc_count() == len(threads)
-        assert list(s.reader().lexicon("thread_id")) == sorted(t.id.encode() for t in threads)
+    """The store finds each thread by id (texts read back from the passages)."""
+    segment = EmbeddedStore(built.store.index_dir)
+    try:
         for t in threads:
-            found = s.document(thread_id=t.id)
-            assert found is not None and found["thread_id"] == t.id
-            assert stored_thread(found["data"], built.fil) == replace(t, source=""), t.id
-            assert len(found["data"]) < len(thread_record(t)), "texts are not stored twice"
-        assert s.document(thread_id="synth-999") is None
+            assert segment.thread(t.id) == replace(t, source=""), t.id
+        assert segment.thread("synth-999") is None
+    finally:
+        segment.close()
+    [folder] = segment_dirs(built.store.index_dir)
+    records = SegmentReader(folder).thread_records
+    assert len(records) == len(threads)
+    assert all(len(records[i]) < len(thread_record(t)) for i, t in enumerate(threads)), \
+        "texts are not stored twice"
 
 
 def test_comment_paragraphs_with_line_breaks_are_kept(tmp_path: Path) -> None:
@@ -321,10 +318,7 @@ def test_comment_paragraphs_with_line_breaks_are_kept(tmp_path: Path) -> None:
                comments=(Comment(1, "A", None, ("ligne 1\nligne 2", "fin")),
                          Comment(2, "B", None, ()), Comment(3, "C", None, ("seul",))))
     build_index([t], tmp_path / "index")
-    _, pix, tix = open_generation(tmp_path / "index")
-    with tix.searcher() as s:
-        data = s.document(thread_id="nl")["data"]
-    assert stored_thread(data, pix) == t
+    assert EmbeddedStore(tmp_path / "index").thread("nl") == t
 
 
 # -- fil1 segments are immutable -------------------------------------------------------
@@ -339,37 +333,28 @@ def test_codec_refuses_to_write(built: Built) -> None:
 
 
 def test_deleting_from_a_fil1_index_fails_and_changes_nothing(tmp_path: Path) -> None:
-    """Deletes and updates through ix.writer() raise; the thread store is left as it was."""
+    """Deletes and updates through Whoosh's writer raise; the segment is left as it was."""
     build_index([EDGE], tmp_path / "index")
-    gen, _, _ = open_generation(tmp_path / "index")
-    tix = FileStorage(str(gen)).open_index("threads")
-    w = tix.writer()
+    ix = segment_whoosh(tmp_path / "index")
+    w = ix.writer()
     with pytest.raises(NotImplementedError, match="immutable"):
-        w.delete_by_term("thread_id", "edge")
+        w.delete_document(0)
     w.cancel()
-    w = tix.writer()
-    with pytest.raises(NotImplementedError, match="immutable"):
-        w.update_document(thread_id="edge", data="{}")
-    w.cancel()
-    with FileStorage(str(gen)).open_index("threads").searcher() as s:
-        assert s.doc_count() == 1
-        found = s.document(thread_id="edge")
-    assert stored_thread(found["data"], FileStorage(str(gen)).open_index("passages")) == (
-        replace(EDGE, source=""))
+    assert segment_whoosh(tmp_path / "index").doc_count() == len(EDGE.passages())
+    assert EmbeddedStore(tmp_path / "index").thread("edge") == replace(EDGE, source="")
 
 
-def test_adding_to_a_fil1_index_goes_through_whooshs_default_codec(tmp_path: Path) -> None:
+def test_adding_to_a_fil1_index_through_whoosh_makes_fil_refuse_it(tmp_path: Path) -> None:
     """ix.writer() does not refuse: it adds a default-codec segment beside the fil1 one.
 
-    Whoosh's answers stay right, but the generation no longer matches its impact arrays,
-    so Fil refuses to open it (IndexMissingError: rebuild) instead of serving it.
+    Whoosh's answers stay right, but the segment no longer matches Fil's columns, so
+    Fil refuses to open it (IndexDamagedError: rebuild) instead of serving part of it.
     """
     build_index([EDGE], tmp_path / "index")
-    gen, _, _ = open_generation(tmp_path / "index")
-    ix = FileStorage(str(gen)).open_index("passages")
+    ix = segment_whoosh(tmp_path / "index")
     with ix.writer() as w:
         w.add_document(content="Les frelons attaquent le rucher.", thread_id="new")
-    ix = FileStorage(str(gen)).open_index("passages")
+    ix = segment_whoosh(tmp_path / "index")
     codecs = [type(s.codec()).__name__ for s in ix._segments()]  # noqa: SLF001
     assert codecs == ["FilCodec", "W3Codec"]
     with ix.searcher() as s:
@@ -378,8 +363,8 @@ def test_adding_to_a_fil1_index_goes_through_whooshs_default_codec(tmp_path: Pat
         [hit] = s.search(term("frelons"), limit=None)
         assert hit["thread_id"] == "new"
         assert len(s.search(QUERIES["phrase repeated"], limit=None)) == 1
-    with pytest.raises(IndexMissingError, match="rebuild"):
-        passage_store(gen, ix)
+    with pytest.raises(IndexDamagedError, match="Whoosh"):
+        embedded(tmp_path / "index").search("frelons")
 
 
 # -- the postings builder --------------------------------------------------------------
@@ -481,7 +466,6 @@ def test_positions_ascend_when_a_compound_part_folds_away(tmp_path: Path) -> Non
     """'𠀀-débit' repeats 'deb' (part, then joined form at the first position): sorted."""
     assert analyzer().positions("𠀀-débit débit") == {"deb": [0, 1, 2]}
     build_index([Thread(id="cjk", title="t", paragraphs=("𠀀-débit débit",))], tmp_path / "ix")
-    _, pix, _ = open_generation(tmp_path / "ix")
-    with pix.searcher() as s:
+    with segment_whoosh(tmp_path / "ix").searcher() as s:
         m = s.reader().postings("content", "deb")
         assert m.value_as("positions") == [0, 1, 2]

@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from helpers import embedded
+from helpers import current_manifest, embedded
 
-from indexer.store.whoosh.generations import CURRENT, current_generation
+from indexer.store.whoosh.manifest import CURRENT
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FILE = ROOT / "index_data" / "threads" / "lippi-billautshow-2009-02.txt"
@@ -330,7 +330,7 @@ def test_two_rebuilds_at_once(tmp_path: Path, make_index: Callable[..., Path]) -
     found = search_totals(index_dir, ["gammaword", "alphaword"])
     assert found["gammaword"][0] == 2000
     assert found["alphaword"][0] == 0
-    assert current_generation(index_dir) is not None
+    assert current_manifest(index_dir) is not None
     assert not tmp_garbage(index_dir)
 
 

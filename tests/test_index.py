@@ -1,7 +1,7 @@
-"""The index on disk: atomic generations, failed and killed rebuilds, the rebuild lock,
-pruning, stats, the multi-process writer, and readers following a swap.
+"""The embedded index on disk: atomic changes through manifests, the write lock, statistics.
 
-Real Whoosh indexes in tmp dirs; a real child process for the killed rebuild.
+Every test builds real indexes in a temporary directory and searches them through the
+real store; failures are provoked with real exceptions and a real killed process.
 """
 
 from __future__ import annotations
@@ -17,23 +17,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import ROOT, SEED_FILE, embedded  # noqa: E402
+from helpers import ROOT, SEED_FILE, build_index, embedded, segment_dirs, whoosh_index
 
 from indexer.analysis import analyzer
 from indexer.cli import EXIT_LOCKED, cli
-from indexer.errors import IndexMissingError, RebuildLockedError
+from indexer.errors import IndexDamagedError, IndexMissingError, RebuildLockedError
 from indexer.ingest.model import Comment, Thread
 from indexer.ingest.parsing import read_sources
-from indexer.store.whoosh.generations import (
-    CURRENT,
-    KEEP_GENERATIONS,
-    LOCK,
-    build_index,
-    current_generation,
-    index_stats,
-    open_generation,
-    rebuild_lock,
-)
+from indexer.store.whoosh.manifest import CURRENT, WRITE_LOCK, read_current, writer_lock
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +53,13 @@ def hits(index_dir: Path, query: str) -> set[tuple[str, str, int]]:
         backend.close()
 
 
-def generations(index_dir: Path) -> list[str]:
-    return sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-"))
+def segments(index_dir: Path) -> list[str]:
+    """Segment folders on disk (live or not yet cleaned)."""
+    return sorted(p.name for p in index_dir.iterdir() if p.name.startswith("seg-"))
+
+
+def manifests(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in index_dir.iterdir() if p.name.startswith("manifest-"))
 
 
 def leftovers(index_dir: Path) -> list[str]:
@@ -80,18 +76,19 @@ def failing(threads: Iterable[Thread], after: int,
         yield t
 
 
-# -- atomic generations ----------------------------------------------------------------
+# -- atomic changes ---------------------------------------------------------------------
 
 
-def test_build_creates_a_generation_and_current(tmp_path: Path) -> None:
+def test_build_creates_a_segment_a_manifest_and_current(tmp_path: Path) -> None:
     idx = tmp_path / "index"
     report = build_index(A, idx)
     assert (report.threads, report.passages) == (2, 3)
     assert report.location == str(idx) and report.seconds > 0
-    gen = current_generation(idx)
-    assert gen is not None and gen.name.startswith("gen-")
-    assert (idx / CURRENT).read_text(encoding="utf-8") == gen.name + "\n"
-    assert (idx / LOCK).exists()
+    name, manifest = read_current(idx)
+    assert (idx / CURRENT).read_text(encoding="utf-8") == name + "\n"
+    assert [s.live_docs for s in manifest.segments] == [3]
+    assert segments(idx) == [s.name for s in manifest.segments]
+    assert (idx / WRITE_LOCK).exists()
     assert leftovers(idx) == []
     assert hits(idx, "abeilles") == {("a1", "post", 1), ("a2", "post", 1)}
 
@@ -101,16 +98,15 @@ def test_failed_rebuild_keeps_the_old_index(tmp_path: Path, after: int) -> None:
     idx = tmp_path / "index"
     build_index(A, idx)
     current = (idx / CURRENT).read_text(encoding="utf-8")
-    gens = generations(idx)
+    segs = segments(idx)
     with pytest.raises(RuntimeError, match="disque plein"):
         build_index(failing(B, after), idx)
     assert (idx / CURRENT).read_text(encoding="utf-8") == current
-    assert generations(idx) == gens
+    assert segments(idx) == segs
     assert leftovers(idx) == []
     assert hits(idx, "abeilles") == {("a1", "post", 1), ("a2", "post", 1)}
     assert hits(idx, "tramway") == set()
-    _, pix, tix = open_generation(idx)
-    assert pix.doc_count() == 3 and tix.doc_count() == 2
+    assert whoosh_index(idx).doc_count() == 3
     # and the next rebuild works
     build_index(B, idx)
     assert len(hits(idx, "tramway")) == 5 and hits(idx, "abeilles") == set()
@@ -141,37 +137,33 @@ def test_failing_progress_callback_keeps_the_old_index(tmp_path: Path) -> None:
     assert leftovers(idx) == []
 
 
-def test_progress_and_on_swap(tmp_path: Path, seed: Thread) -> None:
+def test_progress_counts_passages(tmp_path: Path, seed: Thread) -> None:
     idx = tmp_path / "index"
     counts: list[int] = []
-    swapped: list[Path] = []
-
-    def on_swap(gen: Path) -> None:
-        assert current_generation(idx) == gen  # CURRENT already names it
-        swapped.append(gen)
-
-    report = build_index([seed, *A], idx, progress=counts.append, on_swap=on_swap)
+    report = build_index([seed, *A], idx, progress=counts.append)
     assert counts == [29, 1, 2] and sum(counts) == report.passages == 32
-    assert swapped == [current_generation(idx)]
 
 
 def test_first_failed_build_leaves_no_index(tmp_path: Path) -> None:
     idx = tmp_path / "index"
     with pytest.raises(RuntimeError):
         build_index(failing(A, 1), idx)
-    assert current_generation(idx) is None
-    assert generations(idx) == []
+    assert not (idx / CURRENT).exists()
+    assert segments(idx) == [] and leftovers(idx) == []
     with pytest.raises(IndexMissingError):
-        open_generation(idx)
+        read_current(idx)
+    with pytest.raises(IndexMissingError):
+        embedded(idx).search("abeilles")
 
 
-def test_leftover_tmp_generation_is_cleaned(tmp_path: Path) -> None:
+def test_leftover_tmp_files_are_cleaned(tmp_path: Path) -> None:
     idx = tmp_path / "index"
     build_index(A, idx)
-    stale = idx / "gen-20000101T000000000000-1.tmp"
+    stale = idx / "seg-20000101T000000000000-deadbeef.tmp"
     (stale / "sub").mkdir(parents=True)
     (stale / "_passages_0.toc").write_bytes(b"\x00garbage")
     (stale / "sub" / "x.seg").write_bytes(b"\x00" * 100)
+    (idx / "manifest-000000099.json.123.tmp").write_text("{", encoding="utf-8")
     build_index(B, idx)
     assert not stale.exists() and leftovers(idx) == []
     assert len(hits(idx, "tramway")) == 5
@@ -184,9 +176,10 @@ def test_killed_rebuild_is_cleaned_by_the_next_one(tmp_path: Path) -> None:
     current = (idx / CURRENT).read_text(encoding="utf-8")
     ready = tmp_path / "ready"
     script = f"""
-import time
+import sys, time
 from pathlib import Path
-from indexer.store.whoosh.generations import build_index
+sys.path.insert(0, {str(ROOT / "tests")!r})
+from helpers import build_index
 from indexer.ingest.model import Thread
 
 def threads():
@@ -207,12 +200,10 @@ build_index(threads(), {str(idx)!r})
             assert child.poll() is None, child.stderr.read() if child.stderr else ""
             assert time.monotonic() < deadline, "the child rebuild never started"
             time.sleep(0.05)
-        assert len(leftovers(idx)) == 1 and leftovers(idx)[0].startswith("gen-")
-        # while the child holds the lock, another rebuild gives up at once
-        started = time.monotonic()
-        with pytest.raises(RebuildLockedError, match="another rebuild"):
+        assert len(leftovers(idx)) == 1 and leftovers(idx)[0].startswith("seg-")
+        # while the child holds the lock, another writer gives up at once
+        with pytest.raises(RebuildLockedError, match="another change"):
             build_index(B, idx)
-        assert time.monotonic() - started < 2
         # readers still see the old index
         assert hits(idx, "lavande") == {("a1", "post", 1)}
     finally:
@@ -227,39 +218,59 @@ build_index(threads(), {str(idx)!r})
     assert len(hits(idx, "tramway")) == 5 and hits(idx, "kiosque") == set()
 
 
-def test_old_generations_are_pruned(tmp_path: Path) -> None:
+def test_old_segments_go_once_no_reader_holds_them(tmp_path: Path) -> None:
     idx = tmp_path / "index"
-    names = []
-    for i in range(5):
-        build_index([thread(f"v{i}", f"Version {i} du texte : mot{i}.")], idx)
-        names.append(current_generation(idx).name)  # type: ignore[union-attr]
-        gens = generations(idx)
-        assert len(gens) <= KEEP_GENERATIONS == 2
-        assert names[-1] in gens
-        if i:
-            assert names[-2] in gens  # the previous one is kept for readers still on it
-    assert generations(idx) == sorted(names[-2:])
-    assert len(set(names)) == 5
+    build_index([thread("v0", "Version 0 du texte : mot0.")], idx)
+    reader = embedded(idx)
+    try:
+        assert reader.search("mot0").total == 1  # holds a lease on the first manifest
+        first = segments(idx)
+        for i in range(1, 4):
+            build_index([thread(f"v{i}", f"Version {i} du texte : mot{i}.")], idx)
+            live = [s.name for s in read_current(idx)[1].segments]
+            assert set(first) <= set(segments(idx))  # the reader's segment stays
+            assert set(live) <= set(segments(idx))
+            assert len(segments(idx)) == 2  # and nothing else: unread ones are removed
+        assert reader.search("mot0").total == 0 and reader.search("mot3").total == 1
+        held = [s.name for s in read_current(idx)[1].segments]  # the reader is on v3 now
+        build_index([thread("v4", "Version 4 du texte : mot4.")], idx)
+        live = [s.name for s in read_current(idx)[1].segments]
+        assert sorted(segments(idx)) == sorted({*held, *live}) and len(segments(idx)) == 2
+        assert len(manifests(idx)) == 2  # the reader's current one, and the new one
+    finally:
+        reader.close()
+    build_index([thread("v5", "Version 5.")], idx)
+    assert len(manifests(idx)) == 1 and len(segments(idx)) == 1
 
 
-# -- the rebuild lock ---------------------------------------------------------------------
+def test_an_old_format_index_is_reported_not_replaced(tmp_path: Path) -> None:
+    idx = tmp_path / "index"
+    (idx / "gen-20260101T000000000000-1").mkdir(parents=True)
+    (idx / CURRENT).write_text("gen-20260101T000000000000-1\n", encoding="utf-8")
+    with pytest.raises(IndexDamagedError, match="older version"):
+        embedded(idx).search("x")
+    assert (idx / "gen-20260101T000000000000-1").is_dir()
+    build_index(A, idx)  # an explicit rebuild replaces it
+    assert not (idx / "gen-20260101T000000000000-1").exists()
+    assert hits(idx, "lavande") == {("a1", "post", 1)}
 
 
-def test_rebuild_lock_refuses_a_second_rebuild(tmp_path: Path) -> None:
+# -- the write lock -----------------------------------------------------------------------
+
+
+def test_write_lock_refuses_a_second_writer(tmp_path: Path) -> None:
     idx = tmp_path / "index"
     build_index(A, idx)
     current = (idx / CURRENT).read_text(encoding="utf-8")
-    with rebuild_lock(idx):
-        started = time.monotonic()
-        with pytest.raises(RebuildLockedError, match=f"another rebuild of {idx}"):
+    with writer_lock(idx):
+        with pytest.raises(RebuildLockedError, match=f"another change to {idx}"):
             build_index(B, idx)
-        assert time.monotonic() - started < 1
-        with pytest.raises(RebuildLockedError), rebuild_lock(idx):
+        with pytest.raises(RebuildLockedError), writer_lock(idx):
             pass  # pragma: no cover - never entered
         result = CliRunner().invoke(cli, ["rebuild", "--source", str(SEED_FILE),
                                           "--index", str(idx)])
         assert result.exit_code == EXIT_LOCKED == 4
-        assert result.stderr.count("\n") == 1 and "another rebuild" in result.stderr
+        assert result.stderr.count("\n") == 1 and "another change" in result.stderr
         assert "Traceback" not in result.output
     assert (idx / CURRENT).read_text(encoding="utf-8") == current
     assert leftovers(idx) == []
@@ -271,7 +282,7 @@ def test_lock_is_released_after_a_failure(tmp_path: Path) -> None:
     idx = tmp_path / "index"
     with pytest.raises(RuntimeError):
         build_index(failing(A, 1), idx)
-    with rebuild_lock(idx):
+    with writer_lock(idx):
         pass
     build_index(A, idx)
 
@@ -282,25 +293,25 @@ def test_lock_is_released_after_a_failure(tmp_path: Path) -> None:
 def test_index_stats_counts(tmp_path: Path, seed: Thread) -> None:
     idx = tmp_path / "index"
     build_index([seed, *A, *B], idx)
-    st = index_stats(idx)
-    assert (st.threads, st.passages) == (1 + 2 + 5, 29 + 3 + 5)
+    st = embedded(idx).stats()
+    assert (st.threads, st.passages, st.segments, st.deleted) == (1 + 2 + 5, 29 + 3 + 5, 1, 0)
     ana = analyzer()
     expected_terms = {term for t in [seed, *A, *B] for p in t.passages()
                       for term in ana.terms(p.text)}
     assert st.terms == len(expected_terms)
-    gen = current_generation(idx)
-    assert gen is not None and st.location == str(gen)
-    assert st.size_bytes == sum(f.stat().st_size for f in gen.rglob("*") if f.is_file())
+    assert st.location == str(idx)
+    files = [f for d in segment_dirs(idx) for f in d.rglob("*") if f.is_file()]
+    assert st.size_bytes == sum(f.stat().st_size for f in files)
     assert st.built_at is not None and re.match(r"\d{4}-\d{2}-\d{2}T", st.built_at)
 
 
 def test_index_stats_without_index(tmp_path: Path) -> None:
     with pytest.raises(IndexMissingError, match="no index at"):
-        index_stats(tmp_path / "nothing")
+        embedded(tmp_path / "nothing").stats()
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / CURRENT).write_text("../../etc\n", encoding="utf-8")
-    with pytest.raises(IndexMissingError):
-        index_stats(tmp_path / "broken")
+    with pytest.raises(IndexDamagedError):
+        embedded(tmp_path / "broken").stats()
 
 
 # -- the multi-process writer ----------------------------------------------------------
@@ -335,14 +346,14 @@ def test_impact_ranking_matches_whoosh_boolean_search(tmp_path: Path, seed: Thre
     threads = [seed, *synthetic_threads(seed)]
     build_index(threads, tmp_path / "ix")
     backend = embedded(tmp_path / "ix")
-    gen = backend.store._generation()
+    searcher = whoosh_index(tmp_path / "ix").searcher()
     try:
         for q in WORD_QUERIES:
             terms = analyzer().terms(q)
             whoosh_q = wq.And([wq.Term("content", t) for t in terms])
             expected = set()
-            for docnum in gen.passages.docs_for_query(whoosh_q):
-                f = gen.passages.stored_fields(docnum)
+            for docnum in searcher.docs_for_query(whoosh_q):
+                f = searcher.stored_fields(docnum)
                 expected.add((f["thread_id"], f["kind"], f["position"]))
             assert expected, q
             got = set()
@@ -356,6 +367,7 @@ def test_impact_ranking_matches_whoosh_boolean_search(tmp_path: Path, seed: Thre
             assert res.total == len(expected), q
             assert got == expected, q
     finally:
+        searcher.close()
         backend.close()
 
 
@@ -378,7 +390,7 @@ def test_reader_opened_before_a_rebuild_sees_the_new_content(tmp_path: Path) -> 
         with pytest.raises(RuntimeError):
             build_index(failing(A, 1), idx)
         assert backend.search("tramway").total == 5
-        # and a second swap is seen too (the first generation is pruned meanwhile)
+        # and a second swap is seen too
         build_index(A[:1], idx)
         assert {h.thread_id for h in backend.search("abeilles lavande").hits} == {"a1"}
     finally:

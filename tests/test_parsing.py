@@ -732,7 +732,7 @@ def test_dates_come_out_canonical(raw: str, iso: str) -> None:
 
 def test_old_dates_index_and_filter(tmp_path: Path) -> None:
     """A thread dated before year 1000 is indexed (not a failed rebuild) and filterable."""
-    from indexer.store.whoosh.generations import build_index
+    from helpers import build_index
 
     src = tmp_path / "old.jsonl"
     src.write_text('{"id": "old", "post": {"date": "05/02/0999 à 10:00", '

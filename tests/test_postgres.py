@@ -28,7 +28,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 from conftest import PgServer, pg_unavailable, start_temp_cluster
-from helpers import SEED_FILE, SEED_ID, embedded, postgres
+from helpers import SEED_FILE, SEED_ID, build_index, embedded, postgres
 
 from indexer.cli import EXIT_LOCKED, cli
 from indexer.errors import IndexerError, IndexMissingError, RebuildLockedError
@@ -38,7 +38,6 @@ from indexer.search.results import SearchResults
 from indexer.service import Service, open_service
 from indexer.store.postgres.build import LOCK_KEY
 from indexer.store.postgres.sql import quote_lexeme, tsvector_literal
-from indexer.store.whoosh.generations import build_index
 
 pytestmark = pytest.mark.postgres
 
@@ -463,7 +462,7 @@ def test_duplicate_thread_ids_behave_like_whoosh(fresh_db: str, tmp_path: Path) 
     backend = postgres(fresh_db, shards=[])
     try:
         report = backend.rebuild(threads)
-        assert report.threads == 2 and report.passages == 2 and report.warnings
+        assert report.threads == 1 and report.passages == 1 and report.warnings
         build_index(threads, tmp_path / "w")
         wh = embedded(tmp_path / "w")
         compare(backend, wh, ["alpha", "beta", "thread:dup"], exact=False)

@@ -271,6 +271,11 @@ class Builder:
                 for t, part in zip(chunk, routes, strict=True):
                     if part is None:  # pragma: no cover - hashing always finds one
                         raise IndexerError(f"no partition for thread {t.id!r}")
+                    if t.id in seen:
+                        report.warnings.append(f"thread {t.id!r} appears twice: the first "
+                                               "one is indexed")
+                        continue
+                    seen.add(t.id)
                     copy = copies[part]
                     passages = t.passages()
                     for p in passages:
@@ -298,15 +303,9 @@ class Builder:
                             json.dumps(tf, ensure_ascii=False) if tf else None,
                             tsvector_literal(pos)))
                     stats.passages += len(passages)
-                    if t.id in seen:
-                        report.warnings.append(
-                            f"thread {t.id!r} appears twice: its passages are indexed, "
-                            "the thread page shows the first one")
-                    else:
-                        seen.add(t.id)
-                        thread_rows.append((
-                            _clean(t.id), _clean(t.title), _clean(t.url), _clean(t.author),
-                            _clean(t.date), _clean(thread_record(t))))
+                    thread_rows.append((
+                        _clean(t.id), _clean(t.title), _clean(t.url), _clean(t.author),
+                        _clean(t.date), _clean(thread_record(t))))
                     report.threads += 1
                     report.passages += len(passages)
                     if progress:

@@ -98,6 +98,17 @@ class TextColumnWriter:
         self._fh.write(b"".join(data))
         self.lengths.extend(map(len, data))
 
+    def add_raw(self, data: bytes | np.ndarray, lengths: np.ndarray,
+                nones: Sequence[int] = ()) -> None:
+        """Append documents given as their concatenated UTF-8 bytes and byte lengths.
+
+        ``nones`` are the positions (among these documents) of None values (length 0).
+        """
+        base = len(self.lengths)
+        self.nones.extend(base + int(i) for i in nones)
+        self._fh.write(data if isinstance(data, bytes) else data.tobytes())
+        self.lengths.extend(np.asarray(lengths, dtype=np.int64).tolist())
+
     def close(self) -> None:
         """Flush the file (idempotent)."""
         if not self._fh.closed:

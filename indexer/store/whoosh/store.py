@@ -1,12 +1,11 @@
-"""The embedded store: answers the search pipeline's questions from a Whoosh index built here.
+"""The embedded store: answers the search pipeline's questions from the segments of an index.
 
-Matching and BM25 scoring run over the segment's postings and the impact weights written
-beside it (:mod:`.impact`, numpy over whole posting lists); phrase checks and word
-positions read the segment's position arrays directly (:mod:`.codec`, vectorised over
-all candidates). Whoosh's reader serves the stored passages and threads and the term
-dictionary (suggestions through its Levenshtein automata). One searcher set per
-thread and per index generation, opened once and reused; each snapshot checks (one
-``stat``) whether a rebuild swapped the index.
+Matching and BM25 scoring run over the segments' postings and impacts (numpy over whole
+posting lists, live passages only: see :mod:`.view`); phrase checks and word positions
+read the position arrays directly (vectorised over all candidates). Changes go through
+:mod:`.writer` (rebuild, update, delete, optimize) and become visible with the next
+snapshot: each snapshot checks (one ``stat`` of ``CURRENT``) whether the manifest
+changed. A process keeps one view per index directory and a lease on its manifest.
 """
 
 from __future__ import annotations
@@ -18,27 +17,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from whoosh.index import Index
-from whoosh.searching import Searcher
 
-from ...errors import IndexMissingError
+from ...errors import IndexDamagedError, IndexMissingError
 from ...ingest.model import Thread, day_bounds
 from ...search.deadline import Deadline
 from ...search.plan import And, AndNot, Filters, Null, Or, Phrase, Plan, Term
 from ...search.store import Facets, Key, Matches, PassageRecord
 from ...search.suggest import levenshtein
-from ..base import BuildReport, IndexStats
-from ..records import thread_from_record
-from .codec import FieldPostings
-from .generations import (
-    CURRENT,
-    build_index,
-    current_generation,
-    index_stats,
-    open_generation,
-    passage_store,
-)
-from .impact import ImpactIndex, exclude, intersect, top_k, union
+from ..base import BuildReport, IndexStats, UpdateReport
+from . import writer
+from .manifest import CURRENT, Lease
+from .setops import exclude, intersect, top_k, union
+from .view import IndexView
 
 PHRASE_CHECK_LIMIT = 20_000  # best candidates whose positions are checked for one phrase
 
@@ -46,167 +36,187 @@ Result = tuple[np.ndarray, np.ndarray]  # (doc numbers ascending, scores)
 _EMPTY: Result = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
 _NO_CODE = np.iinfo(np.int32).min  # a code no passage has (unknown author or thread)
 
-_IMPACTS: dict[Path, ImpactIndex] = {}
-_IMPACTS_LOCK = threading.Lock()
 
+class _Current:
+    """The view a process reads an index through, with its lease and its users."""
 
-def impacts_for(gen: Path, pix: Index) -> ImpactIndex:
-    """The impact arrays of a generation, loaded once per process (read-only, shared)."""
-    with _IMPACTS_LOCK:
-        found = _IMPACTS.get(gen)
-        if found is None:
-            if not ImpactIndex.exists(gen):
-                raise IndexMissingError(f"index at {gen} was built by an older version: "
-                                        "rebuild it with `python -m indexer rebuild`")
-            for old in [p for p in _IMPACTS if not p.exists()]:
-                del _IMPACTS[old]
-            found = _IMPACTS[gen] = ImpactIndex(gen, passage_store(gen, pix))
-        return found
+    def __init__(self, view: IndexView, lease: Lease, pointer: object) -> None:
+        self.view = view
+        self.lease = lease
+        self.pointer = pointer
+        self.users = 0
+        self.retired = False
 
-
-class _Generation:
-    """Searchers on one index generation, for one thread."""
-
-    def __init__(self, index_dir: Path) -> None:
-        self.path, pix, tix = open_generation(index_dir)
-        self.impacts = impacts_for(self.path, pix)
-        self.passages: Searcher = pix.searcher()
-        self.threads: Searcher = tix.searcher()
-
-    def close(self) -> None:
-        self.passages.close()
-        self.threads.close()
+    def release(self) -> None:
+        """Called when a user is done: a retired view with no user lets its lease go."""
+        self.users -= 1
+        if self.retired and self.users == 0:
+            self.lease.close()
 
 
 class EmbeddedStore:
-    """The embedded index directory as a store (thread-safe: one searcher set per thread)."""
+    """The embedded index directory as a store (thread-safe)."""
 
     name = "whoosh"
 
     def __init__(self, index_dir: str | os.PathLike[str]) -> None:
         self.index_dir = Path(index_dir)
-        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._current: _Current | None = None
 
-    # -- index lifecycle -------------------------------------------------------------
+    # -- changes ---------------------------------------------------------------------
     def rebuild(self, threads: Iterable[Thread],
                 progress: Callable[[int], None] | None = None) -> BuildReport:
-        """Build a new generation and swap it in (see :func:`.generations.build_index`)."""
-        return build_index(threads, self.index_dir, progress=progress)
+        """Replace the whole index with these threads, atomically (see :mod:`.writer`)."""
+        return writer.rebuild(self.index_dir, threads, progress)
+
+    def update(self, threads: Iterable[Thread],
+               progress: Callable[[int], None] | None = None) -> UpdateReport:
+        """Add new threads and replace changed ones, by id (see :mod:`.writer`)."""
+        return writer.update(self.index_dir, threads, progress)
+
+    def delete(self, thread_ids: Iterable[str]) -> UpdateReport:
+        """Remove threads by id."""
+        return writer.delete(self.index_dir, thread_ids)
+
+    def optimize(self) -> UpdateReport:
+        """Merge all segments into one (exact statistics, fastest searches)."""
+        return writer.optimize(self.index_dir)
 
     def stats(self) -> IndexStats:
-        """Counts and size of the current generation."""
-        return index_stats(self.index_dir)
+        """Counts and size of the current index."""
+        with self._view() as view:
+            m = view.manifest
+            terms = len(set().union(*(s.field.terms for s in view.segments))) \
+                if len(view.segments) > 1 else sum(len(s.field.terms) for s in view.segments)
+            size = sum(f.stat().st_size for name in m.files()
+                       for f in ([self.index_dir / name] if name.startswith("del-")
+                                 else (self.index_dir / name).rglob("*")) if f.is_file())
+            return IndexStats(str(self.index_dir), m.live_threads, m.live_docs, terms, size,
+                              m.rebuilt_at or m.created_at, segments=len(m.segments),
+                              deleted=view.n_total - m.live_docs, updated_at=m.created_at)
 
     def close(self) -> None:
-        """Close this thread's searchers."""
-        gen = getattr(self._local, "gen", None)
-        if gen is not None:
-            gen.close()
-            self._local.gen = None
+        """Let go of the current view (the store reopens one if used again)."""
+        with self._lock:
+            cur, self._current = self._current, None
+            if cur is not None:
+                cur.retired = True
+                if cur.users == 0:
+                    cur.lease.close()
 
-    def _generation(self) -> _Generation:
-        """This thread's searchers, reopened when CURRENT points at a new generation."""
-        gen: _Generation | None = getattr(self._local, "gen", None)
+    # -- reading ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _view(self) -> Iterator[IndexView]:
+        """The current manifest's view, held for the length of one use."""
         try:
             st = os.stat(self.index_dir / CURRENT)
-            pointer = (st.st_ino, st.st_mtime_ns)
-        except OSError:
+            pointer: object = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
             pointer = None
-        if gen is not None and pointer == getattr(self._local, "pointer", None):
-            return gen
-        current = current_generation(self.index_dir)
-        if current is None:
-            raise IndexMissingError(
-                f"no index at {self.index_dir}: build it with `python -m indexer rebuild`")
-        if gen is None or gen.path != current:
-            fresh = _Generation(self.index_dir)
-            if gen is not None:
-                gen.close()
-            gen = self._local.gen = fresh
-        self._local.pointer = pointer
-        return gen
+        except OSError as exc:
+            raise IndexDamagedError(f"{self.index_dir}: {exc.strerror}") from None
+        with self._lock:
+            cur = self._current
+            if cur is None or cur.pointer != pointer:
+                if pointer is None:
+                    raise IndexMissingError(f"no index at {self.index_dir}: build it with "
+                                            "`python -m indexer rebuild`")
+                lease = Lease(self.index_dir)
+                try:
+                    view = IndexView(self.index_dir, lease.read(), lease.name)
+                except BaseException:
+                    lease.close()
+                    raise
+                fresh = _Current(view, lease, pointer)
+                if cur is not None:
+                    cur.retired = True
+                    if cur.users == 0:
+                        cur.lease.close()
+                cur = self._current = fresh
+            cur.users += 1
+        try:
+            yield cur.view
+        finally:
+            with self._lock:
+                cur.release()
 
-    # -- what the pipeline asks ------------------------------------------------------
     @contextlib.contextmanager
     def snapshot(self, deadline: Deadline) -> Iterator[EmbeddedSnapshot]:
-        """The current generation, held for one search."""
-        yield EmbeddedSnapshot(self._generation())
+        """The current manifest, held for one search."""
+        with self._view() as view:
+            yield EmbeddedSnapshot(view)
 
     def thread(self, thread_id: str) -> Thread | None:
         """The whole thread with this id, or None (ids are looked up, never used as paths)."""
         if not isinstance(thread_id, str) or not thread_id or len(thread_id) > 500:
             return None
-        gen = self._generation()
-        fields = gen.threads.document(thread_id=thread_id)
-        if not fields:
-            return None
-        return thread_from_record(
-            fields["data"], lambda docnum: gen.passages.stored_fields(docnum)["content"])
+        with self._view() as view:
+            code = view.find_thread(thread_id)
+            return view.thread(code) if code is not None else None
 
 
 class EmbeddedSnapshot:
-    """One generation's answers to the pipeline (see :class:`indexer.search.store.Snapshot`)."""
+    """One manifest's answers to the pipeline (see :class:`indexer.search.store.Snapshot`)."""
 
-    def __init__(self, gen: _Generation) -> None:
-        self.gen = gen
-        self.ix = gen.impacts
+    def __init__(self, view: IndexView) -> None:
+        self.view = view
         self._found: dict[tuple[object, ...], Result] = {}
 
     # -- statistics and terms ------------------------------------------------------------
     def doc_count(self) -> int:
-        return self.ix.n_docs
+        return self.view.n_live
 
     def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
-        return {t: self.ix.df(t) for t in terms}
+        return {t: self.view.df(t) for t in terms}
 
     def expand_prefix(self, prefix: str, limit: int) -> list[tuple[str, int]]:
-        out: list[tuple[str, int]] = []
-        for n, btext in enumerate(self.gen.passages.reader().expand_prefix("content", prefix)):
-            if n >= limit:
-                break
-            text = btext.decode("utf-8") if isinstance(btext, bytes) else btext
-            out.append((text, self.ix.df(text)))
-        return out
+        return self.view.expand_prefix(prefix, limit)
 
     def near_terms(self, term: str, prefix: int, max_dist: int) -> list[tuple[str, int, int]]:
-        reader = self.gen.passages.reader()
-        found = reader.terms_within("content", term, max_dist, prefix=prefix)
-        return [(t, self.ix.df(t), levenshtein(t, term, max_dist)) for t in sorted(found)]
+        return [(t, df, levenshtein(t, term, max_dist))
+                for t in self.view.near_terms(term, prefix, max_dist)
+                if (df := self.view.df(t))]
 
     # -- matching ------------------------------------------------------------------------
     def match(self, plan: Plan | None, exclude_plan: Plan | None, filters: Filters, k: int,
               deadline: Deadline) -> Matches:
-        ev = _Evaluator(self.ix, deadline)
+        ev = _Evaluator(self.view, deadline)
         found = self._matching(ev, plan, exclude_plan, filters)
-        ix = self.ix
+        view = self.view
         out = Matches(total=int(len(found[0])), exact=ev.exact and not ev.timed_out,
                       timed_out=ev.timed_out)
         if plan is None:  # filters alone: newest first, then index order
-            order = np.lexsort((found[0], -ix.stamp[found[0]]))[:k]
+            order = np.lexsort((found[0], -view.column("stamp")[found[0]]))[:k]
             best = [(int(found[0][i]), 0.0) for i in order]
         else:
             best = top_k(found[0], found[1], k)
+        thread = view.column("thread")
+        codes: dict[str, int] = {}
         for docnum, score in best:
+            code = int(thread[docnum])
+            tid = view.thread_id(code)
+            codes[tid] = code
             out.keys.append(docnum)
             out.scores.append(score)
-            out.threads.append(ix.threads[int(ix.thread[docnum])][0])
+            out.threads.append(tid)
         if plan is not None and best:
-            sums = np.bincount(ix.thread[found[0]], weights=found[1])
-            for tid in dict.fromkeys(out.threads):
-                out.thread_mass[tid] = float(sums[ix.thread_codes[tid]])
+            sums = np.bincount(thread[found[0]], weights=found[1],
+                               minlength=view.n_threads_total)
+            out.thread_mass = {tid: float(sums[code]) for tid, code in codes.items()}
         return out
 
     def _matching(self, ev: _Evaluator, plan: Plan | None, exclude_plan: Plan | None,
                   filters: Filters) -> Result:
-        """Every passage matching, with its score (kept for the facets of the same search)."""
+        """Every live passage matching, with its score (kept for the same search's facets)."""
         key = (plan, exclude_plan, filters)
         found = self._found.get(key)
         if found is not None:
             return found
         allowed = self._filter_mask(filters)
         if plan is None:
-            ids = (np.flatnonzero(allowed) if allowed is not None
-                   else np.arange(self.ix.n_docs)).astype(np.int32)
+            mask = allowed if allowed is not None else self.view.column("live")
+            ids = np.flatnonzero(mask).astype(np.int32)
             found = (ids, np.zeros(len(ids), dtype=np.float32))
         else:
             found = ev.eval(plan)
@@ -219,31 +229,35 @@ class EmbeddedSnapshot:
         return found
 
     def _filter_mask(self, f: Filters) -> np.ndarray | None:
-        """Boolean mask over passages for the field filters, or None when there are none."""
+        """Boolean mask over passages for the field filters (live ones only), or None."""
         if not f:
             return None
-        ix = self.ix
-        mask = np.ones(ix.n_docs, dtype=bool)
+        view = self.view
+        mask = view.column("live").copy() if view.has_deletions() \
+            else np.ones(view.n_total, dtype=bool)
         if f.kind:
-            mask &= ix.kind == (1 if f.kind == "comment" else 0)
+            mask &= view.column("kind") == (1 if f.kind == "comment" else 0)
         low, high = day_bounds(f.after, f.before)
         if low is not None:
-            mask &= ix.stamp >= low
+            mask &= view.column("stamp") >= low
         if high is not None:
-            mask &= (ix.stamp <= high) & (ix.stamp > 0)
-        if f.author is not None:
-            mask &= ix.author == ix.author_codes.get(f.author, _NO_CODE)
-        for key in f.not_authors:
-            code = ix.author_codes.get(key)
-            if code is not None:
-                mask &= ix.author != code
+            stamp = view.column("stamp")
+            mask &= (stamp <= high) & (stamp > 0)
+        if f.author is not None or f.not_authors:
+            codes, _, _ = view.authors()
+            author = view.column("author")
+            if f.author is not None:
+                mask &= author == codes.get(f.author, _NO_CODE)
+            for key in f.not_authors:
+                if key in codes:
+                    mask &= author != codes[key]
         if f.thread is not None:
-            code = ix.thread_codes.get(f.thread)
-            mask &= (ix.thread == code) if code is not None else False
+            code = view.find_thread(f.thread)
+            mask &= (view.column("thread") == code) if code is not None else False
         for tid in f.not_threads:
-            code = ix.thread_codes.get(tid)
+            code = view.find_thread(tid)
             if code is not None:
-                mask &= ix.thread != code
+                mask &= view.column("thread") != code
         return mask
 
     # -- what results show ---------------------------------------------------------------
@@ -253,67 +267,60 @@ class EmbeddedSnapshot:
         if not keys:
             return out
         docs = np.array(sorted({int(k) for k in keys}), dtype=np.int32)  # type: ignore[call-overload]
-        field = self.ix.field
         for term in dict.fromkeys(terms):
-            i = field.find(term)
-            if i < 0:
-                continue
-            owner, positions = field.positions_of(i, docs)
+            owner, positions = self.view.positions_of(term, docs)
             for o, p in zip(owner.tolist(), positions.tolist(), strict=True):
                 out[int(docs[o])].setdefault(term, []).append(p)
         return out
 
     def title_terms(self, thread_ids: Sequence[str]) -> dict[str, frozenset[str]]:
-        codes = self.ix.thread_codes
-        return {t: self.ix.title_terms(codes[t]) for t in thread_ids if t in codes}
+        out = {}
+        for tid in thread_ids:
+            code = self.view.find_thread(tid)
+            if code is not None:
+                out[tid] = self.view.title_terms(code)
+        return out
 
     def passages(self, keys: Sequence[Key]) -> dict[Key, PassageRecord]:
-        s = self.gen.passages
         out: dict[Key, PassageRecord] = {}
         for k in keys:
-            f = s.stored_fields(k)
+            f = self.view.stored_fields(int(k))  # type: ignore[call-overload]
             out[k] = PassageRecord(f["thread_id"], f["title"], f["kind"], f["position"],
                                    f.get("author"), f.get("date"), f["content"])
         return out
 
     def facets(self, plan: Plan | None, exclude_plan: Plan | None, filters: Filters,
                limit: int) -> Facets:
-        ev = _Evaluator(self.ix, None)
+        ev = _Evaluator(self.view, None)
         ids = self._matching(ev, plan, exclude_plan, filters)[0]
-        ix = self.ix
+        view = self.view
         out = Facets()
-        kinds = np.bincount(ix.kind[ids], minlength=2)
+        kinds = np.bincount(view.column("kind")[ids], minlength=2)
         out.kinds = {k: int(n) for k, n in zip(("post", "comment"), kinds, strict=True) if n}
-        codes = ix.author[ids]
+        codes = view.column("author")[ids]
         codes = codes[codes >= 0]
         if len(codes):
+            names = view.authors()[1]
             counts = np.bincount(codes)
             order = np.argsort(-counts, kind="stable")[:limit]
-            out.authors = [(ix.author_names[i], int(counts[i])) for i in order if counts[i]]
+            out.authors = [(names[i], int(counts[i])) for i in order if counts[i]]
         return out
 
     def sample_texts(self, term: str, n: int) -> list[str]:
-        span = self.ix.span(term)
-        if span is None:
-            return []
-        docs = self.ix.ids[span[0]:min(span[1], span[0] + n)]
-        s = self.gen.passages
-        return [s.stored_fields(int(d))["content"] for d in docs]
+        return [str(self.view.stored_fields(d)["content"])
+                for d in self.view.first_docs(term, n)]
 
 
-def phrase_match(fd: FieldPostings, terms: Sequence[str], docs: np.ndarray) -> np.ndarray:
-    """Which of ``docs`` (each holding every term) hold the terms at consecutive positions.
+def phrase_match(view: IndexView, terms: Sequence[str], docs: np.ndarray) -> np.ndarray:
+    """Which of ``docs`` (sorted, each holding every term) hold the terms consecutively.
 
     Vectorised over all documents: the positions of term k, minus k, keyed by document,
     must meet in every term's set.
     """
     common: np.ndarray | None = None
     for k, term in enumerate(terms):
-        i = fd.find(term)
-        if i < 0:
-            return np.zeros(len(docs), dtype=bool)
-        owner, positions = fd.positions_of(i, docs)
-        keys = (owner << 32) | (positions.astype(np.int64) - k + len(terms))
+        owner, positions = view.positions_of(term, docs)
+        keys = (owner.astype(np.int64) << 32) | (positions.astype(np.int64) - k + len(terms))
         common = np.unique(keys) if common is None else np.intersect1d(common, keys)
         if not len(common):
             break
@@ -324,10 +331,10 @@ def phrase_match(fd: FieldPostings, terms: Sequence[str], docs: np.ndarray) -> n
 
 
 class _Evaluator:
-    """Evaluate a plan over the impact arrays (positions for phrases), memoised per node."""
+    """Evaluate a plan over the view's postings (positions for phrases), memoised per node."""
 
-    def __init__(self, ix: ImpactIndex, deadline: Deadline | None) -> None:
-        self.ix = ix
+    def __init__(self, view: IndexView, deadline: Deadline | None) -> None:
+        self.view = view
         self.deadline = deadline
         self.exact = True  # False when a phrase was checked on its best candidates only
         self.timed_out = False
@@ -341,7 +348,7 @@ class _Evaluator:
 
     def _eval(self, q: Plan) -> Result:
         if isinstance(q, Term):
-            return self.ix.postings(q.term)
+            return self.view.scored(q.term)
         if isinstance(q, Phrase):
             return self.phrase(q.terms)
         if isinstance(q, Or):
@@ -355,7 +362,7 @@ class _Evaluator:
 
     def phrase(self, terms: Sequence[str]) -> Result:
         """Docs holding the terms at consecutive positions (checked on the best candidates)."""
-        cand_ids, cand_ws = intersect([self.ix.postings(t) for t in terms])
+        cand_ids, cand_ws = intersect([self.view.scored(t) for t in terms])
         if len(terms) == 1 or not len(cand_ids):
             return cand_ids, cand_ws
         if len(cand_ids) > PHRASE_CHECK_LIMIT:
@@ -365,7 +372,7 @@ class _Evaluator:
         if self.deadline is not None and self.deadline.expired():
             self.timed_out = True
             return _EMPTY
-        ok = phrase_match(self.ix.field, terms, cand_ids)
+        ok = phrase_match(self.view, terms, cand_ids)
         return cand_ids[ok], cand_ws[ok]
 
 

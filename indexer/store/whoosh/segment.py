@@ -1,0 +1,374 @@
+"""One immutable segment of the embedded index: its passages, postings, columns and threads.
+
+A segment is a folder written once, by :class:`SegmentBuilder` (from threads) or by
+:mod:`.merge` (from other segments), and never changed::
+
+    seg-<id>/segment.json         format, counts, the average length its impacts used
+    seg-<id>/passages_*           a Whoosh index with one fil1 segment (:mod:`.codec`):
+                                  content postings with positions, stored passage fields
+    seg-<id>/col.<name>.npy       per passage: kind (0 post, 1 comment), stamp (date key),
+                                  author (code into authors.json), thread (local code),
+                                  impact (BM25 weight of every posting, aligned with them)
+    seg-<id>/thread.<name>.*      per thread: id, record (thread JSON without its texts),
+                                  first passage, passage count, digest, title terms, order
+                                  (thread codes sorted by id, for lookups)
+    seg-<id>/authors.json         author names and folded keys by code
+
+Impacts are BM25 term weights ``tf·(k1+1)/(tf + k1·(1−b+b·dl/avgdl))`` computed with
+the average passage length of the whole index when the segment was written; queries
+multiply them by the idf of the live index (see :mod:`.view`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from whoosh.fields import STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
+
+from ...analysis import analyzer
+from ...analysis.folding import author_key
+from ...ingest.model import COMMENT, POST, Thread, date_key
+from ...search.ranking import BM25_B, BM25_K1
+from ..records import thread_from_record, thread_hash, thread_record
+from .codec import (
+    CodeColumn,
+    FieldData,
+    FieldPostings,
+    IntColumn,
+    SegmentData,
+    SegmentStore,
+    TextColumn,
+    TextColumnWriter,
+    write_segment,
+)
+from .postings import PostingsBuilder
+
+SEGMENT_FORMAT = "fil2"
+INFO = "segment.json"
+PASSAGES = "passages"
+FIELD = "content"
+HASH_BYTES = 20
+TERM_SEP = "\x1f"  # between the title terms of a thread
+
+
+def passage_schema() -> Schema:
+    """Schema of a segment's Whoosh index: the text with positions, and what results show."""
+    return Schema(thread_id=STORED(), title=STORED(), kind=STORED(), position=STORED(),
+                  author=STORED(), date=STORED(),
+                  content=TEXT(analyzer=analyzer(), phrase=True, stored=True))
+
+
+def impacts(fd: FieldData | FieldPostings, avgdl: float) -> np.ndarray:
+    """BM25 impact of every posting of a field (aligned with ``fd.ids``) for this avgdl."""
+    lengths = np.asarray(fd.lengths).astype(np.float32)
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / max(avgdl, 1e-9))
+    tf = np.asarray(fd.freqs).astype(np.float32)
+    return (tf * np.float32(BM25_K1 + 1) / (tf + norm[fd.ids])).astype(np.float32)
+
+
+# -- small column files ------------------------------------------------------------------
+
+def save_array(folder: Path, name: str, values: np.ndarray) -> None:
+    """Write one array as ``name.npy``."""
+    with open(folder / f"{name}.npy", "wb") as fh:
+        np.save(fh, np.ascontiguousarray(values))
+
+
+def load_array(folder: Path, name: str) -> np.ndarray:
+    """A saved array, memory-mapped, as a plain ndarray view."""
+    return np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r"))
+
+
+def save_texts(folder: Path, name: str, values: Iterable[str]) -> None:
+    """Write strings as ``name.blob`` (UTF-8, concatenated) and ``name.off.npy``."""
+    lengths = array("q")
+    with open(folder / f"{name}.blob", "wb") as fh:
+        for v in values:
+            data = v.encode("utf-8")
+            fh.write(data)
+            lengths.append(len(data))
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(lengths, dtype=np.int64), out=offsets[1:])
+    save_array(folder, f"{name}.off", offsets)
+
+
+class Texts:
+    """Strings saved by :func:`save_texts`, read one at a time (memory-mapped)."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.off = load_array(folder, f"{name}.off")
+        path = folder / f"{name}.blob"
+        self.blob = (np.asarray(np.memmap(path, dtype=np.uint8, mode="r"))
+                     if os.path.getsize(path) else np.empty(0, dtype=np.uint8))
+
+    def __len__(self) -> int:
+        return len(self.off) - 1
+
+    def __getitem__(self, i: int) -> str:
+        return bytes(self.blob[int(self.off[i]):int(self.off[i + 1])]).decode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentInfo:
+    """What ``segment.json`` says of a segment."""
+
+    docs: int
+    threads: int
+    total_length: int
+    avgdl: float  # the average passage length its impacts were computed with
+    stem: str  # the fil1 segment's file stem inside the folder
+
+    def to_json(self) -> str:
+        return json.dumps({"format": SEGMENT_FORMAT, "docs": self.docs,
+                           "threads": self.threads, "total_length": self.total_length,
+                           "avgdl": self.avgdl, "stem": self.stem})
+
+
+# -- writing -----------------------------------------------------------------------------
+
+@dataclass
+class SegmentParts:
+    """Everything a segment holds, ready to be written (from threads, or merged)."""
+
+    content: FieldData
+    stored: dict[str, object]
+    kind: np.ndarray
+    stamp: np.ndarray
+    author: np.ndarray
+    thread: np.ndarray
+    author_names: list[str]
+    author_keys: list[str]
+    thread_ids: list[str]
+    thread_records: Sequence[str]
+    thread_first: np.ndarray
+    thread_count: np.ndarray
+    thread_hash: np.ndarray
+    thread_titles: list[str]  # title terms joined by TERM_SEP
+
+
+AvgLength = float | Callable[[int, int], float] | None
+
+
+def write_parts(folder: Path, parts: SegmentParts, avgdl: AvgLength) -> SegmentInfo:
+    """Write a complete segment into an empty ``folder``.
+
+    ``avgdl``: the average passage length its impacts use — a number; a function of the
+    segment's (passages, total length); or None for the segment's own average.
+    """
+    storage = FileStorage(str(folder))
+    storage.create_index(passage_schema(), indexname=PASSAGES)
+    docs = len(parts.kind)
+    total = int(np.sum(parts.content.lengths, dtype=np.int64))
+    if callable(avgdl):
+        avgdl = avgdl(docs, total)
+    if avgdl is None:
+        avgdl = total / docs if docs else 1.0
+    segment = write_segment(storage, PASSAGES,
+                            SegmentData(docs, {FIELD: parts.content}, parts.stored))  # type: ignore[arg-type]
+    save_array(folder, "col.impact", impacts(parts.content, avgdl))
+    save_array(folder, "col.kind", parts.kind.astype(np.uint8))
+    save_array(folder, "col.stamp", parts.stamp.astype(np.int64))
+    save_array(folder, "col.author", parts.author.astype(np.int32))
+    save_array(folder, "col.thread", parts.thread.astype(np.int32))
+    save_texts(folder, "thread.id", parts.thread_ids)
+    save_texts(folder, "thread.record", parts.thread_records)
+    save_texts(folder, "thread.title", parts.thread_titles)
+    save_array(folder, "thread.first", parts.thread_first.astype(np.int32))
+    save_array(folder, "thread.count", parts.thread_count.astype(np.int32))
+    save_array(folder, "thread.hash", parts.thread_hash.astype(np.uint8).reshape(-1, HASH_BYTES))
+    order = sorted(range(len(parts.thread_ids)), key=parts.thread_ids.__getitem__)
+    save_array(folder, "thread.order", np.array(order, dtype=np.int32))
+    (folder / "authors.json").write_text(json.dumps(
+        {"names": parts.author_names, "keys": parts.author_keys}, ensure_ascii=False),
+        encoding="utf-8")
+    info = SegmentInfo(docs, len(parts.thread_ids), total, float(avgdl),
+                       segment.make_filename(""))
+    (folder / INFO).write_text(info.to_json(), encoding="utf-8")
+    return info
+
+
+class SegmentBuilder:
+    """Collects threads, then writes them as one segment (each passage analysed once)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        storage = FileStorage(str(folder))
+        self.postings = PostingsBuilder(analyzer())
+        self.texts = TextColumnWriter(storage, "content")
+        self.dates: list[str | None] = []
+        self.kinds = array("B")
+        self.positions = array("q")
+        self.stamps = array("q")
+        self.authors = array("i")  # by folded key (filters, facets)
+        self.author_keys: dict[str, int] = {}
+        self.author_names: list[str] = []
+        self.spellings = array("i")  # by exact spelling (shown on results)
+        self.author_codes: dict[str | None, tuple[int, int]] = {}  # spelling -> both codes
+        self.threads = array("i")  # local thread code of each passage
+        self.thread_ids: list[str] = []
+        self.thread_titles: list[str] = []
+        self.thread_records: list[str] = []
+        self.thread_first = array("i")
+        self.thread_count = array("i")
+        self.hashes = bytearray()
+        self.seen: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    def add(self, t: Thread, digest: bytes | None = None) -> int:
+        """Add one thread (ids must be new to this segment); return its passage count."""
+        if t.id in self.seen:
+            raise ValueError(f"thread {t.id!r} added twice to one segment")
+        self.seen.add(t.id)
+        tcode = len(self.thread_ids)
+        passages = t.passages()
+        n = len(passages)
+        texts = [p.text for p in passages]
+        self.thread_first.append(len(self.dates))
+        self.thread_count.append(n)
+        self.postings.add_many(texts)
+        self.texts.add_many(texts)
+        dates = [p.date for p in passages]
+        self.dates.extend(dates)
+        self.stamps.extend(map(date_key, dates))
+        self.kinds.extend([p.kind == COMMENT for p in passages])
+        self.positions.extend([p.position for p in passages])
+        self.threads.extend([tcode] * n)
+        for p in passages:
+            codes = self.author_codes.get(p.author)
+            if codes is None:
+                codes = self.author_codes[p.author] = self._author(p.author)
+            self.authors.append(codes[0])
+            self.spellings.append(codes[1])
+        self.thread_ids.append(t.id)
+        self.thread_titles.append(t.title)
+        self.thread_records.append(thread_record(t, with_texts=False))
+        self.hashes += digest if digest is not None else thread_hash(t)
+        return n
+
+    def _author(self, author: str | None) -> tuple[int, int]:
+        """(filter code by folded key or -1, code of this exact spelling) of a new author."""
+        key = author_key(author)
+        code = -1
+        if key:
+            code = self.author_keys.get(key, -1)
+            if code < 0:
+                code = self.author_keys[key] = len(self.author_names)
+                self.author_names.append(author or key)
+        return code, len(self.author_codes)
+
+    def close(self) -> None:
+        """Close the streamed text column (after a failure, the folder is removed)."""
+        self.texts.close()
+
+    def finish(self, avgdl: AvgLength = None) -> SegmentInfo:
+        """Write the segment (impacts for ``avgdl``: see :func:`write_parts`)."""
+        content = self.postings.finish()
+        occurrence = np.frombuffer(self.threads, dtype=np.int32)
+        stored = {
+            "thread_id": CodeColumn(occurrence, self.thread_ids),
+            "title": CodeColumn(occurrence, self.thread_titles),
+            "kind": CodeColumn(np.frombuffer(self.kinds, dtype=np.uint8).astype(np.int32),
+                               [POST, COMMENT]),
+            "position": IntColumn(np.frombuffer(self.positions, dtype=np.int64)),
+            "author": CodeColumn(np.frombuffer(self.spellings, dtype=np.int32),
+                                 list(self.author_codes)),
+            "date": TextColumn(self.dates),
+            "content": self.texts,
+        }
+        # after the passages: title words met in them are analysed already
+        titles = [TERM_SEP.join(dict.fromkeys(self.postings.terms_of(title)))
+                  for title in self.thread_titles]
+        parts = SegmentParts(
+            content=content, stored=stored,
+            kind=np.frombuffer(self.kinds, dtype=np.uint8),
+            stamp=np.frombuffer(self.stamps, dtype=np.int64),
+            author=np.frombuffer(self.authors, dtype=np.int32), thread=occurrence,
+            author_names=self.author_names, author_keys=list(self.author_keys),
+            thread_ids=self.thread_ids, thread_records=self.thread_records,
+            thread_first=np.frombuffer(self.thread_first, dtype=np.int32),
+            thread_count=np.frombuffer(self.thread_count, dtype=np.int32),
+            thread_hash=np.frombuffer(bytes(self.hashes), dtype=np.uint8),
+            thread_titles=titles)
+        return write_parts(self.folder, parts, avgdl)
+
+
+# -- reading -----------------------------------------------------------------------------
+
+class SegmentReader:
+    """An opened segment (arrays memory-mapped); immutable, shared by every reader."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.name = folder.name
+        info = json.loads((folder / INFO).read_text(encoding="utf-8"))
+        if info.get("format") != SEGMENT_FORMAT:
+            raise ValueError(f"{folder.name}: not a {SEGMENT_FORMAT} segment")
+        self.info = SegmentInfo(info["docs"], info["threads"], info["total_length"],
+                                info["avgdl"], info["stem"])
+        tocs = sorted(p.name for p in folder.glob(f"_{PASSAGES}_*.toc"))
+        if not tocs or tocs[-1] != f"_{PASSAGES}_1.toc":  # Whoosh's writer commits _2, _3…
+            raise ValueError(f"{folder.name}: changed by Whoosh's writer (table of contents "
+                             f"{', '.join(tocs) or 'missing'}): rebuild the index")
+        self.store = SegmentStore(str(folder), self.info.stem)
+        self.field = self.store.fields[FIELD]
+        self.docs = self.info.docs
+        self.impact = load_array(folder, "col.impact")
+        self.kind = load_array(folder, "col.kind")
+        self.stamp = load_array(folder, "col.stamp")
+        self.author = load_array(folder, "col.author")
+        self.thread = load_array(folder, "col.thread")
+        self.lengths = self.field.lengths
+        self.thread_ids = Texts(folder, "thread.id")
+        self.thread_records = Texts(folder, "thread.record")
+        self.thread_titles = Texts(folder, "thread.title")
+        self.thread_first = load_array(folder, "thread.first")
+        self.thread_count = load_array(folder, "thread.count")
+        self.thread_hash = load_array(folder, "thread.hash")
+        self.thread_order = load_array(folder, "thread.order")
+        authors = json.loads((folder / "authors.json").read_text(encoding="utf-8"))
+        self.author_names: list[str] = authors["names"]
+        self.author_keys: list[str] = authors["keys"]
+        for arr, size, what in ((self.impact, len(self.field.ids), "col.impact"),
+                                (self.kind, self.docs, "col.kind"),
+                                (self.stamp, self.docs, "col.stamp"),
+                                (self.author, self.docs, "col.author"),
+                                (self.thread, self.docs, "col.thread"),
+                                (self.lengths, self.docs, "lengths"),
+                                (self.thread_first, self.info.threads, "thread.first"),
+                                (self.thread_count, self.info.threads, "thread.count"),
+                                (self.thread_order, self.info.threads, "thread.order")):
+            if len(arr) != size:
+                raise ValueError(f"{folder.name}: {what} holds {len(arr)} values, not {size}")
+
+    def thread_code(self, thread_id: str) -> int | None:
+        """The local code of a thread id, or None (binary search over the sorted ids)."""
+        order, ids = self.thread_order, self.thread_ids
+        i = bisect_left(range(len(order)), thread_id, key=lambda k: ids[int(order[k])])
+        if i < len(order) and ids[int(order[i])] == thread_id:
+            return int(order[i])
+        return None
+
+    def read_thread(self, code: int) -> Thread:
+        """The whole thread with this local code (texts read back from its passages)."""
+        first = int(self.thread_first[code])
+        return thread_from_record(self.thread_records[code],
+                                  lambda i: str(self.store.text(FIELD, first + i) or ""))
+
+    def title_terms(self, code: int) -> frozenset[str]:
+        """Analysed terms of a thread's title."""
+        text = self.thread_titles[code]
+        return frozenset(text.split(TERM_SEP)) if text else frozenset()
+
+    def stored_fields(self, docnum: int) -> dict[str, object]:
+        """What one passage stores (thread id, title, kind, position, author, date, text)."""
+        return self.store.stored_fields(docnum)

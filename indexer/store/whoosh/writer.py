@@ -1,0 +1,324 @@
+"""Changing the embedded index: rebuild, update and delete threads, merge segments.
+
+Every change holds the write lock, writes what is new under temporary names, then
+commits a new manifest (:mod:`.manifest`); searches keep reading the manifest they
+started with. Updates add one segment holding the new and changed threads (a thread
+whose content digest is unchanged is left alone) and mark the replaced threads' passages
+deleted in their old segments. Merges follow a tiered policy like Lucene's: when
+SEGMENTS_PER_TIER segments of about the same size exist, they become one; a segment
+with more than EXPUNGE_SHARE of its passages deleted is rewritten; ``optimize`` merges
+everything into one segment.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import IndexerError, IndexMissingError
+from ...ingest.model import Thread
+from ..base import BuildReport, UpdateReport
+from ..records import thread_hash
+from .manifest import (
+    Manifest,
+    SegmentEntry,
+    cleanup,
+    commit,
+    empty_manifest,
+    fsync_dir,
+    fsync_tree,
+    new_name,
+    now,
+    read_current,
+    writer_lock,
+)
+from .merge import merge_segments
+from .segment import SegmentBuilder, SegmentInfo
+from .view import IndexView, save_deletions
+
+SEGMENTS_PER_TIER = 10  # segments of one size tier that trigger a merge
+FLOOR_DOCS = 1_000  # segments smaller than this count as this size (one tier of small ones)
+EXPUNGE_SHARE = 0.4  # a segment with this share of deleted passages is rewritten
+
+ProgressFn = Callable[[int], None]
+
+
+def _current_or_empty(index_dir: Path) -> Manifest:
+    """The current manifest, or an empty one when there is no index yet."""
+    try:
+        return read_current(index_dir)[1]
+    except IndexMissingError:
+        return empty_manifest()
+
+
+def _write_segment(index_dir: Path, build: Callable[[Path], SegmentInfo | None],
+                   ) -> tuple[str, SegmentInfo] | None:
+    """Write a segment into a temporary folder, then give it its final name."""
+    name = new_name("seg")
+    tmp = index_dir / f"{name}.tmp"
+    tmp.mkdir()
+    try:
+        info = build(tmp)
+        if info is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return None
+        fsync_tree(tmp)
+        os.replace(tmp, index_dir / name)
+        fsync_dir(index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return name, info
+
+
+def _entry(name: str, info: SegmentInfo) -> SegmentEntry:
+    return SegmentEntry(name=name, docs=info.docs, threads=info.threads, deleted=None,
+                        live_docs=info.docs, live_length=info.total_length,
+                        live_threads=info.threads)
+
+
+def rebuild(index_dir: Path, threads: Iterable[Thread],
+            progress: ProgressFn | None = None) -> BuildReport:
+    """Replace the whole index with these threads (one new segment), atomically."""
+    started = time.perf_counter()
+    report = BuildReport(location=str(index_dir))
+    with writer_lock(index_dir):
+        cleanup(index_dir)
+        previous = _current_or_empty_quiet(index_dir)
+
+        def build(folder: Path) -> SegmentInfo:
+            builder = SegmentBuilder(folder)
+            try:
+                for t in threads:
+                    if t.id in builder.seen:
+                        report.warnings.append(f"thread {t.id!r} appears twice: the first "
+                                               "one is indexed")
+                        continue
+                    n = builder.add(t)
+                    report.threads += 1
+                    report.passages += n
+                    if progress:
+                        progress(n)
+            except BaseException:
+                builder.close()
+                raise
+            return builder.finish()
+
+        written = _write_segment(index_dir, build)
+        assert written is not None
+        name, info = written
+        manifest = Manifest(generation=previous + 1, segments=(_entry(name, info),),
+                            created_at=now(), rebuilt_at=now())
+        commit(index_dir, manifest)
+        cleanup(index_dir)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _current_or_empty_quiet(index_dir: Path) -> int:
+    """The current generation number, 0 when there is none or it cannot be read."""
+    try:
+        return read_current(index_dir)[1].generation
+    except IndexerError:
+        return 0
+
+
+def update(index_dir: Path, threads: Iterable[Thread], progress: ProgressFn | None = None,
+           merge: bool = True) -> UpdateReport:
+    """Add new threads and replace changed ones (by id); unchanged threads cost nothing."""
+    started = time.perf_counter()
+    report = UpdateReport(location=str(index_dir))
+    with writer_lock(index_dir):
+        cleanup(index_dir)
+        manifest = _current_or_empty(index_dir)
+        view = IndexView(index_dir, manifest, "")
+        incoming: dict[str, tuple[Thread, bytes]] = {}
+        for t in threads:
+            if t.id in incoming:
+                report.warnings.append(f"thread {t.id!r} given twice: the last one is kept")
+            incoming[t.id] = (t, thread_hash(t))
+        deletions: dict[int, list[tuple[int, int]]] = {}  # segment -> passage ranges
+        fresh: list[tuple[Thread, bytes]] = []
+        for tid, (t, digest) in incoming.items():
+            code = view.find_thread(tid)
+            if code is not None:
+                i, local = view.thread_locate(code)
+                seg = view.segments[i]
+                if bytes(seg.thread_hash[local]) == digest:
+                    report.unchanged += 1
+                    continue
+                first = int(seg.thread_first[local])
+                deletions.setdefault(i, []).append((first, first + int(seg.thread_count[local])))
+                report.replaced += 1
+            else:
+                report.added += 1
+            fresh.append((t, digest))
+        if not fresh and not deletions:
+            report.seconds = time.perf_counter() - started
+            return report
+        entries = list(manifest.segments)
+        removed_docs = removed_length = 0
+        for i, ranges in deletions.items():
+            entries[i], d, length = _with_deletions(index_dir, view, i, entries[i], ranges,
+                                                    manifest.generation + 1)
+            removed_docs += d
+            removed_length += length
+        live_docs = manifest.live_docs - removed_docs
+        live_length = manifest.live_length - removed_length
+
+        def build(folder: Path) -> SegmentInfo | None:
+            if not fresh:
+                return None
+            builder = SegmentBuilder(folder)
+            try:
+                for t, digest in fresh:
+                    n = builder.add(t, digest)
+                    report.passages += n
+                    if progress:
+                        progress(n)
+            except BaseException:
+                builder.close()
+                raise
+            return builder.finish(lambda docs, length: (live_length + length)
+                                  / max(1, live_docs + docs))
+
+        written = _write_segment(index_dir, build)
+        if written is not None:
+            entries.append(_entry(*written))
+        commit(index_dir, manifest.with_changes(generation=manifest.generation + 1,
+                                                segments=tuple(entries), created_at=now()))
+        if merge:
+            report.merged = _merge_policy(index_dir)
+        cleanup(index_dir)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _with_deletions(index_dir: Path, view: IndexView, i: int, entry: SegmentEntry,
+                    ranges: Sequence[tuple[int, int]],
+                    generation: int) -> tuple[SegmentEntry, int, int]:
+    """A segment entry with more passages deleted (a new deletion file); and what went."""
+    seg = view.segments[i]
+    old = view.deleted[i]
+    dead = np.zeros(seg.docs, dtype=bool) if old is None else old.copy()
+    newly = np.zeros(seg.docs, dtype=bool)
+    for a, b in ranges:
+        newly[a:b] = True
+    newly &= ~dead
+    dead |= newly
+    name = f"del-{entry.name[4:]}-{generation:09d}.npy"
+    tmp = index_dir / f"{name}.tmp"
+    save_deletions(tmp, dead)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, index_dir / name)
+    gone_docs = int(newly.sum())
+    gone_length = int(np.asarray(seg.lengths)[newly].sum(dtype=np.int64))
+    gone_threads = int(newly[np.asarray(seg.thread_first)].sum()) if seg.info.threads else 0
+    return (SegmentEntry(entry.name, entry.docs, entry.threads, name,
+                         entry.live_docs - gone_docs, entry.live_length - gone_length,
+                         entry.live_threads - gone_threads), gone_docs, gone_length)
+
+
+def delete(index_dir: Path, thread_ids: Iterable[str]) -> UpdateReport:
+    """Remove threads by id (ids not in the index are listed in ``missing``)."""
+    started = time.perf_counter()
+    report = UpdateReport(location=str(index_dir))
+    with writer_lock(index_dir):
+        cleanup(index_dir)
+        manifest = read_current(index_dir)[1]
+        view = IndexView(index_dir, manifest, "")
+        deletions: dict[int, list[tuple[int, int]]] = {}
+        for tid in dict.fromkeys(thread_ids):
+            code = view.find_thread(tid)
+            if code is None:
+                report.missing.append(tid)
+                continue
+            i, local = view.thread_locate(code)
+            first = int(view.segments[i].thread_first[local])
+            deletions.setdefault(i, []).append(
+                (first, first + int(view.segments[i].thread_count[local])))
+            report.deleted += 1
+        if deletions:
+            entries = list(manifest.segments)
+            for i, ranges in deletions.items():
+                entries[i] = _with_deletions(index_dir, view, i, entries[i], ranges,
+                                             manifest.generation + 1)[0]
+            commit(index_dir, manifest.with_changes(generation=manifest.generation + 1,
+                                                    segments=tuple(entries), created_at=now()))
+            report.merged = _merge_policy(index_dir)
+        cleanup(index_dir)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _tier(entry: SegmentEntry) -> int:
+    """The size tier of a segment: powers of ten above FLOOR_DOCS."""
+    return int(math.log10(max(entry.live_docs, FLOOR_DOCS) / FLOOR_DOCS))
+
+
+def merge_candidates(manifest: Manifest) -> list[int]:
+    """Indexes of the segments the tiered policy would merge now ([]: none)."""
+    segs = manifest.segments
+    for i, e in enumerate(segs):
+        if e.docs and e.live_docs < e.docs * (1 - EXPUNGE_SHARE):
+            return [i]
+    tiers: dict[int, list[int]] = {}
+    for i, e in enumerate(segs):
+        tiers.setdefault(_tier(e), []).append(i)
+    for tier in sorted(tiers):
+        members = tiers[tier]
+        if len(members) >= SEGMENTS_PER_TIER:
+            members = sorted(members, key=lambda i: segs[i].live_docs)[:SEGMENTS_PER_TIER]
+            return sorted(members)
+    return []
+
+
+def _merge_policy(index_dir: Path) -> int:
+    """Merge what the tiered policy asks for, repeatedly; return how many segments went."""
+    merged = 0
+    for _ in range(100):
+        manifest = read_current(index_dir)[1]
+        chosen = merge_candidates(manifest)
+        if not chosen:
+            break
+        merged += _merge(index_dir, manifest, chosen)
+    return merged
+
+
+def _merge(index_dir: Path, manifest: Manifest, chosen: Sequence[int]) -> int:
+    """Merge the chosen segments of ``manifest`` into one and commit (write lock held)."""
+    view = IndexView(index_dir, manifest, "")
+    inputs = [(view.segments[i], None if view.deleted[i] is None else ~view.deleted[i])
+              for i in chosen]
+    avgdl = manifest.avgdl()
+    written = _write_segment(index_dir, lambda folder: merge_segments(inputs, folder, avgdl))
+    entries: list[SegmentEntry | None] = list(manifest.segments)
+    for i in chosen:
+        entries[i] = None
+    if written is not None:
+        entries[chosen[0]] = _entry(*written)
+    commit(index_dir, manifest.with_changes(
+        generation=manifest.generation + 1, created_at=now(),
+        segments=tuple(e for e in entries if e is not None)))
+    return len(chosen)
+
+
+def optimize(index_dir: Path) -> UpdateReport:
+    """Merge every segment into one, without deleted passages (exact BM25 again)."""
+    started = time.perf_counter()
+    report = UpdateReport(location=str(index_dir))
+    with writer_lock(index_dir):
+        cleanup(index_dir)
+        manifest = read_current(index_dir)[1]
+        if len(manifest.segments) > 1 or any(e.deleted for e in manifest.segments):
+            report.merged = _merge(index_dir, manifest, range(len(manifest.segments)))
+        cleanup(index_dir)
+    report.seconds = time.perf_counter() - started
+    return report
