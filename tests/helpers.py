@@ -14,13 +14,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +72,62 @@ def require_file(path: Path, what: str) -> Path:
     if not path.exists():
         unavailable(f"{what} not found at {path}")
     return path
+
+
+def wait_until(condition: Callable[[], object], what: str, poll: float = 0.01) -> None:
+    """Return once ``condition()`` is true; fail after GENEROUS_SECONDS (``what`` never came)."""
+    deadline = time.monotonic() + GENEROUS_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {GENEROUS_SECONDS} s: {what}"
+        time.sleep(poll)
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child ``python``: this checkout first on its path, no Fil settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIL_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+_STUCK_REBUILD = """
+import sys, threading
+from pathlib import Path
+from indexer.ingest.model import Thread
+from indexer.store.whoosh.generations import build_index
+
+index_dir, ready, word, n = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+
+def threads():
+    for i in range(n):
+        yield Thread(id=f"{word}-{i}", title=word, paragraphs=(f"{word} numero {i}.",))
+    ready.write_text("ok")
+    threading.Event().wait()  # halfway through the rebuild, holding its lock, until killed
+    yield Thread(id="never", title="never", paragraphs=("jamais",))
+
+build_index(threads(), index_dir)
+"""
+
+
+@contextlib.contextmanager
+def stuck_rebuild(index_dir: Path, word: str, threads: int = 50) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process halfway through a rebuild of ``index_dir``: it holds the rebuild lock
+    and has written part of a ``gen-*.tmp`` generation (``threads`` threads saying ``word``),
+    and waits there until killed (on exit at the latest)."""
+    ready = index_dir.parent / f"stuck-{word}.ready"
+    ready.unlink(missing_ok=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _STUCK_REBUILD, str(index_dir), str(ready), word, str(threads)],
+        env={**child_env(), "PYTHONWARNINGS": "ignore"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: ready.exists() or child.poll() is not None,
+                   "the child rebuild never got halfway")
+        assert child.poll() is None, child.communicate()[1].decode(errors="replace")
+        yield child
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=GENEROUS_SECONDS)
 
 
 def embedded(index_dir: str | os.PathLike[str]) -> Service:
