@@ -109,7 +109,8 @@ build_index(threads(), index_dir)
 
 
 @contextlib.contextmanager
-def stuck_rebuild(index_dir: Path, word: str, threads: int = 50) -> Iterator[subprocess.Popen[bytes]]:
+def stuck_rebuild(index_dir: Path, word: str,
+                  threads: int = 50) -> Iterator[subprocess.Popen[bytes]]:
     """A child process halfway through a rebuild of ``index_dir``: it holds the rebuild lock
     and has written part of a ``gen-*.tmp`` generation (``threads`` threads saying ``word``),
     and waits there until killed (on exit at the latest)."""

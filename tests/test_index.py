@@ -6,19 +6,16 @@ Real Whoosh indexes in tmp dirs; a real child process for the killed rebuild.
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import subprocess
-import sys
+import signal
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import GENEROUS_SECONDS, ROOT, SEED_FILE, embedded
+from helpers import GENEROUS_SECONDS, SEED_FILE, embedded, stuck_rebuild
 
 from indexer.analysis import analyzer
 from indexer.cli import EXIT_LOCKED, cli
@@ -205,42 +202,15 @@ def test_killed_rebuild_is_cleaned_by_the_next_one(tmp_path: Path) -> None:
     idx = tmp_path / "index"
     build_index(A, idx)
     current = (idx / CURRENT).read_text(encoding="utf-8")
-    ready = tmp_path / "ready"
-    script = f"""
-import threading
-from pathlib import Path
-from indexer.store.whoosh.generations import build_index
-from indexer.ingest.model import Thread
-
-def threads():
-    for i in range(50):
-        yield Thread(id=f"k{{i}}", title="k", paragraphs=(f"Le kiosque numero {{i}}.",))
-    Path({str(ready)!r}).write_text("ok")
-    threading.Event().wait()  # mid-rebuild, holding the lock, until killed
-    yield Thread(id="never", title="n", paragraphs=("jamais",))
-
-build_index(threads(), {str(idx)!r})
-"""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
-    child = subprocess.Popen([sys.executable, "-c", script], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + GENEROUS_SECONDS
-        while not ready.exists():
-            assert child.poll() is None, child.stderr.read() if child.stderr else ""
-            assert time.monotonic() < deadline, "the child rebuild never started"
-            time.sleep(0.05)
+    with stuck_rebuild(idx, "kiosque") as child:
         assert len(leftovers(idx)) == 1 and leftovers(idx)[0].startswith("gen-")
         # while the child holds the lock, another rebuild gives up at once
         refused = gives_up_at_once(lambda: build_index(B, idx))
         assert isinstance(refused, RebuildLockedError) and "another rebuild" in str(refused)
         # readers still see the old index
         assert hits(idx, "lavande") == {("a1", "post", 1)}
-    finally:
         child.kill()
-        child.wait(timeout=GENEROUS_SECONDS)
-        if child.stderr:
-            child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
     assert (idx / CURRENT).read_text(encoding="utf-8") == current
     assert len(leftovers(idx)) == 1  # what the killed build left
     build_index(B, idx)
