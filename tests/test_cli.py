@@ -86,7 +86,7 @@ def test_rebuild_defaults(clean_env: Path) -> None:
     assert result.stderr == ""
     gen = current_generation(clean_env / "index_data" / "index")
     assert gen is not None and gen.is_dir()
-    assert ("lippi-billautshow-2009-02", "post", 15) in search_ids(
+    assert (SEED_ID, "post", 15) in search_ids(
         clean_env / "index_data" / "index", "Sarkozy")
 
 
@@ -116,7 +116,7 @@ def build_seed_index(base: Path) -> Path:
 def assert_untouched(index: Path, current_before: str) -> None:
     """CURRENT still names the same generation, which still answers searches."""
     assert (index / CURRENT).read_text(encoding="utf-8") == current_before
-    assert ("lippi-billautshow-2009-02", "post", 15) in search_ids(index, "Sarkozy")
+    assert (SEED_ID, "post", 15) in search_ids(index, "Sarkozy")
 
 
 def test_missing_source_is_one_clear_line(clean_env: Path) -> None:

@@ -57,7 +57,7 @@ SEED_QUERIES = [
     "entreprise", "author:philrig", "sarkosy", "obama sarkozy xyzzy", "lippi", "entrep*",
     "auto-entrepreneur", "auto entrepreneur", "(obama OR sarkozy) debit", "lippi -debit",
     '-"haut debit" lippi', "kind:comment debit", "kind:post lippi", "after:2009-02-06",
-    "before:2009-02-05 lippi", "author:billaut", "thread:lippi-billautshow-2009-02 web",
+    "before:2009-02-05 lippi", "author:billaut", f"thread:{SEED_ID} web",
     "Poitou-Charentes", "2.0", "aujourd'hui", "c'est-à-dire", "l’entreprise",
 ]
 #: Over the seed and PIAF: words, phrases, OR, groups, exclusions, prefixes (one capped),
