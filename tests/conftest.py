@@ -150,7 +150,8 @@ _running: list[pytest.Item] = []  # the test being set up or run (one at a time)
 def uses_postgres(item: pytest.Item) -> bool:
     """True when a test can reach a PostgreSQL server through its fixtures or parameters."""
     callspec = getattr(item, "callspec", None)
-    if callspec is not None and callspec.params.get("backend_name") == POSTGRES:
+    if callspec is not None and any(v == POSTGRES for v in callspec.params.values()
+                                    if isinstance(v, str)):
         return True
     return bool(PG_FIXTURES.intersection(getattr(item, "fixturenames", ())))
 
