@@ -127,7 +127,7 @@ def test_url_quotes_odd_thread_ids(make_backend_index, make_backend_app) -> None
 
 def test_paging(client: FlaskClient) -> None:
     full = search(client, "entreprise")
-    assert full["total"] > 3
+    assert full["total"] == 8
     first = search(client, "entreprise", per_page=2)
     second = search(client, "entreprise", per_page=2, page=2)
     assert first["per_page"] == 2 and len(first["results"]) == 2
@@ -168,12 +168,13 @@ def test_suggestion(client: FlaskClient) -> None:
 
 def test_any_word_fallback_is_reported(client: FlaskClient) -> None:
     data = search(client, "obama sarkozy xyzzy")
-    assert data["matched"] == "any" and data["total"] > 0
+    assert data["matched"] == "any" and data["total"] == 7
 
 
 def test_facets(client: FlaskClient) -> None:
     data = search(client, "tres haut debit", facets=1)
-    assert {"name": "philrig", "count": 1} in data["authors"]
+    assert data["authors"] == [{"name": "Christophe Humbert", "count": 1},
+                               {"name": "philrig", "count": 1}]
     assert data["kinds"] == {"post": 3, "comment": 2}
     assert "authors" not in search(client, "tres haut debit")
 
