@@ -34,7 +34,7 @@ from indexer.store.whoosh.generations import build_index
 if TYPE_CHECKING:
     from pg_cluster import TempCluster
 
-from helpers import SEED_FILE, postgres, unavailable
+from helpers import GENEROUS_SECONDS, SEED_FILE, postgres, unavailable
 
 Source = Thread | dict[str, Any] | str | Path
 
@@ -251,7 +251,7 @@ def start_pg_server() -> PgServer:
         try:
             import psycopg
 
-            psycopg.connect(url, connect_timeout=10).close()
+            psycopg.connect(url, connect_timeout=GENEROUS_SECONDS).close()
         except Exception as exc:  # noqa: BLE001 - any failure: the server can't be had
             pg_unavailable(f"DATABASE_URL is set but unreachable: {exc}")
         return PgServer(url)

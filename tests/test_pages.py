@@ -9,7 +9,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from helpers import GENEROUS_SECONDS, ROOT, SEED_DIR, SEED_FILE, SEED_ID, SEED_TITLE, free_port
+from helpers import (
+    GENEROUS_SECONDS,
+    ROOT,
+    SEED_DIR,
+    SEED_FILE,
+    SEED_ID,
+    SEED_TITLE,
+    free_port,
+    wait_until,
+)
 
 from indexer.search.query import drop_filter, set_filter
 from search_app.filters import date_fr, number_fr, plural_fr
@@ -363,7 +372,6 @@ def test_serve_builds_missing_index_then_serves(tmp_path: Path) -> None:
     import os
     import subprocess
     import sys
-    import time
     import urllib.request
 
     port = free_port()
@@ -375,18 +383,21 @@ def test_serve_builds_missing_index_then_serves(tmp_path: Path) -> None:
         [sys.executable, "-m", "search_app", "--host", "127.0.0.1", "--port", str(port),
          "--threads", "2", "--index", str(index), "--source", str(SEED_DIR)],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/?q=tres+haut+debit"
+    pages: list[str] = []
+
+    def answered() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=GENEROUS_SECONDS) as resp:
+                pages.append(resp.read().decode("utf-8"))
+        except OSError:
+            assert proc.poll() is None, proc.communicate()[1]
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + GENEROUS_SECONDS
-        body = None
-        while time.monotonic() < deadline and body is None:
-            try:
-                url = f"http://127.0.0.1:{port}/?q=tres+haut+debit"
-                with urllib.request.urlopen(url, timeout=GENEROUS_SECONDS) as resp:
-                    body = resp.read().decode("utf-8")
-            except OSError:
-                assert proc.poll() is None, proc.communicate()[1]
-                time.sleep(0.2)
-        assert body is not None and "5 résultats" in body
+        wait_until(answered, "the server never answered", poll=0.2)
+        assert "5 résultats" in pages[0]
         assert (index / "CURRENT").exists()
     finally:
         proc.terminate()
