@@ -6,6 +6,12 @@
 - ``make_index``: factory for a fresh index in a tmp dir from any sources.
 - ``make_app``: factory for an app over any index dir (backends closed at teardown).
 - ``app`` / ``client``: the app and its test client over ``seed_index``.
+- PostgreSQL: ``pg_server`` and what builds on it (below). Every test that can reach a
+  server is marked ``postgres`` (the ``backend_name`` fixture's "postgres" parameter,
+  tests/test_postgres.py as a whole, and tests that take PostgreSQL fixtures), so
+  ``-m "not postgres"`` starts no server and connects to none. This is checked twice:
+  at collection (an unmarked test whose fixtures reach ``pg_server`` stops the run) and
+  when the server is first needed (an unmarked test that asks for it fails).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from indexer.settings import Settings
 if TYPE_CHECKING:
     from pg_cluster import TempCluster
 
-from helpers import SEED_FILE, build_index, postgres
+from helpers import GENEROUS_SECONDS, SEED_FILE, build_index, postgres, unavailable
 
 Source = Thread | dict[str, Any] | str | Path
 
@@ -132,16 +138,55 @@ def client(app: Flask) -> FlaskClient:
 # ``pg_server``: DATABASE_URL's server if set; otherwise, when the PostgreSQL binaries are
 # installed, a private throwaway cluster on a free loopback port (stopped at the end of
 # the session); otherwise the postgres tests are skipped, except under CI=true, where
-# they fail: CI must test both backends.
+# they fail: CI must test both backends. Only tests marked ``postgres`` may start it.
+
+POSTGRES = "postgres"  # the marker
+PG_FIXTURES = frozenset({"pg_server", "make_pg_index", "pg_seed_url", "pg_seed", "pg_corpus",
+                         "fresh_db", "sharded", "shard_url", "coordinator_url"})
+_running: list[pytest.Item] = []  # the test being set up or run (one at a time)
+
+
+def uses_postgres(item: pytest.Item) -> bool:
+    """True when a test can reach a PostgreSQL server through its fixtures or parameters."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and any(v == POSTGRES for v in callspec.params.values()
+                                    if isinstance(v, str)):
+        return True
+    return bool(PG_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Stop the run when a test that reaches PostgreSQL is not marked ``postgres``."""
+    unmarked = [i.nodeid for i in items
+                if uses_postgres(i) and i.get_closest_marker(POSTGRES) is None]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests that use PostgreSQL must be marked postgres (else -m 'not postgres' "
+            "would start a server): " + ", ".join(unmarked))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Remember which test is running, for :func:`check_marked_postgres`."""
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
+
+
+def check_marked_postgres() -> None:
+    """Fail the current test if it starts PostgreSQL without the ``postgres`` marker."""
+    item = _running[-1] if _running else None
+    if item is None or item.get_closest_marker(POSTGRES) is None:
+        pytest.fail(f"{item.nodeid if item else 'a fixture'} needs PostgreSQL but is not "
+                    "marked postgres: `-m 'not postgres'` must start no server")
 
 
 def pg_unavailable(reason: str) -> None:
-    """Skip a postgres test with a reason, or fail it when running under CI=true."""
-    import os
-
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"PostgreSQL is required under CI=true: {reason}")
-    pytest.skip(reason)
+    """Skip a postgres test with a reason, or fail it under CI (see helpers.in_ci)."""
+    unavailable(reason)
 
 
 class PgServer:
@@ -205,7 +250,7 @@ def start_pg_server() -> PgServer:
         try:
             import psycopg
 
-            psycopg.connect(url, connect_timeout=10).close()
+            psycopg.connect(url, connect_timeout=GENEROUS_SECONDS).close()
         except Exception as exc:  # noqa: BLE001 - any failure: the server can't be had
             pg_unavailable(f"DATABASE_URL is set but unreachable: {exc}")
         return PgServer(url)
@@ -230,6 +275,7 @@ def start_temp_cluster(no_binaries: str, failed: str) -> TempCluster:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     """A PostgreSQL server for the session (see the comment above)."""
+    check_marked_postgres()
     server = start_pg_server()
     yield server
     server.cleanup()
@@ -272,7 +318,7 @@ def make_pg_app() -> Iterator[Callable[..., Flask]]:
         yield lambda url, **config: make(Settings(backend="postgres", database_url=url), **config)
 
 
-@pytest.fixture(params=["whoosh", "postgres"])
+@pytest.fixture(params=["whoosh", pytest.param(POSTGRES, marks=pytest.mark.postgres)])
 def backend_name(request: pytest.FixtureRequest) -> str:
     """Each search backend in turn (tests that take it run once per backend)."""
     return request.param

@@ -5,13 +5,12 @@ cached analyzer against the composed chain, and the inflection tables of tests/d
 from __future__ import annotations
 
 import importlib.util
-import os
 import random
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 import snowballstemmer
+from helpers import FR_PARAGRAPHS, ROOT, SEED_FILE, require_file
 from whoosh.analysis import Filter
 
 from indexer.analysis import (
@@ -29,9 +28,6 @@ from indexer.analysis import (
     WordTokenizer,
     french_chain,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED_THREAD = ROOT / "index_data" / "threads" / "lippi-billautshow-2009-02.txt"
 
 
 def texts(flt: Filter, text: str, **kwargs: object) -> list[str]:
@@ -332,7 +328,7 @@ def test_cached_analyzer_matches_composed_chain(text: str) -> None:
     assert _cached(text) == _composed(text)
 
 
-@pytest.mark.parametrize("text", [*TRICKY, SEED_THREAD.read_text(encoding="utf-8")])
+@pytest.mark.parametrize("text", [*TRICKY, SEED_FILE.read_text(encoding="utf-8")])
 def test_chunk_spans_are_the_texts_spans(text: str) -> None:
     """Analysing whitespace chunks one by one finds the composed chain's terms and offsets."""
     import re
@@ -344,7 +340,7 @@ def test_chunk_spans_are_the_texts_spans(text: str) -> None:
 
 
 def test_cached_analyzer_matches_composed_chain_on_seed_thread() -> None:
-    text = SEED_THREAD.read_text(encoding="utf-8")
+    text = SEED_FILE.read_text(encoding="utf-8")
     composed = _composed(text)
     assert len(composed) > 200
     analyzer = FrenchAnalyzer()
@@ -354,11 +350,7 @@ def test_cached_analyzer_matches_composed_chain_on_seed_thread() -> None:
 
 def test_cached_analyzer_matches_composed_chain_word_by_word_on_real_prose() -> None:
     """Every distinct word of 3,000 real French paragraphs: the fast path is the chain."""
-    source = ROOT.parent / "shared" / "bench" / "fr_paragraphs.jsonl.gz"
-    if not source.exists():
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(f"{source} is missing (CI is set)")
-        pytest.skip(f"{source} is not here")
+    source = require_file(FR_PARAGRAPHS, "the shared French paragraphs")
     import gzip
     import json
 

@@ -2,23 +2,20 @@
 
 The app runs under waitress in a background thread; rebuilds run as real subprocesses
 (``python -m indexer rebuild``), exactly as an operator would run them next to a server.
+Nothing here depends on timing: a rebuild that must be "in progress" is held halfway
+by its own thread source (in-process) or stopped there (a child process), and the
+clients' progress is counted in requests, not seconds.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import os
-import random
 import re
 import signal
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,14 +23,22 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from helpers import current_manifest, embedded
+from helpers import (
+    GENEROUS_SECONDS,
+    SEED_FILE,
+    Server,
+    build_index,
+    child_env,
+    current_manifest,
+    embedded,
+    stuck_rebuild,
+    wait_until,
+)
 
+from indexer.cli import EXIT_LOCKED
+from indexer.ingest.model import Thread
+from indexer.ingest.parsing import read_sources
 from indexer.store.whoosh.manifest import CURRENT
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED_FILE = ROOT / "index_data" / "threads" / "lippi-billautshow-2009-02.txt"
-SEED_ID = "lippi-billautshow-2009-02"
-EXIT_LOCKED = 4
 
 #: Corpus A: every thread has "alphaword" in its post and "zephyrin" in all 3 passages.
 A_THREADS = 50
@@ -43,9 +48,9 @@ A_ALPHA = A_THREADS
 B_THREADS = 80
 B_ZEPHYRIN = B_THREADS
 B_BETA = B_THREADS * 2
-
-FILLER = ("Le débat sur le très haut débit continue dans les commentaires, et chacun "
-          "donne son avis sur les réseaux, les opérateurs et les usages.")
+#: Requests each client makes on the old index before a rebuild starts, and on the new one
+#: after it (counted, so that every client provably saw both sides).
+REQUESTS_PER_SIDE = 3
 
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> Path:
@@ -81,20 +86,6 @@ def corpus_b(n: int = B_THREADS) -> Iterator[dict[str, Any]]:
                      [f"Commentaire {i} : betaword encore, sans l'autre mot."])
 
 
-def corpus_big(prefix: str, marker: str, passages: int, seed: int = 7) -> Iterator[dict[str, Any]]:
-    """Threads of ~60-word passages over a 4000-word vocabulary (slow enough to index)."""
-    rng = random.Random(seed)
-    vocab = ["".join(rng.choice("bcdfglmnprstv") + rng.choice("aeiouéè")
-                     for _ in range(rng.randint(2, 4))) for _ in range(4000)]
-    done, n = 0, 0
-    while done < passages:
-        texts = [" ".join(rng.choices(vocab, k=60)) + f" {marker} " + FILLER
-                 for _ in range(10)]
-        yield thread(f"{prefix}-{n:05d}", texts[:2], texts[2:])
-        done += 10
-        n += 1
-
-
 def rebuild_cmd(index_dir: Path, *sources: Path) -> list[str]:
     cmd = [sys.executable, "-m", "indexer", "rebuild", "--index", str(index_dir),
            "--backend", "whoosh", "--quiet"]
@@ -103,17 +94,11 @@ def rebuild_cmd(index_dir: Path, *sources: Path) -> list[str]:
     return cmd
 
 
-def rebuild_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("FIL_SOURCES", "FIL_INDEX_DIR", "FIL_BACKEND")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
-def start_rebuild(index_dir: Path, *sources: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(rebuild_cmd(index_dir, *sources), env=rebuild_env(),
-                            cwd=index_dir.parent, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+def run_rebuild(index_dir: Path, *sources: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m indexer rebuild`` in a child process, to its end."""
+    return subprocess.run(rebuild_cmd(index_dir, *sources), env=child_env(),
+                          cwd=index_dir.parent, capture_output=True, text=True,
+                          timeout=GENEROUS_SECONDS, check=False)
 
 
 def tmp_garbage(index_dir: Path) -> list[Path]:
@@ -140,47 +125,7 @@ def http_summary(srv: Server, q: str) -> tuple[int, int, list]:
                                             for r in body.get("results", [])]
 
 
-# -- a real server -------------------------------------------------------------------------
-
-
-class Server:
-    """The app under waitress (4 threads) on 127.0.0.1, in a background thread."""
-
-    def __init__(self, app: Flask) -> None:
-        import waitress
-
-        self.server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-        self.port = self.server.effective_port
-        self.thread = threading.Thread(target=self.server.run, name="waitress", daemon=True)
-        self.thread.start()
-
-    def url(self, q: str, **params: object) -> str:
-        query = urllib.parse.urlencode({"q": q, **params})
-        return f"http://127.0.0.1:{self.port}/api/search?{query}"
-
-    def get(self, q: str, **params: object) -> tuple[int, dict[str, Any]]:
-        """GET /api/search: (status, JSON body); raises on transport or JSON errors."""
-        try:
-            with urllib.request.urlopen(self.url(q, **params), timeout=15) as resp:
-                return resp.status, json.loads(resp.read().decode("utf-8"))
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return exc.code, {"raw": exc.read()[:300].decode("utf-8", "replace")}
-
-    def stop(self) -> None:
-        """Close every channel from inside the loop thread (so its loop ends), then join."""
-        server = self.server
-
-        def close_all() -> None:
-            for channel in list(server._map.values()):
-                if channel is not server and channel is not server.trigger:
-                    channel.close()
-            server.close()
-
-        server.trigger.pull_trigger(close_all)
-        self.thread.join(timeout=10)
-        assert not self.thread.is_alive(), "waitress did not stop"
-        server.task_dispatcher.shutdown()
+# -- a real server ------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -208,6 +153,9 @@ class Observed:
     failures: list[str] = field(default_factory=list)
     requests: int = 0
 
+    def count(self, side: str) -> int:
+        return self.sides.count(side)
+
 
 SEED_QUERY = "très haut débit"
 
@@ -218,9 +166,11 @@ def classify(q: str, status: int, body: dict[str, Any], seed_total: int) -> str 
     total = body["total"]
     ids = {r["thread_id"] for r in body["results"]}
     assert isinstance(total, int), body
+    assert len(body["results"]) == min(total, 20), (q, total, len(ids))
     if q == SEED_QUERY:
         assert total == seed_total, (q, total, seed_total)
         return None
+    # during the race either index may answer; which one is then checked for consistency
     if q == "zephyrin":
         assert total in (A_ZEPHYRIN, B_ZEPHYRIN), (q, total)
         side = "A" if total == A_ZEPHYRIN else "B"
@@ -233,7 +183,6 @@ def classify(q: str, status: int, body: dict[str, Any], seed_total: int) -> str 
         side = "B" if total else "A"
     prefix = "a-" if side == "A" else "b-"
     assert all(i.startswith(prefix) for i in ids), (q, side, ids)  # never a mix
-    assert total == 0 or len(body["results"]) == min(total, 20), (q, total, len(ids))
     return side
 
 
@@ -265,7 +214,7 @@ def test_rebuild_while_serving(tmp_path: Path, make_index: Callable[..., Path],
     status, body = srv.get(SEED_QUERY)
     assert status == 200
     seed_total = body["total"]
-    assert seed_total >= 5
+    assert seed_total == 5
     for q in ("zephyrin", "alphaword", "betaword"):
         assert classify(q, *srv.get(q, per_page=20), seed_total) == "A"
 
@@ -276,60 +225,70 @@ def test_rebuild_while_serving(tmp_path: Path, make_index: Callable[..., Path],
     for c in clients:
         c.start()
     try:
-        time.sleep(0.3)  # queries are flowing before the rebuild starts
-        proc = start_rebuild(index_dir, SEED_FILE, src_b)
-        out, err = proc.communicate(timeout=120)
-        exited = time.perf_counter()
-        assert proc.returncode == 0, err
-        # The new index must be served within a second of the rebuild's exit.
-        while True:
-            status, body = srv.get("betaword", per_page=20)
-            if status == 200 and body["total"] == B_BETA:
-                break
-            assert time.perf_counter() - exited < 1.0, "new index not served after 1 s"
-            time.sleep(0.02)
-        time.sleep(0.5)  # and clients keep querying the new index for a while
+        wait_until(lambda: all(seen.count("A") >= REQUESTS_PER_SIDE or seen.failures
+                               for seen in observed), "every client querying the old index")
+        done = run_rebuild(index_dir, SEED_FILE, src_b)
+        assert done.returncode == 0, done.stderr
+        # the very next request after the rebuild's exit is answered by the new index
+        status, body = srv.get("betaword", per_page=20)
+        assert (status, body["total"]) == (200, B_BETA)
+        wait_until(lambda: all(seen.count("B") >= REQUESTS_PER_SIDE or seen.failures
+                               for seen in observed), "every client querying the new index")
     finally:
         stop.set()
         for c in clients:
-            c.join(timeout=30)
+            c.join(timeout=GENEROUS_SECONDS)
 
     failures = [f for seen in observed for f in seen.failures]
     assert not failures, f"{len(failures)} failed requests, e.g. {failures[:5]}"
-    requests = sum(seen.requests for seen in observed)
-    assert requests >= 40, requests
     for seen in observed:
-        # Each client sees the old index, then the new one; never the old one again.
+        # Each client saw the old index, then the new one, and never the old one again.
+        assert seen.count("A") >= REQUESTS_PER_SIDE and seen.count("B") >= REQUESTS_PER_SIDE
         assert seen.sides == sorted(seen.sides), "".join(seen.sides)
-        assert seen.sides[-1] == "B"
-    assert any(seen.sides[0] == "A" for seen in observed)
     assert not tmp_garbage(index_dir)
 
 
 # -- two rebuilds at once ----------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_two_rebuilds_at_once(tmp_path: Path, make_index: Callable[..., Path]) -> None:
+    """A rebuild is halfway (its source waits); a second one, from the CLI, exits 4."""
     src_a = write_jsonl(tmp_path / "a.jsonl", corpus_a())
-    big = write_jsonl(tmp_path / "big.jsonl", corpus_big("g", "gammaword", 2000))
+    src_b = write_jsonl(tmp_path / "b.jsonl", corpus_b())
     index_dir = make_index([SEED_FILE, src_a])
+    new = read_sources([src_b]).threads
+    halfway, resume = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
 
-    procs = [start_rebuild(index_dir, big) for _ in range(2)]
-    results = []
-    for p in procs:
-        out, err = p.communicate(timeout=180)
-        results.append((p.returncode, out, err))
-    codes = sorted(code for code, _, _ in results)
-    assert codes == [0, EXIT_LOCKED], results
-    loser = next(r for r in results if r[0] == EXIT_LOCKED)
-    assert re.search(r"another rebuild|already running|is running|en cours", loser[2],
-                     re.IGNORECASE), loser[2]
-    assert "Traceback" not in loser[2]
+    def held() -> Iterator[Thread]:
+        yield from new[:10]
+        halfway.set()
+        assert resume.wait(GENEROUS_SECONDS)
+        yield from new[10:]
 
-    found = search_totals(index_dir, ["gammaword", "alphaword"])
-    assert found["gammaword"][0] == 2000
-    assert found["alphaword"][0] == 0
+    def first() -> None:
+        try:
+            build_index(held(), index_dir)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    try:
+        assert halfway.wait(GENEROUS_SECONDS)
+        assert len(list(index_dir.glob("seg-*.tmp"))) == 1  # the first one is writing
+        second = run_rebuild(index_dir, SEED_FILE)
+    finally:
+        resume.set()
+        worker.join(GENEROUS_SECONDS)
+    assert not worker.is_alive() and not errors, errors
+    assert second.returncode == EXIT_LOCKED, (second.returncode, second.stderr)
+    assert re.search(r"another change to .* is running", second.stderr), second.stderr
+    assert "Traceback" not in second.stderr
+
+    found = search_totals(index_dir, ["betaword", "alphaword", SEED_QUERY])
+    assert found["betaword"][0] == B_BETA  # the first rebuild's index, complete
+    assert found["alphaword"][0] == found[SEED_QUERY][0] == 0  # the second changed nothing
     assert current_manifest(index_dir) is not None
     assert not tmp_garbage(index_dir)
 
@@ -337,31 +296,24 @@ def test_two_rebuilds_at_once(tmp_path: Path, make_index: Callable[..., Path]) -
 # -- a rebuild killed halfway ------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_killed_rebuild_leaves_old_index(tmp_path: Path, make_index: Callable[..., Path],
                                          serve: Callable[[Path], Server]) -> None:
     src_a = write_jsonl(tmp_path / "a.jsonl", corpus_a())
     src_b = write_jsonl(tmp_path / "b.jsonl", corpus_b())
-    big = write_jsonl(tmp_path / "big.jsonl", corpus_big("k", "kappaword", 40000))
     index_dir = make_index([SEED_FILE, src_a])
     queries = ["zephyrin", "alphaword", SEED_QUERY, "kappaword"]
     before = search_totals(index_dir, queries)
+    assert [before[q][0] for q in queries] == [A_ZEPHYRIN, A_ALPHA, 5, 0]
     srv = serve(index_dir)
     http_before = {q: http_summary(srv, q) for q in queries}
     pointer = (index_dir / CURRENT).read_text()
 
-    proc = start_rebuild(index_dir, big)
-    deadline = time.monotonic() + 60
-    while not list(index_dir.glob("gen-*.tmp")):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the rebuild never started writing"
-        time.sleep(0.01)
-    time.sleep(0.3)  # well into indexing (40k passages take seconds)
-    assert proc.poll() is None, "the rebuild finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
+    with stuck_rebuild(index_dir, "kappaword", threads=200) as proc:
+        assert list(index_dir.glob("seg-*.tmp")), "the rebuild has written part of a generation"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=GENEROUS_SECONDS)
     assert proc.returncode == -signal.SIGKILL
-    assert list(index_dir.glob("gen-*.tmp")), "expected the killed rebuild's leftovers"
+    assert list(index_dir.glob("seg-*.tmp")), "expected the killed rebuild's leftovers"
 
     # The old index still answers, identically, both freshly opened and over HTTP.
     assert (index_dir / CURRENT).read_text() == pointer
@@ -369,9 +321,8 @@ def test_killed_rebuild_leaves_old_index(tmp_path: Path, make_index: Callable[..
     assert {q: http_summary(srv, q) for q in queries} == http_before
 
     # The next rebuild is not blocked by the dead one, and cleans up after it.
-    proc = start_rebuild(index_dir, SEED_FILE, src_b)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    done = run_rebuild(index_dir, SEED_FILE, src_b)
+    assert done.returncode == 0, done.stderr
     assert not tmp_garbage(index_dir), tmp_garbage(index_dir)
     after = search_totals(index_dir, ["betaword", "alphaword", "kappaword"])
     assert after["betaword"][0] == B_BETA

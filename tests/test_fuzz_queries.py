@@ -1,50 +1,64 @@
 """Property tests of the query language and of ``/api/search`` on hostile input.
 
 Whatever the text, ``parse_query`` returns a ParsedQuery or raises QueryError, and the
-API answers 200 (results) or 400 (``{"error": ...}``), never 500, within a time bound
-that the code enforces (``SEARCH_TIME_LIMIT`` and the parser's MAX_* limits), checked
-here against the real constants with an explicit wall-clock measurement.
+API answers exactly what the parser and the paging check decide: 200 (results) or 400
+(``{"error": ...}``), never 500. The work is bounded, and counted rather than timed:
+the parser analyses at most twice the query's characters, and a search asks its store
+a bounded number of questions (one snapshot, at most two matches, one expansion per
+prefix, one suggestion look-up per word...), each bounded in size.
 
 ``FIL_FUZZ_INDEX=/path/to/index`` additionally runs the worst-case queries against a
-big prebuilt index (e.g. the 10k benchmark index), where the time bound really bites.
+big prebuilt index (e.g. the 10k benchmark index).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
+from helpers import GENEROUS_SECONDS, SEED_ID, CountingStore
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from indexer.analysis import analyzer
 from indexer.errors import QueryError
-from indexer.search.pipeline import SEARCH_TIME_LIMIT
+from indexer.search.pipeline import MAX_PAGE, MAX_PER_PAGE, check_paging
 from indexer.search.query import (
     MAX_DEPTH,
+    MAX_PREFIX_EXPANSION,
+    MAX_PREFIXES,
     MAX_QUERY_CHARS,
     MAX_WORDS,
+    PREFIX_SCAN_LIMIT,
     AndNode,
     Node,
     OrNode,
     ParsedQuery,
     PhraseNode,
     TermNode,
+    clean_query,
     parse_query,
 )
+from indexer.search.ranking import RERANK_DEPTH
+from indexer.search.results import Notice
+from indexer.service import Service
+from indexer.store.whoosh.store import EmbeddedStore
+from search_app.messages import notice_fr
 
-SEED_ID = "lippi-billautshow-2009-02"
-
-#: A request must finish within the search time limit plus this much (parsing, snippets,
-#: suggestions, JSON; generous because the test machine is shared and slow).
-MARGIN_S = 1.5
-#: Parsing alone does no index work: a generous bound for the slowest machine.
-PARSE_BOUND_S = 0.5
+#: The most a search may ask of its store, per question (see the module docstring).
+STORE_QUESTIONS = {
+    "snapshot": 1, "match": 2, "facets": 1, "passages": 1, "positions": 1,
+    "title_terms": 1, "doc_count": 1, "expand_prefix": MAX_PREFIXES,
+    "doc_freqs": 1 + MAX_WORDS, "near_terms": MAX_WORDS, "sample_texts": MAX_WORDS,
+}
+#: ... and how big each question may be (``k`` of a match, ``limit`` of an expansion).
+STORE_SIZES = {"match": max(RERANK_DEPTH, MAX_PAGE * MAX_PER_PAGE),
+               "expand_prefix": PREFIX_SCAN_LIMIT}
 
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -137,16 +151,43 @@ def tree_depth(node: Node) -> int:
     return 1 + max((tree_depth(c) for c in children), default=0)
 
 
+class CountingAnalyzer:
+    """The real analyzer, counting the calls and characters the parser hands it."""
+
+    def __init__(self) -> None:
+        self.ana = analyzer()
+        self.calls = 0
+        self.chars = 0
+
+    def _count(self, text: str) -> None:
+        self.calls += 1
+        self.chars += len(text)
+
+    def spans(self, text: str) -> Any:
+        self._count(text)
+        return self.ana.spans(text)
+
+    def terms(self, text: str) -> Any:
+        self._count(text)
+        return self.ana.terms(text)
+
+
 def check_parse(text: str) -> ParsedQuery | None:
-    """Parse ``text``: a ParsedQuery with sane contents, or None for a QueryError."""
-    started = time.perf_counter()
+    """Parse ``text``: a ParsedQuery with sane contents, or None for a QueryError.
+
+    The parser's work is bounded: nothing is analysed for a text over the length limit,
+    and otherwise at most twice each character (a compound is read as a phrase too).
+    """
+    ana = CountingAnalyzer()
     try:
-        parsed = parse_query(text)
+        parsed = parse_query(text, ana)  # type: ignore[arg-type]
     except QueryError as exc:
         assert str(exc), "a QueryError must say why"
         parsed = None
-    elapsed = time.perf_counter() - started
-    assert elapsed < PARSE_BOUND_S, f"parse took {elapsed:.3f}s for {text[:80]!r}"
+    if not isinstance(text, str) or len(text) > MAX_QUERY_CHARS:
+        assert ana.calls == 0, "a refused text must not be analysed"
+    else:
+        assert ana.chars <= 2 * len(clean_query(text)), (ana.chars, text[:80])
     if parsed is None:
         return None
     assert isinstance(parsed, ParsedQuery)
@@ -162,25 +203,55 @@ def check_parse(text: str) -> ParsedQuery | None:
     return parsed
 
 
-def api_get(client: FlaskClient, q: str | None, **params: Any) -> tuple[int, dict[str, Any]]:
-    """GET /api/search; check status, JSON body and time bound; return (status, body)."""
+def expected_status(q: str | None, params: dict[str, Any]) -> int:
+    """What the API must answer: 400 when the paging or the parser refuses, else 200."""
+    try:
+        check_paging(params.get("page", "1"), params.get("per_page", "10"))
+        parse_query(q or "")
+    except QueryError:
+        return 400
+    return 200
+
+
+def api_get(client: FlaskClient, store: CountingStore, q: str | None,
+            **params: Any) -> tuple[int, dict[str, Any]]:
+    """GET /api/search; check the status the parser predicts, the JSON body, and the work
+    done (questions asked of the store; the one generous time bound against hangs)."""
     args = {**({"q": q} if q is not None else {}), **params}
-    started = time.perf_counter()
-    resp = client.get("/api/search", query_string=args)
-    elapsed = time.perf_counter() - started
     shown = (q or "")[:80]
-    assert resp.status_code in (200, 400), (resp.status_code, shown, resp.get_data()[:300])
+    store.reset()
+    started = time.monotonic()
+    resp = client.get("/api/search", query_string=args)
+    assert time.monotonic() - started < GENEROUS_SECONDS, shown
+    assert resp.status_code == expected_status(q, params), (resp.status_code, shown,
+                                                            resp.get_data()[:300])
     assert resp.mimetype == "application/json", (resp.mimetype, shown)
     body = resp.get_json()
     assert isinstance(body, dict), shown
     if resp.status_code == 400:
-        assert isinstance(body.get("error"), str) and body["error"], body
+        assert set(body) == {"error"} and isinstance(body["error"], str) and body["error"]
+        assert not store.calls, f"a refused query must not reach the store: {store.calls}"
     else:
         assert isinstance(body["total"], int) and body["total"] >= 0
-        assert isinstance(body["results"], list)
-        assert len(body["results"]) <= body["per_page"]
-    assert elapsed < SEARCH_TIME_LIMIT + MARGIN_S, f"{elapsed:.2f}s for {shown!r}"
+        assert len(body["results"]) == min(max(0, body["total"] - (body["page"] - 1)
+                                               * body["per_page"]), body["per_page"])
+        too_many = {k: n for k, n in store.calls.items() if n > STORE_QUESTIONS.get(k, 0)}
+        assert not too_many, (shown, store.calls)
+        too_big = {k: n for k, n in store.largest.items() if n > STORE_SIZES.get(k, n)}
+        assert not too_big, (shown, store.largest)
     return resp.status_code, body
+
+
+@pytest.fixture(scope="module")
+def counted(seed_index: Path) -> Iterator[tuple[FlaskClient, CountingStore]]:
+    """A client of the app over the seed index, and the store that counts its questions."""
+    from search_app import create_app
+
+    store = CountingStore(EmbeddedStore(seed_index))
+    service = Service(store)  # type: ignore[arg-type]
+    app = create_app({"TESTING": True}, service=service)
+    yield app.test_client(), store
+    service.close()
 
 
 # -- parse_query -------------------------------------------------------------------------
@@ -255,87 +326,92 @@ def test_non_string_query_is_a_query_error() -> None:
 
 @FUZZ
 @given(url_text)
-def test_api_any_text(client: FlaskClient, text: str) -> None:
-    api_get(client, text)
+def test_api_any_text(counted: tuple[FlaskClient, CountingStore], text: str) -> None:
+    api_get(*counted, text)
 
 
 @FUZZ
 @given(any_query, st.booleans())
-def test_api_grammar(client: FlaskClient, text: str, facets: bool) -> None:
-    status, body = api_get(client, text, facets="1" if facets else "0")
-    try:
-        parse_query(text)
-    except QueryError:
-        assert status == 400, f"the parser refuses {text[:80]!r}, the API should too"
-    else:
-        assert status == 200, body
+def test_api_grammar(counted: tuple[FlaskClient, CountingStore], text: str,
+                     facets: bool) -> None:
+    api_get(*counted, text, facets="1" if facets else "0")
 
 
 @FUZZ_FEW
 @given(query_mix, url_text, url_text)
-def test_api_paging_params(client: FlaskClient, text: str, page: str, per_page: str) -> None:
-    api_get(client, text, page=page, per_page=per_page)
+def test_api_paging_params(counted: tuple[FlaskClient, CountingStore], text: str, page: str,
+                           per_page: str) -> None:
+    api_get(*counted, text, page=page, per_page=per_page)
 
 
 @FUZZ_FEW
 @given(nesting)
-def test_api_nesting(client: FlaskClient, text: str) -> None:
-    api_get(client, text)
+def test_api_nesting(counted: tuple[FlaskClient, CountingStore], text: str) -> None:
+    api_get(*counted, text)
 
 
+#: Hostile queries, each with the status it must get (400: refused by the parser's bounds
+#: or a bad filter; 200: searched, whatever the parser could make of it).
 NASTY = [
-    "(" * 100_000,
-    ")" * 100_000,
-    "(" * MAX_DEPTH + "débit OR haut" + ")" * MAX_DEPTH,
-    "(" * (MAX_DEPTH + 1) + "x",
-    "x " * (MAX_WORDS + 1),
-    "a" * (MAX_QUERY_CHARS + 1),
-    "a" * 1_000_000,
-    " ".join(["lip*", "deb*", "hau*", "tre*", "ent*"] * 12),
-    " OR ".join(["lippi", "débit", "haut", "très", "entreprise"] * 12),
-    " ".join(f"-{w}" for w in ["lippi", "débit", "haut", "très"] * 16),
-    " ".join(['"haut débit"'] * MAX_WORDS),
-    " ".join(["débiit", "entreprse", "lipi", "bilaut", "connaisez"] * 12),
-    "\x00" * MAX_QUERY_CHARS,
-    "\ufffd" * MAX_QUERY_CHARS,
-    "e\u0301" * (MAX_QUERY_CHARS // 2),
-    "\U0001D160" * MAX_QUERY_CHARS,
-    "*" * MAX_QUERY_CHARS,
-    "-" * MAX_QUERY_CHARS,
-    '"' * MAX_QUERY_CHARS,
-    "after:2009-13-45", "before:abc", "kind:foo", "author:", "thread:", "author:*",
-    f"thread:{SEED_ID} " * 30,
-    "after:9999 before:0001",
-    "<script>alert(1)</script>",
-    "{{7*7}} ${7*7} %s %n",
+    ("(" * 100_000, 400),
+    (")" * 100_000, 400),
+    ("(" * MAX_DEPTH + "débit OR haut" + ")" * MAX_DEPTH, 200),
+    ("(" * (MAX_DEPTH + 1) + "x", 400),
+    ("x " * (MAX_WORDS + 1), 400),
+    ("a" * (MAX_QUERY_CHARS + 1), 400),
+    ("a" * 1_000_000, 400),
+    (" ".join(["lip*", "deb*", "hau*", "tre*", "ent*"] * 12), 400),  # too many prefixes
+    (" OR ".join(["lippi", "débit", "haut", "très", "entreprise"] * 12), 200),
+    (" ".join(f"-{w}" for w in ["lippi", "débit", "haut", "très"] * 16), 200),
+    (" ".join(['"haut débit"'] * MAX_WORDS), 400),  # 128 words
+    (" ".join(["débiit", "entreprse", "lipi", "bilaut", "connaisez"] * 12), 200),
+    ("\x00" * MAX_QUERY_CHARS, 200),
+    ("\ufffd" * MAX_QUERY_CHARS, 200),
+    ("e\u0301" * (MAX_QUERY_CHARS // 2), 200),
+    ("\U0001D160" * MAX_QUERY_CHARS, 200),
+    ("*" * MAX_QUERY_CHARS, 200),
+    ("-" * MAX_QUERY_CHARS, 200),
+    ('"' * MAX_QUERY_CHARS, 200),
+    ("after:2009-13-45", 400), ("before:abc", 400), ("kind:foo", 400), ("author:", 400),
+    ("thread:", 400), ("author:*", 200),
+    (f"thread:{SEED_ID} " * 30, 200),
+    ("after:9999 before:0001", 200),
+    ("<script>alert(1)</script>", 200),
+    ("{{7*7}} ${7*7} %s %n", 200),
 ]
 
 
-@pytest.mark.parametrize("text", NASTY, ids=lambda t: repr(t[:30]) + f"[{len(t)}]")
+@pytest.mark.parametrize(("text", "status"), NASTY,
+                         ids=lambda t: repr(t[:30]) + f"[{len(t)}]" if isinstance(t, str) else "")
 @pytest.mark.parametrize("facets", ["0", "1"])
-def test_api_nasty_examples(client: FlaskClient, text: str, facets: str) -> None:
-    status, body = api_get(client, text, facets=facets)
-    if len(text) > MAX_QUERY_CHARS or text.startswith("(" * (MAX_DEPTH + 1)) or \
-            text == "x " * (MAX_WORDS + 1):
-        assert status == 400
-    if text == "<script>alert(1)</script>":
-        assert status == 200
+def test_api_nasty_examples(counted: tuple[FlaskClient, CountingStore], text: str, status: int,
+                            facets: str) -> None:
+    assert api_get(*counted, text, facets=facets)[0] == status
 
 
-@pytest.mark.parametrize("raw", [
-    b"q=%ff%fe%fd", b"q=%c3%28", b"q=%ed%a0%80", b"q=%00%00", b"q=%", b"q=%zz",
-    b"q=a&q=b&q=(", b"q=" + b"%28" * 5000, b"q=x&page=%ff", b"q=x&per_page=1e9",
-    b"q=x&page=-1", b"q=x&page=%00", b"q=x&page=99999999999999999999999",
-    b"q=x&per_page=\xff", b"q=x&facets=%ff", b"q[]=x", b"q",
-])
-def test_api_raw_query_strings(client: FlaskClient, raw: bytes) -> None:
-    started = time.perf_counter()
+#: Raw query strings (bytes the client sends, undecoded) and the status each must get.
+RAW_QUERY_STRINGS = [
+    (b"q=%ff%fe%fd", 200), (b"q=%c3%28", 200), (b"q=%ed%a0%80", 200), (b"q=%00%00", 200),
+    (b"q=%", 200), (b"q=%zz", 200), (b"q=a&q=b&q=(", 200), (b"q=" + b"%28" * 5000, 400),
+    (b"q=x&page=%ff", 400), (b"q=x&per_page=1e9", 400), (b"q=x&page=-1", 400),
+    (b"q=x&page=%00", 400), (b"q=x&page=99999999999999999999999", 400),
+    (b"q=x&per_page=\xff", 400), (b"q=x&facets=%ff", 200), (b"q[]=x", 200), (b"q", 200),
+]
+
+
+@pytest.mark.parametrize(("raw", "status"), RAW_QUERY_STRINGS)
+def test_api_raw_query_strings(counted: tuple[FlaskClient, CountingStore], raw: bytes,
+                               status: int) -> None:
+    client, store = counted
+    store.reset()
     resp = client.get("/api/search", query_string=raw.decode("latin-1"))
-    assert time.perf_counter() - started < SEARCH_TIME_LIMIT + MARGIN_S
-    assert resp.status_code in (200, 400), resp.get_data()[:300]
+    assert resp.status_code == status, resp.get_data()[:300]
     body = resp.get_json()
-    assert isinstance(body, dict)
-    assert resp.status_code == 200 or body.get("error")
+    if status == 400:
+        assert set(body) == {"error"} and body["error"] and not store.calls
+    else:
+        assert len(body["results"]) == min(body["total"], body["per_page"])
+        assert store.calls["snapshot"] <= 1
 
 
 # -- bounded work on an index built to make queries expensive ------------------------------
@@ -359,35 +435,62 @@ def prefix_index(make_index: Callable[[list[dict[str, Any]]], Path]) -> Path:
     return make_index(records)
 
 
-@pytest.fixture
-def prefix_client(make_app: Callable[..., Flask], prefix_index: Path) -> FlaskClient:
-    return make_app(prefix_index).test_client()
+@pytest.fixture(scope="module")
+def prefix_counted(prefix_index: Path) -> Iterator[tuple[FlaskClient, CountingStore]]:
+    """A client over the prefix index, and the store that counts its questions."""
+    from search_app import create_app
+
+    store = CountingStore(EmbeddedStore(prefix_index))
+    service = Service(store)  # type: ignore[arg-type]
+    yield create_app({"TESTING": True}, service=service).test_client(), store
+    service.close()
 
 
-@pytest.mark.parametrize("q", [
-    "zorg*",
-    "zorg* prefa*",
-    " OR ".join(["zorg*", "prefa*", "zorglub"] * 3),
-    "(" * MAX_DEPTH + " OR ".join(["zorg*"] * 4) + ")" * MAX_DEPTH,
-])
-def test_prefix_expansion_is_bounded(prefix_client: FlaskClient, q: str) -> None:
-    status, body = api_get(prefix_client, q, facets="1")
-    assert status == 200
-    assert body["total"] > 0
-    assert any("zorg*" in n or "prefa*" in n for n in body["notices"]), body["notices"]
+#: Each prefix expands to the 50 most frequent of the first PREFIX_SCAN_LIMIT terms it
+#: starts (zorg00000..zorg01999, one passage each): the first 50, in two comments of
+#: pfx-0. (The README promises the 50 most frequent matching terms: zorglub, in 220
+#: passages, is one of them; see test_prefix_expansion_finds_the_most_frequent_terms.)
+PREFIX_CASES = [
+    ("zorg*", 2, 1, ["zorg*"]),
+    ("zorg* prefa*", 2, 2, ["zorg*", "prefa*"]),
+    (" OR ".join(["zorg*", "prefa*", "zorglub"] * 3), 220, 2, ["zorg*", "prefa*"]),
+    ("(" * MAX_DEPTH + " OR ".join(["zorg*"] * 4) + ")" * MAX_DEPTH, 2, 1, ["zorg*"]),
+]
 
 
-#: 64 prefixes that each match thousands of terms. Measured before the fix: 8.9 s
-#: (AND), 9.7 s (OR), 6.2 s (AND with an absent word, so the any-word fallback runs too),
-#: nearly all in ``_Compiler.prefix`` (5000 ``doc_frequency`` look-ups per prefix node,
-#: repeated for identical prefixes). Remove the xfail once expansion has a per-query bound.
+@pytest.mark.parametrize(("q", "total", "expansions", "capped"), PREFIX_CASES)
+def test_prefix_expansion_is_bounded(prefix_counted: tuple[FlaskClient, CountingStore],
+                                     q: str, total: int, expansions: int,
+                                     capped: list[str]) -> None:
+    """Every distinct prefix is expanded once, over a bounded scan, and says it was capped."""
+    client, store = prefix_counted
+    status, body = api_get(client, store, q, facets="1")
+    assert status == 200 and body["total"] == total
+    assert store.calls["expand_prefix"] == expansions
+    assert store.largest["expand_prefix"] == PREFIX_SCAN_LIMIT
+    assert body["notices"] == [notice_fr(Notice("prefix_capped", p, MAX_PREFIX_EXPANSION))
+                               for p in capped]
+
+
+@pytest.mark.xfail(strict=True, reason="library bug: a prefix is expanded from the first "
+                   "PREFIX_SCAN_LIMIT terms in term order only, so a frequent term past them "
+                   "(zorglub, 220 passages) is left out, against the README's « expands to "
+                   "the 50 most frequent matching terms »")
+def test_prefix_expansion_finds_the_most_frequent_terms(
+        prefix_counted: tuple[FlaskClient, CountingStore]) -> None:
+    client, store = prefix_counted
+    status, body = api_get(client, store, "zorg*")
+    assert status == 200 and body["total"] == 220
+
+
+#: 64 prefixes that each match thousands of terms: more than MAX_PREFIXES, refused by
+#: the parser before the store is asked anything (api_get checks that).
 MANY_PREFIXES = " ".join(["zorg*", "prefa*"] * (MAX_WORDS // 2))
 
 
-@pytest.mark.slow
-def test_many_prefixes_are_bounded(prefix_client: FlaskClient) -> None:
-    """More prefixes than MAX_PREFIXES: a clear 400, answered within the bound."""
-    status, body = api_get(prefix_client, MANY_PREFIXES)
+def test_many_prefixes_are_refused(prefix_counted: tuple[FlaskClient, CountingStore]) -> None:
+    """More prefixes than MAX_PREFIXES: a clear 400, no work done."""
+    status, body = api_get(*prefix_counted, MANY_PREFIXES)
     assert status == 400
     assert "préfixes" in body["error"]
 
@@ -410,8 +513,14 @@ WORST = [
 @pytest.mark.slow
 @pytest.mark.skipif(not BIG_INDEX, reason="set FIL_FUZZ_INDEX to a big index to run")
 @pytest.mark.parametrize("q", WORST, ids=lambda q: q[:20])
-def test_worst_queries_on_big_index_are_bounded(make_app: Callable[..., Flask], q: str) -> None:
-    client = make_app(Path(BIG_INDEX or ".")).test_client()
-    api_get(client, "debian")  # open the searchers outside the measurement
-    for facets in ("0", "1"):
-        api_get(client, q, facets=facets)
+def test_worst_queries_on_big_index_are_bounded(q: str) -> None:
+    from search_app import create_app
+
+    store = CountingStore(EmbeddedStore(Path(BIG_INDEX or ".")))
+    service = Service(store)  # type: ignore[arg-type]
+    client = create_app({"TESTING": True}, service=service).test_client()
+    try:
+        for facets in ("0", "1"):
+            api_get(client, store, q, facets=facets)
+    finally:
+        service.close()

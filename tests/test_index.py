@@ -6,18 +6,24 @@ real store; failures are provoked with real exceptions and a real killed process
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import subprocess
-import sys
-import time
-from collections.abc import Iterable, Iterator
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import ROOT, SEED_FILE, build_index, embedded, segment_dirs, whoosh_index
+from helpers import (
+    GENEROUS_SECONDS,
+    SEED_FILE,
+    build_index,
+    embedded,
+    segment_dirs,
+    stuck_rebuild,
+    whoosh_index,
+)
 
 from indexer.analysis import analyzer
 from indexer.cli import EXIT_LOCKED, cli
@@ -65,6 +71,28 @@ def manifests(index_dir: Path) -> list[str]:
 def leftovers(index_dir: Path) -> list[str]:
     """Temporary files and folders a rebuild must not leave behind."""
     return sorted(p.name for p in index_dir.iterdir() if p.name.endswith(".tmp"))
+
+
+def gives_up_at_once(call: Callable[[], object]) -> BaseException:
+    """What ``call`` raised; it must return or raise instead of waiting (for a lock).
+
+    Run in a thread so that a call that blocks fails the test after GENEROUS_SECONDS
+    instead of hanging the run.
+    """
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            raised.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(GENEROUS_SECONDS)
+    assert not worker.is_alive(), "the call waited instead of giving up"
+    assert len(raised) == 1, "the call did not raise"
+    return raised[0]
 
 
 def failing(threads: Iterable[Thread], after: int,
@@ -174,43 +202,15 @@ def test_killed_rebuild_is_cleaned_by_the_next_one(tmp_path: Path) -> None:
     idx = tmp_path / "index"
     build_index(A, idx)
     current = (idx / CURRENT).read_text(encoding="utf-8")
-    ready = tmp_path / "ready"
-    script = f"""
-import sys, time
-from pathlib import Path
-sys.path.insert(0, {str(ROOT / "tests")!r})
-from helpers import build_index
-from indexer.ingest.model import Thread
-
-def threads():
-    for i in range(50):
-        yield Thread(id=f"k{{i}}", title="k", paragraphs=(f"Le kiosque numero {{i}}.",))
-    Path({str(ready)!r}).write_text("ok")
-    time.sleep(120)
-    yield Thread(id="never", title="n", paragraphs=("jamais",))
-
-build_index(threads(), {str(idx)!r})
-"""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
-    child = subprocess.Popen([sys.executable, "-c", script], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            assert child.poll() is None, child.stderr.read() if child.stderr else ""
-            assert time.monotonic() < deadline, "the child rebuild never started"
-            time.sleep(0.05)
+    with stuck_rebuild(idx, "kiosque") as child:
         assert len(leftovers(idx)) == 1 and leftovers(idx)[0].startswith("seg-")
         # while the child holds the lock, another writer gives up at once
-        with pytest.raises(RebuildLockedError, match="another change"):
-            build_index(B, idx)
+        refused = gives_up_at_once(lambda: build_index(B, idx))
+        assert isinstance(refused, RebuildLockedError) and "another change" in str(refused)
         # readers still see the old index
         assert hits(idx, "lavande") == {("a1", "post", 1)}
-    finally:
         child.kill()
-        child.wait(timeout=30)
-        if child.stderr:
-            child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
     assert (idx / CURRENT).read_text(encoding="utf-8") == current
     assert len(leftovers(idx)) == 1  # what the killed build left
     build_index(B, idx)
@@ -404,21 +404,49 @@ def test_phrase_total_is_a_lower_bound_past_the_check_limit(
     from indexer.store.whoosh import store as engine
     from search_app import create_app
 
-    threads = [thread(f"t{i}", "le chat noir dort" if i % 2 else "noir comme le chat")
-               for i in range(10)]
-    build_index(threads, tmp_path / "ix")
+    # The phrase in five passages, shortest (best BM25) first; the words apart, in five
+    # longer ones. With 4 candidates checked, the 4 shortest phrase passages are found.
+    fill = ["dort", "bien", "ici", "souvent"]
+    phrase = [thread(f"p{n}", " ".join(["chat noir", *fill[:n]])) for n in range(5)]
+    apart = [thread(f"a{n}", " ".join(["noir comme le chat", *fill, *fill[:n]]))
+             for n in range(5)]
+    build_index(apart[:3] + phrase + apart[3:], tmp_path / "ix")
     backend = embedded(tmp_path / "ix")
     try:
         full = backend.search('"chat noir"')
         assert (full.total, full.total_exact) == (5, True)
+        assert [h.thread_id for h in full.hits] == ["p0", "p1", "p2", "p3", "p4"]
         monkeypatch.setattr(engine, "PHRASE_CHECK_LIMIT", 4)
         part = backend.search('"chat noir"')
-        assert not part.total_exact and part.total <= 4
-        assert all(h.thread_id in {f"t{i}" for i in range(1, 10, 2)} for h in part.hits)
+        assert (part.total, part.total_exact) == (4, False)
+        assert [h.thread_id for h in part.hits] == ["p0", "p1", "p2", "p3"]
     finally:
         backend.close()
-    client = create_app({"TESTING": True},
-                        settings=Settings(index_dir=tmp_path / "ix")).test_client()
-    assert client.get("/api/search", query_string={"q": '"chat noir"'}).json[
-        "total_exact"] is False
-    assert "au moins" in client.get("/", query_string={"q": '"chat noir"'}).text
+    app = create_app({"TESTING": True}, settings=Settings(index_dir=tmp_path / "ix"))
+    try:
+        client = app.test_client()
+        data = client.get("/api/search", query_string={"q": '"chat noir"'}).json
+        assert (data["total"], data["total_exact"]) == (4, False)
+        assert "au moins" in client.get("/", query_string={"q": '"chat noir"'}).text
+    finally:
+        app.extensions["fil"].close()
+
+
+@pytest.mark.xfail(strict=True, reason="library bug: past PHRASE_CHECK_LIMIT the embedded store "
+                   "checks the candidates numpy's argpartition happens to put first among equal "
+                   "scores (here passages 968-991 of 1000), not the first in index order, so "
+                   "the page breaks the store contract (best first, then index order) and "
+                   "differs from PostgreSQL's, which checks every candidate")
+def test_phrase_check_limit_keeps_index_order_among_equal_scores(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer.store.whoosh import store as engine
+
+    build_index([thread(f"t{i:04d}", "le chat noir") for i in range(1000)], tmp_path / "ix")
+    monkeypatch.setattr(engine, "PHRASE_CHECK_LIMIT", 20)
+    backend = embedded(tmp_path / "ix")
+    try:
+        res = backend.search('"chat noir"', per_page=5)
+        assert (res.total, res.total_exact) == (20, False)
+        assert [h.thread_id for h in res.hits] == [f"t{i:04d}" for i in range(5)]
+    finally:
+        backend.close()

@@ -9,9 +9,7 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
-SEED_ID = "lippi-billautshow-2009-02"
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import ROOT, SEED_FILE, SEED_ID
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -39,14 +37,17 @@ EVIL_THREAD = {
          "paragraphs": [f"@{SCRIPT} piège cinq, en réponse"]},
     ],
 }
-EVIL_QUERIES = ("piège", "alert", "script", "img onerror", "iframe javascript", SCRIPT,
-                f'"{IMG}"', f'author:"{SCRIPT}"', f"piège author:{IMG}")
+#: Queries over the payload thread, with how many of its passages each finds (every one
+#: parses; the last asks for the author ``<img``, which nobody is).
+EVIL_TOTALS = {"piège": 5, "alert": 5, "script": 3, "img onerror": 2, "iframe javascript": 2,
+               SCRIPT: 3, f'"{IMG}"': 2, f'author:"{SCRIPT}"': 1, f"piège author:{IMG}": 0}
+EVIL_QUERIES = tuple(EVIL_TOTALS)
 
 
 @pytest.fixture(scope="module")
 def evil_index(make_index) -> Path:
     """An index holding the seed thread and a thread full of HTML payloads."""
-    return make_index([ROOT / "index_data" / "threads" / f"{SEED_ID}.txt", EVIL_THREAD])
+    return make_index([SEED_FILE, EVIL_THREAD])
 
 
 @pytest.fixture
@@ -74,9 +75,10 @@ def evil_thread_url(q: str | None = None) -> str:
 @pytest.mark.parametrize("q", EVIL_QUERIES)
 def test_search_page_escapes(evil_client: FlaskClient, q: str) -> None:
     resp = evil_client.get("/", query_string={"q": q})
-    assert resp.status_code in (200, 400)
+    assert resp.status_code == 200
     body = resp.get_data(as_text=True)
     assert_no_raw_tags(body)
+    assert body.count('<a class="hit-label"') == EVIL_TOTALS[q]
 
 
 def test_search_page_shows_escaped_payloads(evil_client: FlaskClient) -> None:
@@ -93,8 +95,9 @@ def test_thread_page_escapes(evil_client: FlaskClient, q: str | None) -> None:
     assert resp.status_code == 200
     body = resp.get_data(as_text=True)
     assert_no_raw_tags(body)
-    for escaped in ESCAPED:
-        assert escaped in body or q  # marks may split the escaped text when q is set
+    for payload, escaped in zip(PAYLOADS, ESCAPED, strict=True):
+        assert escaped in body  # at least in the title and the authors, which are not marked
+        assert payload not in body
     assert 'id="p3"' in body and 'id="c2"' in body
 
 
@@ -113,14 +116,16 @@ def test_javascript_source_url_is_not_linked(evil_client: FlaskClient) -> None:
 @pytest.mark.parametrize("q", EVIL_QUERIES)
 def test_api_search_escapes(evil_client: FlaskClient, q: str) -> None:
     resp = evil_client.get("/api/search", query_string={"q": q, "facets": 1})
-    assert resp.status_code in (200, 400)
+    assert resp.status_code == 200
     body = resp.get_data(as_text=True)
     assert_no_raw_tags(body)
     assert "<" not in body and ">" not in body  # JSON escapes them as \u003c / \u003e
-    if resp.status_code == 200:
-        for r in resp.get_json()["results"]:
-            html = r["snippet"].replace("<mark>", "").replace("</mark>", "")
-            assert "<" not in html and ">" not in html, r["snippet"]
+    data = resp.get_json()
+    assert data["total"] == len(data["results"]) == EVIL_TOTALS[q]
+    for r in data["results"]:
+        assert r["thread_id"] == EVIL_ID
+        html = r["snippet"].replace("<mark>", "").replace("</mark>", "")
+        assert "<" not in html and ">" not in html, r["snippet"]
 
 
 def test_api_snippets_hold_escaped_payloads(evil_client: FlaskClient) -> None:
@@ -192,7 +197,9 @@ def test_path_traversal_is_404(client: FlaskClient, url: str) -> None:
     assert "root:" not in body and "create_app" not in body and "[project]" not in body
     assert "Traceback" not in body
     if url.startswith("/api/"):
-        assert resp.mimetype == "application/json"
+        assert resp.mimetype == "application/json" and set(resp.get_json()) == {"error"}
+    else:
+        assert resp.mimetype == "text/html" and '<html lang="fr">' in body
 
 
 def test_id_that_looks_like_a_path_is_served_from_the_index(make_index, make_app) -> None:
@@ -217,7 +224,7 @@ def check_headers(resp) -> None:
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert h.get("X-Content-Type-Options") == "nosniff"
     assert h.get("X-Frame-Options") == "DENY"
-    assert h.get("Referrer-Policy")
+    assert h.get("Referrer-Policy") == "same-origin"
 
 
 @pytest.fixture
@@ -290,7 +297,9 @@ def test_large_body_is_413(app: Flask, method: str, url: str) -> None:
     assert resp.status_code == 413
     check_headers(resp)
     if url.startswith("/api/"):
-        assert "error" in resp.get_json()
+        assert resp.mimetype == "application/json" and set(resp.get_json()) == {"error"}
+    else:
+        assert resp.mimetype == "text/html"
 
 
 def test_small_body_on_get_is_ignored(client: FlaskClient) -> None:

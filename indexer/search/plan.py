@@ -10,7 +10,7 @@ the expansion), so a plan never needs the index to be read.
 >>> from indexer.search.query import parse_query
 >>> compile_query(parse_query('haut-debit -obama'), {})  # doctest: +NORMALIZE_WHITESPACE
 AndNot(positive=Or(children=(Phrase(terms=('haut', 'deb')), Term(term='hautdeb'))),
-       negative=Term(term='obama'))
+       negative=Term(term='obam'))
 """
 
 from __future__ import annotations
