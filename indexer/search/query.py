@@ -12,20 +12,20 @@ Syntax (bare words are ANDed)::
     after:2009-02-06  before:2009-02  (YYYY, YYYY-MM or YYYY-MM-DD, inclusive)
 
 Bounds (enforced here, whatever calls the parser): at most MAX_QUERY_CHARS characters,
-MAX_WORDS words, MAX_PREFIXES prefixes and MAX_DEPTH nested parentheses; control
-characters count as spaces.
+MAX_WORDS words, MAX_PREFIXES prefixes and MAX_DEPTH nested parentheses. Text is
+normalised as documents are (:func:`clean_query`).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
 from ..analysis import FrenchAnalyzer, analyzer
-from ..errors import QueryError
 from ..analysis.folding import author_key, fold
+from ..analysis.text import normalize_key
+from ..errors import QueryError
 
 MAX_QUERY_CHARS = 1000
 MAX_WORDS = 64
@@ -146,10 +146,15 @@ def _collect_words(node: Node, out: list[TermNode]) -> None:
 
 
 def clean_query(text: str) -> str:
-    """Replace control and format characters by spaces and normalise to NFC."""
-    text = unicodedata.normalize("NFC", text)
-    return "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") else c
-                   for c in text)
+    """Normalise a query exactly as documents are (NFC, controls), format characters removed.
+
+    Format characters (soft hyphen, zero-width, bidi marks) are removed, not spaced: in
+    documents they don't split words either. Tab and line breaks become spaces.
+    """
+    return normalize_key(text).translate(_BREAKS)
+
+
+_BREAKS = str.maketrans("\t\n\r", "   ")
 
 
 def _date_bound(value: str, name: str, upper: bool) -> int:
