@@ -4,7 +4,7 @@ Rules, per file then per line:
 
 * a byte order mark chooses UTF-8, UTF-16 or UTF-32; UTF-16 without one is recognised by
   its zero bytes (with a warning); otherwise a NUL byte or more than 10 % control bytes in
-  the first 8 KiB mean a binary file, rejected whole;
+  the first 8 KiB (a trailing run of NUL padding aside) mean a binary file, rejected whole;
 * each line is decoded on its own: UTF-8, and when a line is not valid UTF-8 its invalid
   bytes (only those) are read as Windows-1252 (counted, one warning per file). Bytes
   Windows-1252 leaves undefined become C1 controls, removed below. A file cut inside its
@@ -73,6 +73,11 @@ Line = tuple[int, "str | LineFault"]
 Warn = Callable[[int | None, str, str], None]  # line, code, reason
 
 
+def size_text(n: int) -> str:
+    """A byte count for messages: ``64 MiB``, or plain bytes below 1 MiB."""
+    return f"{n // 2**20} MiB" if n >= 2**20 else f"{n} bytes"
+
+
 def sniff_encoding(head: bytes) -> tuple[str, str | None]:
     """Choose the decoding of a file from its first bytes: (encoding, warning or None).
 
@@ -84,6 +89,7 @@ def sniff_encoding(head: bytes) -> tuple[str, str | None]:
         return "utf-16", None
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8", None
+    head = head.rstrip(b"\x00")  # NUL padding left by a crash is binary lines, not a file
     if b"\x00" in head:
         pairs = len(head) // 2
         odd_zeros, even_zeros = head[1::2].count(0), head[0::2].count(0)
@@ -200,11 +206,11 @@ class LineDecoder:
         """Warn once for the file about what was changed (counts and first line)."""
         r = self.report
         if r.cp1252_lines:
-            self.warn(self.first["cp1252"], "cp1252",
+            self.warn(self.first.get("cp1252"), "cp1252",
                       f"{r.cp1252_lines} line(s) not valid UTF-8: their invalid bytes "
                       "were read as Windows-1252")
         if r.control_chars:
-            self.warn(self.first["control"], "control-chars",
+            self.warn(self.first.get("control"), "control-chars",
                       f"{r.control_chars} control character(s) removed or replaced")
 
 
@@ -236,7 +242,7 @@ def read_lines(path: Path, compressed: bool, report: FileReport, warn: Warn, cut
                     done = raw.tell()
                 if item is None:
                     yield n, LineFault("too-long", f"line longer than "
-                                       f"{MAX_LINE_BYTES // 2**20} MiB: not read")
+                                       f"{size_text(MAX_LINE_BYTES)}: not read")
                 elif isinstance(item, bytes):
                     yield n, decoder.decode(item, n, ended)
                 else:

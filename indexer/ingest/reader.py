@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ThreadParseError
-from .decoding import MAX_LINE_BYTES, BinaryFileError, LineFault, read_lines
+from .decoding import MAX_LINE_BYTES, BinaryFileError, LineFault, read_lines, size_text
 from .jsonrec import JsonDocument, thread_from_json, thread_from_line
 from .model import Thread
 from .record import TextCleaner, thread_id
@@ -107,7 +107,7 @@ class _FileReader:
             size += len(line)
             if size > MAX_LINE_BYTES:
                 self.reject(None, "too-large", f"thread larger than "
-                            f"{MAX_LINE_BYTES // 2**20} MiB: not read")
+                            f"{size_text(MAX_LINE_BYTES)}: not read")
                 return
             kept.append((n, line))
         try:

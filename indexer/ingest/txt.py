@@ -156,7 +156,7 @@ def parse_txt_lines(numbered: list[tuple[int, str]], path: str, thread_id: str,
                      "(expected 'Rédigé par : AUTHOR | DD/MM/YYYY à HH:MM'): kept as text")
             pending.append((n, line))
             continue
-        if not split:
+        if not split and pending:
             start = first_comment_start([line for _, line in pending])
             post, pending, split = pending[:start], pending[start:], True
         if not pending:
