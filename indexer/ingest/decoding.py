@@ -27,6 +27,7 @@ more than its line's accents. Double-encoded text is handled per record, not her
 from __future__ import annotations
 
 import codecs
+import contextlib
 import gzip
 import io
 import zlib
@@ -136,23 +137,26 @@ def _byte_lines(stream: BinaryIO) -> Iterator[tuple[bytes | None, bool]]:
 def _text_lines(stream: BinaryIO, encoding: str) -> Iterator[tuple[str | None, bool]]:
     """Like :func:`_byte_lines` for UTF-16/32 files, decoded (bad units as surrogates)."""
     text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
-    while True:
-        line = text.readline(MAX_LINE_BYTES + 1)
-        if not line:
-            return
-        if len(line) > MAX_LINE_BYTES and not line.endswith(("\n", "\r")):
-            while True:
-                more = text.readline(1 << 20)
-                if not more or more.endswith(("\n", "\r")):
-                    break
-            yield None, True
-            continue
-        if line.endswith("\r\n"):
-            yield line[:-2], True
-        elif line.endswith(("\n", "\r")):
-            yield line[:-1], True
-        else:
-            yield line, False
+    try:
+        while True:
+            line = text.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                return
+            if len(line) > MAX_LINE_BYTES and not line.endswith(("\n", "\r")):
+                while True:
+                    more = text.readline(1 << 20)
+                    if not more or more.endswith(("\n", "\r")):
+                        break
+                yield None, True
+                continue
+            if line.endswith("\r\n"):
+                yield line[:-2], True
+            elif line.endswith(("\n", "\r")):
+                yield line[:-1], True
+            else:
+                yield line, False
+    finally:
+        text.detach()  # the caller closes the stream
 
 
 class LineDecoder:
@@ -224,8 +228,10 @@ def read_lines(path: Path, compressed: bool, report: FileReport, warn: Warn, cut
     """
     decoder = LineDecoder(report, warn, cut_ok)
     done = 0
-    with open(path, "rb") as raw:
-        stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+    with contextlib.ExitStack() as closing:
+        raw = closing.enter_context(open(path, "rb"))
+        stream: BinaryIO = (closing.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+                            if compressed else raw)
         n = 0
         try:
             head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
