@@ -16,7 +16,6 @@ import pytest
 
 from indexer.errors import SourceMissingError, ThreadParseError
 from indexer.ingest.model import Thread
-from indexer.ingest.decoding import LineFault
 from indexer.ingest.parsing import (
     SIGNATURE_RE,
     decode_lines,
@@ -902,8 +901,8 @@ def test_dates_come_out_canonical(raw: str, iso: str) -> None:
 
 def test_old_dates_index_and_filter(tmp_path: Path) -> None:
     """A thread dated before year 1000 is indexed (not a failed rebuild) and filterable."""
-    from indexer.store.whoosh.store import WhooshBackend
     from indexer.store.whoosh.generations import build_index
+    from indexer.store.whoosh.store import WhooshBackend
 
     src = tmp_path / "old.jsonl"
     src.write_text('{"id": "old", "post": {"date": "05/02/0999 à 10:00", '
