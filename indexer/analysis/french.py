@@ -313,7 +313,7 @@ class StemFilter(Filter):
         return {"language": self.language}
 
     def __setstate__(self, state: dict[str, str]) -> None:
-        self.__init__(state["language"])
+        StemFilter.__init__(self, state["language"])
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         for t in tokens:
@@ -363,7 +363,7 @@ class FrenchAnalyzer(Analyzer):
         return {"cachesize": self.cachesize}
 
     def __setstate__(self, state: dict[str, int]) -> None:
-        self.__init__(state["cachesize"])
+        FrenchAnalyzer.__init__(self, state["cachesize"])
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, FrenchAnalyzer)

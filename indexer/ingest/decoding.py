@@ -34,7 +34,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Protocol, cast
 
 from ..analysis.text import CONTROL_RE, clean_controls, nfc
 from .report import FileReport
@@ -68,6 +68,12 @@ class LineFault:
 
 class BinaryFileError(Exception):
     """The file is not text (the whole file is refused)."""
+
+
+class _Lines(Protocol):
+    """What line splitting needs from a binary stream."""
+
+    def readline(self, size: int | None = -1, /) -> bytes: ...
 
 
 Line = tuple[int, "str | LineFault"]
@@ -106,7 +112,7 @@ def sniff_encoding(head: bytes) -> tuple[str, str | None]:
     return "utf-8", None
 
 
-def _byte_lines(stream: BinaryIO) -> Iterator[tuple[bytes | None, bool]]:
+def _byte_lines(stream: _Lines) -> Iterator[tuple[bytes | None, bool]]:
     """Raw lines without their break (``\\n``, ``\\r\\n`` or ``\\r``), and whether one ended them.
 
     An overlong line comes as None, read past without being kept.
@@ -134,7 +140,7 @@ def _byte_lines(stream: BinaryIO) -> Iterator[tuple[bytes | None, bool]]:
                 yield piece, False
 
 
-def _text_lines(stream: BinaryIO, encoding: str) -> Iterator[tuple[str | None, bool]]:
+def _text_lines(stream: IO[bytes], encoding: str) -> Iterator[tuple[str | None, bool]]:
     """Like :func:`_byte_lines` for UTF-16/32 files, decoded (bad units as surrogates)."""
     text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
     try:
@@ -230,17 +236,17 @@ def read_lines(path: Path, compressed: bool, report: FileReport, warn: Warn, cut
     done = 0
     with contextlib.ExitStack() as closing:
         raw = closing.enter_context(open(path, "rb"))
-        stream: BinaryIO = (closing.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
-                            if compressed else raw)
+        stream: gzip.GzipFile | io.BufferedReader = (
+            closing.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")) if compressed else raw)
         n = 0
         try:
-            head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
+            head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]
             encoding, note = sniff_encoding(head)
             report.encoding = encoding
             if note:
                 warn(None, "encoding", note)
             lines = (_byte_lines(stream) if encoding == "utf-8"
-                     else _text_lines(stream, encoding))
+                     else _text_lines(cast(IO[bytes], stream), encoding))
             for item, ended in lines:
                 n += 1
                 if on_bytes is not None and raw.tell() - done >= PROGRESS_STEP:

@@ -199,7 +199,8 @@ class JsonDocument:
         if self.pos > (1 << 20):  # drop what was consumed
             self.base_line += self.buf.count("\n", 0, self.pos)
             self.buf, self.pos = self.buf[self.pos:], 0
-        parts, got = [], 0
+        parts: list[str] = []
+        got = 0
         for n, line in self.lines:
             if isinstance(line, LineFault):
                 self.fault = ThreadParseError(self.path, f"{line.reason}: the rest of the "
