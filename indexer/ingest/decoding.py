@@ -174,7 +174,7 @@ class LineDecoder:
         self.warn = warn
         self.cut_ok = cut_ok
         self.utf8_seen = False  # a non-ASCII UTF-8 line was read: a cut end is a truncation
-        self.first: dict[str, int] = {}
+        self.first = report.first_line
 
     def decode(self, raw: bytes, n: int, ended: bool) -> str | LineFault:
         """One raw line (without its break) as text, or why it can't be."""
@@ -195,7 +195,7 @@ class LineDecoder:
                 return self.clean(raw.decode("utf-8", "fil-cp1252"), n, ended)
             text = raw.decode("utf-8", "fil-cp1252")
             self.report.cp1252_lines += 1
-            self.first.setdefault("cp1252", n)
+            self.first.setdefault("cp1252_lines", n)
         return self.clean(text, n, ended)
 
     def clean(self, text: str, n: int, ended: bool) -> str | LineFault:
@@ -209,18 +209,18 @@ class LineDecoder:
                 return LineFault("binary", "binary data (NUL bytes) in the line")
             text, count = clean_controls(text)
             self.report.control_chars += count
-            self.first.setdefault("control", n)
+            self.first.setdefault("control_chars", n)
         return nfc(text)
 
     def summarize(self) -> None:
         """Warn once for the file about what was changed (counts and first line)."""
         r = self.report
         if r.cp1252_lines:
-            self.warn(self.first.get("cp1252"), "cp1252",
+            self.warn(self.first.get("cp1252_lines"), "cp1252",
                       f"{r.cp1252_lines} line(s) not valid UTF-8: their invalid bytes "
                       "were read as Windows-1252")
         if r.control_chars:
-            self.warn(self.first.get("control"), "control-chars",
+            self.warn(self.first.get("control_chars"), "control-chars",
                       f"{r.control_chars} control character(s) removed or replaced")
 
 

@@ -91,6 +91,7 @@ def thread_from_json(obj: object, path: str, line: int, cleaner: TextCleaner | N
     :func:`needs_cleaning`); titles are always cleaned.
     """
     cleaner = cleaner or TextCleaner()
+    cleaner.line = line
     warn = warn or (lambda _n, _c, _r: None)
     clean = cleaner.text if deep else None
     try:

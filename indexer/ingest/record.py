@@ -26,11 +26,15 @@ class TextCleaner:
     def __init__(self, report: FileReport | None = None) -> None:
         """:param report: where the counts go (a throwaway one when None)."""
         self.report = report or FileReport("", "")
+        self.line: int | None = None  # the record being cleaned, for first_line
 
     def text(self, value: str) -> str:
         """A paragraph (or any string) as plain, clean text."""
         value, count = normalize_text(value)
-        self.report.control_chars += count
+        if count:
+            self.report.control_chars += count
+            if self.line is not None:
+                self.report.first_line.setdefault("control_chars", self.line)
         if maybe_mojibake(value):
             value, fixed = repair(value)
             self.report.repaired += fixed

@@ -68,6 +68,7 @@ class FileReport:
     control_chars: int = 0  # control characters removed or replaced
     repaired: int = 0  # double-encoded strings repaired (ftfy)
     html_tags: int = 0  # HTML tags removed
+    first_line: dict[str, int] = field(default_factory=dict)  # count name -> first line
 
 
 @dataclass(slots=True)

@@ -118,6 +118,7 @@ def parse_txt_lines(numbered: list[tuple[int, str]], path: str, thread_id: str,
     clean = cleaner or TextCleaner()
     lines: list[tuple[int, str]] = []
     for n, line in numbered:
+        clean.line = n
         try:
             lines.append((n, clean.text(line).strip()))
         except MojibakeError as exc:
