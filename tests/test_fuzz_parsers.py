@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -224,9 +225,12 @@ def test_truncated_seed(cut: int) -> None:
         written = "\n".join((*ref.paragraphs, SIGNATURES[n - 1]))
         assert written.startswith("\n".join(last.paragraphs))
         assert last.author is None or ref.author.startswith(last.author)  # type: ignore[union-attr]
-        assert last.date is None or ref.date.startswith(last.date)  # type: ignore[union-attr]
-        if last.paragraphs != ref.paragraphs or last.date != ref.date:
-            assert warnings  # a cut comment is never silent
+        if last.date is not None and not ref.date.startswith(last.date):  # type: ignore[union-attr]
+            # a year cut to two digits reads as a two-digit year ("05/02/20": 2020), the
+            # price of accepting them; only when the cut is right there
+            assert re.search(rb"\d\d/\d\d/\d\d$", head), head[-40:]
+        if last.paragraphs != ref.paragraphs:
+            assert warnings  # a cut comment text is never silent
     else:
         # no signature yet: every line so far is the post, the last one possibly cut
         k = len(t.paragraphs)

@@ -55,7 +55,16 @@ def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
     return "".join(_CP1252[b] for b in bad), exc.end
 
 
+def _unpaired(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler for UTF-16/32: a bad unit becomes a lone surrogate, which the
+    control-character cleaning counts and turns into U+FFFD."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "\udc80", exc.end
+
+
 codecs.register_error("fil-cp1252", _cp1252_fallback)
+codecs.register_error("fil-unpaired", _unpaired)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +151,7 @@ def _byte_lines(stream: _Lines) -> Iterator[tuple[bytes | None, bool]]:
 
 def _text_lines(stream: IO[bytes], encoding: str) -> Iterator[tuple[str | None, bool]]:
     """Like :func:`_byte_lines` for UTF-16/32 files, decoded (bad units as surrogates)."""
-    text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
+    text = io.TextIOWrapper(stream, encoding=encoding, errors="fil-unpaired", newline="")
     try:
         while True:
             line = text.readline(MAX_LINE_BYTES + 1)
@@ -259,11 +268,13 @@ def read_lines(path: Path, compressed: bool, report: FileReport, warn: Warn, cut
                     yield n, decoder.decode(item, n, ended)
                 else:
                     yield n, decoder.clean(item, n, ended)
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        except (EOFError, zlib.error, gzip.BadGzipFile, UnicodeError) as exc:
             if n == 0 and isinstance(exc, gzip.BadGzipFile):
                 raise BinaryFileError(f"not a gzip file ({exc})") from None
-            yield n + 1, LineFault("read-error", f"compressed data is corrupt or cut "
-                                   f"short ({exc}): the rest of the file is not read")
+            what = ("text can't be decoded" if isinstance(exc, UnicodeError)
+                    else "compressed data is corrupt or cut short")
+            yield n + 1, LineFault("read-error", f"{what} ({exc}): the rest of the file is "
+                                   "not read")
         finally:
             decoder.summarize()
             if on_bytes is not None:
