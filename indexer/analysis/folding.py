@@ -20,7 +20,10 @@ def fold(text: str) -> str:
     Whitespace is removed too (unidecode may turn one character into several words), and
     every apostrophe look-alike becomes ``'`` (``aujourdʼhui`` and ``aujourd'hui`` meet).
     """
-    folded = unidecode(text.lower().translate(_APOSTROPHE_TABLE)).lower()
+    text = text.lower()
+    if not text.isascii() or "`" in text:
+        text = text.translate(_APOSTROPHE_TABLE)
+    folded = unidecode(text).lower()
     return _SPACE_RE.sub("", folded)
 
 

@@ -43,6 +43,7 @@ TOKEN_RE = re.compile(rf"\d+(?:[.,]\d+)+|{_WORD}++(?:(?:{_FMT}++|{_FMT}*+{_JOIN}
 #: Characters that send a word through the Token pipeline instead of the direct path.
 _SPECIAL_RE = re.compile(f"[{re.escape(APOSTROPHES + HYPHENS)}{FORMAT_CLASS}]")
 _PART_RE = re.compile(f"[^{re.escape(HYPHENS)}]+")
+_HYPHEN_RE = re.compile(f"[{re.escape(HYPHENS)}]")
 CHUNK_RE = re.compile(r"\S+")  # what str.split() splits on, with offsets
 
 
@@ -95,8 +96,8 @@ class ElisionFilter(Filter):
             text = t.text
             for i, ch in enumerate(text):
                 if ch in APOSTROPHES:
-                    if (i + 1 < len(text)
-                            and FORMAT_RE.sub("", text[:i]).lower() in self.articles):
+                    article = text[:i] if text.isascii() else FORMAT_RE.sub("", text[:i])
+                    if i + 1 < len(text) and article.lower() in self.articles:
                         t.text = text[i + 1:]
                         if t.chars:
                             t.startchar += i + 1
@@ -119,10 +120,10 @@ class CompoundFilter(Filter):
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         for t in tokens:
             whole = t.text
-            parts = [(m.group(), m.start()) for m in _PART_RE.finditer(whole)]
-            if len(parts) == 1 and len(whole) == len(parts[0][0]):
+            if "-" not in whole and (whole.isascii() or _HYPHEN_RE.search(whole) is None):
                 yield t
                 continue
+            parts = [(m.group(), m.start()) for m in _PART_RE.finditer(whole)]
             pos = t.pos if t.positions else 0
             start = t.startchar if t.chars else 0
             for i, (part, offset) in enumerate(parts):
@@ -151,7 +152,8 @@ class FormatFilter(Filter):
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         for t in tokens:
-            t.text = FORMAT_RE.sub("", t.text)
+            if not t.text.isascii():
+                t.text = FORMAT_RE.sub("", t.text)
             yield t
 
 
@@ -373,7 +375,8 @@ class FrenchAnalyzer(Analyzer):
     def word(self, raw: str) -> tuple[tuple[str, int, int, int], ...]:
         """Analyse one raw word: (term, relative position, start, end) for each output term."""
         out = self._cache.get(raw)
-        if out is None and _SPECIAL_RE.search(raw) is None:
+        if out is None and not (("-" in raw or "'" in raw or "`" in raw) if raw.isascii()
+                                else _SPECIAL_RE.search(raw) is not None):
             text = fold(raw.lower())
             if not text or text in self._stops:
                 out = ()

@@ -32,8 +32,24 @@ _CF_CANDIDATES = [(0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD,
                   (0xE0001, 0xE0001), (0xE0020, 0xE007F)]
 FORMAT_CHARS = "".join(chr(c) for lo, hi in _CF_CANDIDATES for c in range(lo, hi + 1)
                        if unicodedata.category(chr(c)) == "Cf")
+
+
+def _char_class(chars: str) -> str:
+    """The inside of a regex character class for ``chars``, as ranges (``\\U…-\\U…``)."""
+    codes = sorted(ord(c) for c in chars)
+    parts: list[str] = []
+    start = prev = codes[0]
+    for code in [*codes[1:], -1]:
+        if code != prev + 1:
+            parts.append(f"\\U{start:08x}" if start == prev
+                         else f"\\U{start:08x}-\\U{prev:08x}")
+            start = code
+        prev = code
+    return "".join(parts)
+
+
 #: The format characters as the inside of a regex character class.
-FORMAT_CLASS = "".join(f"\\U{ord(c):08x}" for c in FORMAT_CHARS)
+FORMAT_CLASS = _char_class(FORMAT_CHARS)
 FORMAT_RE = re.compile(f"[{FORMAT_CLASS}]+")
 
 #: Characters that elide like ``'``: U+2019 and U+2018 quotes, U+02BC modifier letter
