@@ -10,6 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from indexer.ingest.model import Comment, Thread
+from indexer.ingest.record import resolve_replies
+
 SEED_ID = "lippi-billautshow-2009-02"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,10 +46,24 @@ EVIL_QUERIES = ("piège", "alert", "script", "img onerror", "iframe javascript",
                 f'"{IMG}"', f'author:"{SCRIPT}"', f"piège author:{IMG}")
 
 
+def evil_thread() -> Thread:
+    """EVIL_THREAD as a store could hold it, built without ingest.
+
+    Ingest strips HTML tags from titles and text (README, *Bad input*); the web layer
+    must still escape whatever an index holds (older indexes, other writers).
+    """
+    post = EVIL_THREAD["post"]
+    comments = [Comment(n, c["author"], c["date"], tuple(c["paragraphs"]))
+                for n, c in enumerate(EVIL_THREAD["comments"], start=1)]
+    return Thread(id=EVIL_ID, title=EVIL_THREAD["title"], paragraphs=tuple(post["paragraphs"]),
+                  comments=tuple(resolve_replies(comments)), url=EVIL_THREAD["url"],
+                  author=post["author"], date=post["date"], source="evil")
+
+
 @pytest.fixture(scope="module")
 def evil_index(make_index) -> Path:
     """An index holding the seed thread and a thread full of HTML payloads."""
-    return make_index([ROOT / "index_data" / "threads" / f"{SEED_ID}.txt", EVIL_THREAD])
+    return make_index([ROOT / "index_data" / "threads" / f"{SEED_ID}.txt", evil_thread()])
 
 
 @pytest.fixture
