@@ -695,9 +695,9 @@ DECODED: list[tuple[bytes, str, list[str]]] = [
     # invalid UTF-8 bytes read as Windows-1252; undefined ones (0x81, 0x90) are C1: removed
     (b"d\xe9j\xe0 \x81 vu\x90\n", "déjà  vu", ["cp1252", "control-chars"]),
     (b"ligne une cloche \x07 ici\n", "ligne une cloche  ici", ["control-chars"]),
-    ("Il a Ã©tÃ© dÃ©Ã§u\n".encode(), "Il a été déçu", []),  # repaired (ftfy)
-    ("Le cÅ“ur\n".encode(), "Le cœur", []),
-    ("lâ€™été\n".encode(), "l’été", []),
+    ("Il a Ã©tÃ© dÃ©Ã§u\n".encode(), "Il a été déçu", ["repaired"]),  # by ftfy
+    ("Le cÅ“ur\n".encode(), "Le cœur", ["repaired"]),
+    ("lâ€™été\n".encode(), "l’été", ["repaired"]),
     # UTF-8 and Windows-1252 in one line: each byte read as it was meant
     ("café en UTF-8 ".encode() + "et é en cp1252\n".encode("cp1252"),
      "café en UTF-8 et é en cp1252", ["cp1252"]),

@@ -93,7 +93,8 @@ FILES: dict[str, tuple[list[str], list[tuple[int | None, str]], list[tuple[int |
     "signatures.txt": (["signatures"], [],
                        [(11, "bad-date"), (12, "signature-like"), (12, "unsigned")], {}),
     # repaired by ftfy (text and title), one that can't be, a clean neighbour
-    "mojibake.jsonl": (["moji-ok", "moji-voisin"], [(2, "mojibake")], [], {"repaired": 2}),
+    "mojibake.jsonl": (["moji-ok", "moji-voisin"], [(2, "mojibake")], [(1, "repaired")],
+                       {"repaired": 2}),
 }
 
 

@@ -221,16 +221,19 @@ class LineDecoder:
             self.first.setdefault("control_chars", n)
         return nfc(text)
 
-    def summarize(self) -> None:
-        """Warn once for the file about what was changed (counts and first line)."""
-        r = self.report
-        if r.cp1252_lines:
-            self.warn(self.first.get("cp1252_lines"), "cp1252",
-                      f"{r.cp1252_lines} line(s) not valid UTF-8: their invalid bytes "
-                      "were read as Windows-1252")
-        if r.control_chars:
-            self.warn(self.first.get("control_chars"), "control-chars",
-                      f"{r.control_chars} control character(s) removed or replaced")
+
+def summarize(report: FileReport, warn: Warn) -> None:
+    """Warn once per file about what reading changed (counts, and the first line of each)."""
+    first = report.first_line
+    if report.cp1252_lines:
+        warn(first.get("cp1252_lines"), "cp1252", f"{report.cp1252_lines} line(s) not valid "
+             "UTF-8: their invalid bytes were read as Windows-1252")
+    if report.control_chars:
+        warn(first.get("control_chars"), "control-chars",
+             f"{report.control_chars} control character(s) removed or replaced")
+    if report.repaired:
+        warn(first.get("repaired"), "repaired", f"{report.repaired} double-encoded "
+             "string(s) (mojibake such as 'Ã©') repaired")
 
 
 def read_lines(path: Path, compressed: bool, report: FileReport, warn: Warn, cut_ok: bool,
@@ -276,7 +279,6 @@ def read_lines(path: Path, compressed: bool, report: FileReport, warn: Warn, cut
             yield n + 1, LineFault("read-error", f"{what} ({exc}): the rest of the file is "
                                    "not read")
         finally:
-            decoder.summarize()
             if on_bytes is not None:
                 on_bytes(report.size - done)
 
@@ -298,5 +300,5 @@ def decode_lines(data: bytes, name: str = "<bytes>", cut_ok: bool = True,
             out.append(decoder.decode(item, n, ended))
         else:
             out.append(decoder.clean(item, n, ended))
-    decoder.summarize()
+    summarize(report, decoder.warn)
     return out, report

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ThreadParseError
-from .decoding import MAX_LINE_BYTES, BinaryFileError, LineFault, read_lines, size_text
+from .decoding import (
+    MAX_LINE_BYTES,
+    BinaryFileError,
+    LineFault,
+    read_lines,
+    size_text,
+    summarize,
+)
 from .jsonrec import JsonDocument, thread_from_json, thread_from_line
 from .model import Thread
 from .record import TextCleaner, thread_id
@@ -70,6 +77,8 @@ class _FileReader:
             self.reject(None, "binary", str(exc))
         except OSError as exc:
             self.reject(None, "unreadable", f"cannot read: {exc.strerror or exc}")
+        finally:
+            summarize(self.file, self.warn)
 
     def _jsonl(self, lines: Iterator[tuple[int, str | LineFault]]
                ) -> Iterator[tuple[Thread, int | None]]:

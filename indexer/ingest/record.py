@@ -37,7 +37,10 @@ class TextCleaner:
                 self.report.first_line.setdefault("control_chars", self.line)
         if maybe_mojibake(value):
             value, fixed = repair(value)
-            self.report.repaired += fixed
+            if fixed:
+                self.report.repaired += 1
+                if self.line is not None:
+                    self.report.first_line.setdefault("repaired", self.line)
         if "<" in value:
             value, tags = strip_tags(value)
             self.report.html_tags += tags
