@@ -119,6 +119,7 @@ def test_every_entry_of_the_folder_is_read_or_named(read: Any) -> None:
     assert [(Path(s.path).name, s.code) for s in report.skipped] == [
         (".brouillons", "hidden"), ("notes.md", "unknown-type")]
     assert report.problems == len(report.rejected) + 1  # notes.md; the hidden folder is not
+    assert report.skipped_counts() == {"hidden": 1, "unknown-type": 1}
     assert read.rejected[0] == (f"{REALWORLD / 'notes.md'}: unknown file type (expected .txt, "
                                 ".jsonl or .json, optionally compressed as .gz)")
     assert report.threads == len(read.threads) == sum(len(v[0]) for v in FILES.values())
@@ -417,6 +418,14 @@ def test_streaming_reader_reports_as_it_goes(tmp_path: Path) -> None:
     assert (dup.path, dup.line, dup.code) == (str(c), 1, "duplicate-id")
     assert f"already read from {a}:2" in dup.reason
     assert (report.threads, report.passages) == (4, 4)
+
+
+def test_a_rebuild_consumes_the_stream(tmp_path: Path) -> None:
+    """build_index takes iter_threads directly: no list of every thread is made."""
+    report = ReadReport()
+    built = build_index(iter_threads(plan_sources([REALWORLD]), report), tmp_path / "ix")
+    assert (built.threads, built.passages) == (report.threads, report.passages)
+    assert report.threads == sum(len(v[0]) for v in FILES.values())
 
 
 def test_missing_source_stops_before_reading(tmp_path: Path) -> None:

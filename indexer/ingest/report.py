@@ -87,6 +87,13 @@ class ReadReport:
         """Rejected records plus skipped entries that are problems: what ``--strict`` fails on."""
         return len(self.rejected) + sum(1 for s in self.skipped if s.problem)
 
+    def skipped_counts(self) -> dict[str, int]:
+        """How many entries were skipped, by code (``unknown-type``, ``hidden``...)."""
+        counts: dict[str, int] = {}
+        for s in self.skipped:
+            counts[s.code] = counts.get(s.code, 0) + 1
+        return counts
+
     @property
     def control_chars(self) -> int:
         """Control characters removed or replaced, over every file."""
