@@ -330,6 +330,7 @@ def test_json_of_the_wrong_type_in_any_field(path: tuple[Any, ...], value: Any,
 @FEW
 @given(st.sampled_from(FIELDS[1:]), st.sampled_from([
     "\ud800", "a\udfffb", "\x00", "\x1b[2J", "\x7f", "\u2028", "\ufeff", "\U0001f600",
+    "\x0c", "a\x08b", "l\u0092a", "e\u0301", "<b>x</b>", "Ã©tÃ©", "\u200b",
     "x" * 5000, " " * 3000, "@" * 100,
 ]))
 def test_strange_strings_in_any_field(path: tuple[Any, ...], value: str) -> None:

@@ -569,6 +569,7 @@ CLEANED_STRINGS: list[tuple[str, str]] = [
     ("\\u001b[31mrouge\\u001b[0m", "rouge"),  # terminal colours go whole
     ("l\\u0092entreprise", "l\u2019entreprise"),  # C1 from Windows-1252: its character
     ("tre\\u0300s", "très"),  # NFC
+    ("saut\\fde\\bpage", "saut depage"),  # form feed: a space; backspace: removed
     ("<i>Terminator</i> a \\u003c b", "Terminator a < b"),
 ]
 

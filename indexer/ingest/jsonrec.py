@@ -29,10 +29,12 @@ _REFILL = 64 * 1024
 def needs_cleaning(line: str) -> bool:
     """Whether a (decoded, clean) JSON line's strings need the per-string cleaning.
 
-    JSON escapes (``\\uXXXX``, ``\\b``) can bring in what the line-level cleaning removed;
-    ``<`` may open an HTML tag; a mojibake lead character may start double-encoded text.
+    JSON escapes (``\\uXXXX``, ``\\b``, ``\\f``) can bring in what the line-level cleaning
+    removed; ``<`` may open an HTML tag; a mojibake lead character may start double-encoded
+    text.
     """
-    return "\\u" in line or "\\b" in line or "<" in line or maybe_mojibake(line)
+    return ("\\u" in line or "\\b" in line or "\\f" in line or "<" in line
+            or maybe_mojibake(line))
 
 
 def _opt_str(obj: dict, key: str, where: str, clean: Callable[[str], str] | None) -> str | None:
