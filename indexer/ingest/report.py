@@ -27,11 +27,6 @@ class Fault:
         where = f"{self.path}:{self.line}" if self.line is not None else self.path
         return f"{where}: {self.reason}"
 
-    @classmethod
-    def from_error(cls, err: ThreadParseError, code: str) -> Fault:
-        """The fault of a parse error (same place and reason)."""
-        return cls(err.path, err.line, code, err.reason)
-
     def as_error(self) -> ThreadParseError:
         """The same fault as an exception value (path, reason, line)."""
         return ThreadParseError(self.path, self.reason, self.line)
