@@ -19,6 +19,7 @@ from indexer.analysis import (
     CompoundFilter,
     ElisionFilter,
     FoldFilter,
+    FormatFilter,
     FrenchAnalyzer,
     InflectionFilter,
     KeywordFilter,
@@ -52,6 +53,19 @@ def terms(text: str) -> list[str]:
     ("a--b", ["a", "b"]),
     ("'citation' -tiret-", ["citation", "tiret"]),
     ("  \n\t ", []),
+    # format characters inside a word don't split it (they stay in the token as written)
+    ("entre\u00adprise", ["entre\u00adprise"]),
+    ("bou\u200blangerie co\u200cin pâtis\u200dserie vélo\u2060route",
+     ["bou\u200blangerie", "co\u200cin", "pâtis\u200dserie", "vélo\u2060route"]),
+    ("\u200eséminaire\u200f \u2066musée\u2069 ri\ufeffvière",
+     ["séminaire", "musée", "ri\ufeffvière"]),
+    ("mot\u00ad-x", ["mot\u00ad-x"]),
+    # apostrophe and hyphen look-alikes join like ' and -
+    ("l\u02bcavion l\u2018avion l`avion l\u00b4avion l\uff07avion",
+     ["l\u02bcavion", "l\u2018avion", "l`avion", "l\u00b4avion", "l\uff07avion"]),
+    ("auto\u2010entrepreneur Poitou\u2011Charentes",
+     ["auto\u2010entrepreneur", "Poitou\u2011Charentes"]),
+    ("tre\u0300s", ["tre\u0300s"]),  # decomposed accents stay in the word
 ])
 def test_word_tokenizer(text: str, expected: list[str]) -> None:
     assert [t.text for t in WordTokenizer()(text)] == expected
@@ -80,6 +94,10 @@ def test_word_tokenizer_chars_and_positions() -> None:
     ("prud'homme", ["prud'homme"]),
     ("l'auto-entrepreneur", ["auto-entrepreneur"]),
     ("avion", ["avion"]),
+    ("l\u02bcentreprise L\u2018avion l`hôtel d\u00b4abord qu\uff07il",
+     ["entreprise", "avion", "hôtel", "abord", "il"]),
+    ("aujourd\u02bchui", ["aujourd\u02bchui"]),
+    ("l\u200b'avion", ["avion"]),  # a format character inside the article
 ])
 def test_elision_filter(text: str, expected: list[str]) -> None:
     assert texts(ElisionFilter(), text) == expected
@@ -102,10 +120,21 @@ def test_elision_filter_moves_startchar() -> None:
      [("Saint", 0), ("Jean", 1), ("de", 2), ("Luz", 3), ("SaintJeandeLuz", 0)]),
     ("avion", [("avion", 0)]),
     ("aujourd'hui", [("aujourd'hui", 0)]),
+    ("auto\u2010entrepreneur", [("auto", 0), ("entrepreneur", 1), ("autoentrepreneur", 0)]),
+    ("Poitou\u2011Charentes", [("Poitou", 0), ("Charentes", 1), ("PoitouCharentes", 0)]),
 ])
 def test_compound_filter(text: str, expected: list[tuple[str, int]]) -> None:
     toks = (WordTokenizer() | CompoundFilter())(text, positions=True)
     assert [(t.text, t.pos) for t in toks] == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("entre\u00adprise", ["entreprise"]),
+    ("a\u200fb\u200ec", ["abc"]),
+    ("mot", ["mot"]),
+])
+def test_format_filter(text: str, expected: list[str]) -> None:
+    assert texts(FormatFilter(), text) == expected
 
 
 def test_compound_filter_chars() -> None:
@@ -260,9 +289,26 @@ def test_fold_before_stem() -> None:
     ("élu élus élue élues", ["elu"] * 4),
     ("déçu déçus déçue déçues", ["decu"] * 4),
     ("entreprise entreprises l'entreprise L’Entreprise", ["entrepris"] * 4),
+    ("entre\u00adprise l\u02bcentreprise l\u2018entreprise l`entreprise", ["entrepris"] * 4),
+    ("auto\u2011entrepreneur", ["auto", "entrepreneur", "autoentrepreneur"]),
+    ("aujourd\u02bchui aujourd'hui aujourd’hui", ["aujourd'hui"] * 3),
+    ("tre\u0300s haut de\u0301bit", ["tres", "haut", "deb"]),
 ])
 def test_french_analyzer(text: str, expected: list[str]) -> None:
     assert terms(text) == expected
+
+
+@pytest.mark.parametrize("text, spans", [
+    # the span covers the word as written, its invisible characters included
+    ("une entre\u00adprise", [("entrepris", 0, 4, 15)]),  # "une": a stop word
+    ("le \u200eséminaire\u200f", [("seminair", 0, 4, 13)]),
+    ("la bou\u200blangerie", [("boulanger", 0, 3, 15)]),
+    ("l\u02bcentreprise", [("entrepris", 0, 2, 12)]),
+    ("auto\u2011entrepreneur", [("auto", 0, 0, 4), ("entrepreneur", 1, 5, 17),
+                                ("autoentrepreneur", 0, 0, 17)]),
+])
+def test_spans_cover_words_as_written(text: str, spans: list[tuple[str, int, int, int]]) -> None:
+    assert list(FrenchAnalyzer().spans(text)) == spans
 
 
 def test_french_analyzer_compound_positions() -> None:
@@ -288,13 +334,15 @@ ODD_STRINGS = [
     "l'", "'", "’’’", "qu'", "-", "--a--", "a-", "-a", "l'-", "l’-x", "x'-'y", "2.", ".5", "1..2",
     "2,,5", "\u00a0\u2009", "\x00", "😀 emoji😀", "東京 Ελλάδα Россия", "e\u0301te\u0301",
     "ﬁn ﬂeur", "ʼ", "½ ² ℃", "_", "__init__", "a_b-c'd", "ß STRASSE", "İstanbul", "Ǆ",
-    "x" * 300, "é-" * 50, "l'" * 30 + "avion",
+    "x" * 300, "é-" * 50, "l'" * 30 + "avion", "\u00ad", "\u200b" * 5, "a\u00ad\u00ad-\u200bb",
+    "l\u02bc", "\u02bc\u02bc", "-\u2011\u2010", "\u0300", "a\u0300\u00ad-\u0301", "`l`a`",
 ]
 
 
 def _random_strings(n: int, seed: int = 20240229) -> list[str]:
     rng = random.Random(seed)
-    alphabet = "aeéèêiïoôuùœæçAÉŒÆ'’-.,0123456789 \t\n_" + "".join(map(chr, range(0x2000, 0x2010)))
+    alphabet = ("aeéèêiïoôuùœæçAÉŒÆ'’-.,0123456789 \t\n_" + "".join(map(chr, range(0x2000, 0x2012)))
+                + "\u00ad\u02bc\u2018`\u00b4\u2060\u2066\u2069\ufeff\u0301")
     return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(n)]
 
 

@@ -163,7 +163,18 @@ def test_warning_for_cp1252_file(clean_env: Path) -> None:
     (clean_env / "ancien.txt").write_bytes("Un été à Noël.\n".encode("cp1252"))
     result = run("rebuild", "--source", "ancien.txt", "--index", "idx", "--strict")
     assert result.exit_code == 0
-    assert stderr_lines(result) == ["warning: ancien.txt: decoded as Windows-1252 (not UTF-8)"]
+    assert stderr_lines(result) == ["warning: ancien.txt:1: 1 line(s) not valid UTF-8: their "
+                                    "invalid bytes were read as Windows-1252"]
+
+
+def test_strict_exits_3_for_a_file_that_is_not_read(clean_env: Path) -> None:
+    src = clean_env / "src"
+    src.mkdir()
+    (src / "fils.jsonl").write_text(jsonl_line("un", "Un fil.") + "\n", encoding="utf-8")
+    (src / "notes.md").write_text("# pas un fil\n", encoding="utf-8")
+    result = run("rebuild", "--source", "src", "--index", "idx", "--strict")
+    assert result.exit_code == EXIT_REJECTED
+    assert f"rejected: {Path('src') / 'notes.md'}: unknown file type" in result.stderr
 
 
 def test_no_good_thread_leaves_index_untouched(clean_env: Path) -> None:

@@ -11,6 +11,7 @@ from .french import (
     CompoundFilter,
     ElisionFilter,
     FoldFilter,
+    FormatFilter,
     FrenchAnalyzer,
     InflectionFilter,
     KeywordFilter,
@@ -23,10 +24,12 @@ from .french import (
     light_inflection,
     word_filters,
 )
+from .text import normalize_key, normalize_text
 
 __all__ = [
-    "APOSTROPHES", "ARTICLES", "CHUNK_RE", "PROTECTED", "STOPWORDS", "TOKEN_RE",
-    "CompoundFilter", "ElisionFilter", "FoldFilter", "FrenchAnalyzer", "InflectionFilter",
-    "KeywordFilter", "LowercaseFilter", "StemFilter", "StopFilter", "WordTokenizer",
-    "analyzer", "author_key", "fold", "french_chain", "light_inflection", "word_filters",
+    "APOSTROPHES", "ARTICLES", "CHUNK_RE", "PROTECTED", "STOPWORDS", "TOKEN_RE", "CompoundFilter",
+    "ElisionFilter", "FoldFilter", "FormatFilter", "FrenchAnalyzer", "InflectionFilter",
+    "KeywordFilter", "LowercaseFilter", "StemFilter", "StopFilter", "WordTokenizer", "analyzer",
+    "author_key", "fold", "french_chain", "light_inflection", "normalize_key", "normalize_text",
+    "word_filters",
 ]

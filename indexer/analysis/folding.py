@@ -7,16 +7,23 @@ from functools import lru_cache
 
 from unidecode import unidecode
 
+from .text import APOSTROPHES
+
 _SPACE_RE = re.compile(r"\s+")
+_APOSTROPHE_TABLE = str.maketrans({c: "'" for c in APOSTROPHES})
 
 
 @lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
     """Lowercase and strip accents as the index does: ``"TRÈS"`` -> ``"tres"``, ``œ`` -> ``oe``.
 
-    Whitespace is removed too (unidecode may turn one character into several words).
+    Whitespace is removed too (unidecode may turn one character into several words), and
+    every apostrophe look-alike becomes ``'`` (``aujourdʼhui`` and ``aujourd'hui`` meet).
     """
-    folded = unidecode(text.lower().replace("\u2019", "'")).lower()
+    text = text.lower()
+    if not text.isascii() or "`" in text:
+        text = text.translate(_APOSTROPHE_TABLE)
+    folded = unidecode(text).lower()
     return _SPACE_RE.sub("", folded)
 
 

@@ -2,8 +2,13 @@
 
 The chain (see :func:`french_chain`) is::
 
-    WordTokenizer | ElisionFilter | CompoundFilter | LowercaseFilter | FoldFilter
-        | StopFilter | KeywordFilter | InflectionFilter | StemFilter
+    WordTokenizer | ElisionFilter | CompoundFilter | FormatFilter | LowercaseFilter
+        | FoldFilter | StopFilter | KeywordFilter | InflectionFilter | StemFilter
+
+Text is expected in NFC (see :mod:`indexer.analysis.text`). Format characters (soft
+hyphen, zero-width, bidi marks) inside a word don't split it and are dropped from its
+terms, while its offsets still cover the word as written; apostrophe and hyphen
+look-alikes (``ʼ``, ``‘``, ``‑``...) elide and join compounds like ``'`` and ``-``.
 
 Every filter after the tokenizer looks at one word at a time, so :class:`FrenchAnalyzer`
 runs the chain once per distinct word and caches the result: the output is exactly
@@ -20,15 +25,25 @@ import snowballstemmer
 from whoosh.analysis import Analyzer, Filter, Token, Tokenizer
 
 from .folding import fold
+from .text import APOSTROPHES, FORMAT_CLASS, FORMAT_RE, HYPHENS
 
 #: Lucene's French elision articles (ElisionFilter DEFAULT_ARTICLES).
 ARTICLES = frozenset(
     ["l", "m", "t", "qu", "n", "s", "j", "d", "c", "jusqu", "quoiqu", "lorsqu", "puisqu"])
-APOSTROPHES = "'\u2019"
 
+_WORD = r"[\w\u0300-\u036f]"  # combining accents too, should decomposed text get here
+_JOIN = f"[{re.escape(APOSTROPHES + HYPHENS)}]"
+_FMT = f"[{FORMAT_CLASS}]"
 # Numbers with inner separators stay whole ("2.0", "2,5", "1.012"); words keep inner
-# apostrophes and hyphens so that elision and compounds can be seen by the filters.
-TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)+|\w+(?:['\u2019\-]\w+)*")
+# apostrophes and hyphens so that elision and compounds can be seen by the filters, and
+# inner format characters so that "entre\u00adprise" stays one word. Possessive
+# quantifiers: each separator is non-empty, so matching is linear.
+TOKEN_RE = re.compile(rf"\d+(?:[.,]\d+)+|{_WORD}++(?:(?:{_FMT}++|{_FMT}*+{_JOIN}{_FMT}*+)"
+                      rf"{_WORD}++)*+")
+#: Characters that send a word through the Token pipeline instead of the direct path.
+_SPECIAL_RE = re.compile(f"[{re.escape(APOSTROPHES + HYPHENS)}{FORMAT_CLASS}]")
+_PART_RE = re.compile(f"[^{re.escape(HYPHENS)}]+")
+_HYPHEN_RE = re.compile(f"[{re.escape(HYPHENS)}]")
 CHUNK_RE = re.compile(r"\S+")  # what str.split() splits on, with offsets
 
 
@@ -66,7 +81,7 @@ class WordTokenizer(Tokenizer):
 class ElisionFilter(Filter):
     """Strip an elided article (``l'``, ``qu'``, ``jusqu’``...) from the front of a token.
 
-    Case-insensitive, both apostrophes; words such as ``aujourd'hui`` are left whole.
+    Case-insensitive, any apostrophe look-alike; words such as ``aujourd'hui`` are left whole.
 
     >>> [t.text for t in ElisionFilter()(WordTokenizer()("L'entreprise qu’il aujourd'hui"))]
     ['entreprise', 'il', "aujourd'hui"]
@@ -81,7 +96,8 @@ class ElisionFilter(Filter):
             text = t.text
             for i, ch in enumerate(text):
                 if ch in APOSTROPHES:
-                    if text[:i].lower() in self.articles and i + 1 < len(text):
+                    article = text[:i] if text.isascii() else FORMAT_RE.sub("", text[:i])
+                    if i + 1 < len(text) and article.lower() in self.articles:
                         t.text = text[i + 1:]
                         if t.chars:
                             t.startchar += i + 1
@@ -90,7 +106,7 @@ class ElisionFilter(Filter):
 
 
 class CompoundFilter(Filter):
-    """Index a hyphenated compound as its parts plus the parts joined together.
+    """Index a hyphenated compound (``-``, U+2010, U+2011) as its parts plus the parts joined.
 
     ``auto-entrepreneur`` gives ``auto`` and ``entrepreneur`` at consecutive positions and
     ``autoentrepreneur`` at the first part's position, so the queries ``auto entrepreneur``,
@@ -103,27 +119,41 @@ class CompoundFilter(Filter):
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         for t in tokens:
-            if "-" not in t.text:
+            whole = t.text
+            if "-" not in whole and (whole.isascii() or _HYPHEN_RE.search(whole) is None):
                 yield t
                 continue
-            whole, parts = t.text, [p for p in t.text.split("-") if p]
+            parts = [(m.group(), m.start()) for m in _PART_RE.finditer(whole)]
             pos = t.pos if t.positions else 0
             start = t.startchar if t.chars else 0
-            offset = 0
-            for i, part in enumerate(parts):
-                offset = whole.index(part, offset)
+            for i, (part, offset) in enumerate(parts):
                 t.text = part
                 if t.positions:
                     t.pos = pos + i
                 if t.chars:
                     t.startchar, t.endchar = start + offset, start + offset + len(part)
-                offset += len(part)
                 yield t
-            t.text = "".join(parts)
+            t.text = "".join(part for part, _ in parts)
             if t.positions:
                 t.pos = pos
             if t.chars:
                 t.startchar, t.endchar = start, start + len(whole)
+            yield t
+
+
+class FormatFilter(Filter):
+    """Drop format characters (soft hyphen, zero-width, bidi marks) from token text.
+
+    Offsets are left alone, so a highlighted word still covers what was written.
+
+    >>> [t.text for t in FormatFilter()(WordTokenizer()("entre\u00adprise l\u200bavion"))]
+    ['entreprise', 'lavion']
+    """
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            if not t.text.isascii():
+                t.text = FORMAT_RE.sub("", t.text)
             yield t
 
 
@@ -285,7 +315,7 @@ class StemFilter(Filter):
         return {"language": self.language}
 
     def __setstate__(self, state: dict[str, str]) -> None:
-        self.__init__(state["language"])
+        StemFilter.__init__(self, state["language"])
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         for t in tokens:
@@ -302,8 +332,8 @@ PROTECTED: list[str] = _load_words("protected_fr.txt")
 
 def word_filters() -> Filter:
     """The French chain after the tokenizer: elision, compounds, case, folding, stops, stems."""
-    return (ElisionFilter() | CompoundFilter() | LowercaseFilter() | FoldFilter()
-            | StopFilter(STOPWORDS) | KeywordFilter(PROTECTED) | InflectionFilter()
+    return (ElisionFilter() | CompoundFilter() | FormatFilter() | LowercaseFilter()
+            | FoldFilter() | StopFilter(STOPWORDS) | KeywordFilter(PROTECTED) | InflectionFilter()
             | StemFilter())
 
 
@@ -325,8 +355,8 @@ class FrenchAnalyzer(Analyzer):
         self._filters = word_filters()
         self._cache: dict[str, tuple[tuple[str, int, int, int], ...]] = {}
         self._chunks: dict[str, tuple[tuple[tuple[str, int, int, int], ...], int]] = {}
-        # The same steps without Token objects, for words the elision and compound
-        # filters leave alone (no apostrophe, no hyphen): most words.
+        # The same steps without Token objects, for words the elision, compound and
+        # format filters leave alone (no apostrophe, hyphen or format character): most.
         self._stops = StopFilter(STOPWORDS).stops
         self._keywords = KeywordFilter(PROTECTED).keywords
         self._stem = StemFilter()._stem
@@ -335,7 +365,7 @@ class FrenchAnalyzer(Analyzer):
         return {"cachesize": self.cachesize}
 
     def __setstate__(self, state: dict[str, int]) -> None:
-        self.__init__(state["cachesize"])
+        FrenchAnalyzer.__init__(self, state["cachesize"])
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, FrenchAnalyzer)
@@ -345,7 +375,8 @@ class FrenchAnalyzer(Analyzer):
     def word(self, raw: str) -> tuple[tuple[str, int, int, int], ...]:
         """Analyse one raw word: (term, relative position, start, end) for each output term."""
         out = self._cache.get(raw)
-        if out is None and "-" not in raw and "'" not in raw and "\u2019" not in raw:
+        if out is None and not (("-" in raw or "'" in raw or "`" in raw) if raw.isascii()
+                                else _SPECIAL_RE.search(raw) is not None):
             text = fold(raw.lower())
             if not text or text in self._stops:
                 out = ()

@@ -19,20 +19,20 @@ Operators are upper case (``OR``/``OU``, ``AND``/``ET``, ``NOT``/``SAUF``): ``ou
 ``et`` in lower case are words (stop words).
 
 Bounds (enforced here, whatever calls the parser): at most MAX_QUERY_CHARS characters,
-MAX_WORDS words, MAX_PREFIXES prefixes and MAX_DEPTH nested parentheses; control
-characters count as spaces.
+MAX_WORDS words, MAX_PREFIXES prefixes and MAX_DEPTH nested parentheses. Text is
+normalised as documents are (:func:`clean_query`).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
 from ..analysis import FrenchAnalyzer, analyzer
 from ..analysis.folding import author_key, fold
+from ..analysis.text import normalize_key
 from ..errors import QueryError
 from .results import Notice
 
@@ -164,16 +164,20 @@ def _collect_words(node: Node, out: list[TermNode]) -> None:
 
 
 def normalize_id(value: str) -> str:
-    """A thread id as the index keeps it: NFC, format characters removed, trimmed."""
-    value = unicodedata.normalize("NFC", value)
-    return "".join(c for c in value if unicodedata.category(c) != "Cf").strip()
+    """A thread id as the index keeps it (see :func:`indexer.ingest.record.thread_id`)."""
+    return normalize_key(value).strip()
 
 
 def clean_query(text: str) -> str:
-    """Replace control and format characters by spaces and normalise to NFC."""
-    text = unicodedata.normalize("NFC", text)
-    return "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") else c
-                   for c in text)
+    """Normalise a query exactly as documents are (NFC, controls), format characters removed.
+
+    Format characters (soft hyphen, zero-width, bidi marks) are removed, not spaced: in
+    documents they don't split words either. Tab and line breaks become spaces.
+    """
+    return normalize_key(text).translate(_BREAKS)
+
+
+_BREAKS = str.maketrans("\t\n\r", "   ")
 
 
 def _date_bound(value: str, name: str, upper: bool) -> int:
