@@ -25,7 +25,6 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from indexer.analysis.text import CONTROL_RE, FORMAT_RE, nfc
 from indexer.errors import ThreadParseError
 from indexer.ingest.decoding import BinaryFileError, LineFault
 from indexer.ingest.model import Thread
@@ -38,6 +37,7 @@ from indexer.ingest.parsing import (
     read_file,
     read_sources,
 )
+from indexer.ingest.text import CONTROL_RE, FORMAT_RE, nfc
 from indexer.store.records import thread_record
 
 ROOT = Path(__file__).resolve().parent.parent

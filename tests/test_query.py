@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from indexer.analysis.folding import author_key
 from indexer.errors import QueryError
+from indexer.ingest.folding import author_key
 from indexer.search.query import (
     AndNode,
     Marks,

@@ -27,7 +27,7 @@ import pytest
 from helpers import GENEROUS_SECONDS
 
 from indexer.analysis import analyzer
-from indexer.analysis.folding import author_key
+from indexer.ingest.folding import author_key
 from indexer.ingest.model import Comment, Thread
 from indexer.search.deadline import Deadline
 from indexer.search.plan import And, AndNot, Filters, Null, Or, Phrase, Plan, Term

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.analysis import analyzer
-from indexer.analysis.text import (
+from indexer.ingest.record import thread_id
+from indexer.ingest.text import (
     APOSTROPHES,
     CONTROL_RE,
     FORMAT_CHARS,
@@ -20,7 +21,6 @@ from indexer.analysis.text import (
     normalize_key,
     normalize_text,
 )
-from indexer.ingest.record import thread_id
 from indexer.search.query import clean_query, parse_query
 
 

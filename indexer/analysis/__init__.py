@@ -1,6 +1,7 @@
 """French analysis: the token chain shared by indexing, queries and highlighting."""
 
-from .folding import author_key, fold
+from ..ingest.folding import author_key, fold
+from ..ingest.text import normalize_key, normalize_text
 from .french import (
     APOSTROPHES,
     ARTICLES,
@@ -24,7 +25,6 @@ from .french import (
     light_inflection,
     word_filters,
 )
-from .text import normalize_key, normalize_text
 
 __all__ = [
     "APOSTROPHES", "ARTICLES", "CHUNK_RE", "PROTECTED", "STOPWORDS", "TOKEN_RE", "CompoundFilter",

@@ -24,8 +24,8 @@ from importlib import resources
 import snowballstemmer
 from whoosh.analysis import Analyzer, Filter, Token, Tokenizer
 
-from .folding import fold
-from .text import APOSTROPHES, FORMAT_CLASS, FORMAT_RE, HYPHENS
+from ..ingest.folding import fold
+from ..ingest.text import APOSTROPHES, FORMAT_CLASS, FORMAT_RE, HYPHENS
 
 #: Lucene's French elision articles (ElisionFilter DEFAULT_ARTICLES).
 ARTICLES = frozenset(

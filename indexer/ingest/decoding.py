@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol, cast
 
-from ..analysis.text import CONTROL_RE, clean_controls, nfc
 from .report import FileReport
+from .text import CONTROL_RE, clean_controls, nfc
 
 MAX_LINE_BYTES = 64 * 1024 * 1024  # one JSONL record, one .txt line
 SNIFF_BYTES = 8192

@@ -6,12 +6,12 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from ..analysis.folding import fold
-from ..analysis.text import normalize_key, normalize_text
+from .folding import fold
 from .markup import plain_title, strip_tags
 from .model import Comment
 from .mojibake import maybe_mojibake, repair
 from .report import FileReport
+from .text import normalize_key, normalize_text
 
 MAX_ID_CHARS = 200
 MENTION_RE = re.compile(r"^\s*@\s*(?P<rest>.+)$", re.DOTALL)

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..analysis import FrenchAnalyzer, analyzer
-from ..analysis.folding import author_key, fold
-from ..analysis.text import normalize_key
 from ..errors import QueryError
+from ..ingest.folding import author_key, fold
+from ..ingest.text import normalize_key
 from .results import Notice
 
 MAX_QUERY_CHARS = 1000

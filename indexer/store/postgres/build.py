@@ -37,8 +37,8 @@ import psycopg
 from psycopg import sql
 
 from ...analysis import analyzer
-from ...analysis.folding import author_key
 from ...errors import IndexerError, RebuildLockedError
+from ...ingest.folding import author_key
 from ...ingest.model import Thread, date_key
 from ..base import BuildReport
 from ..records import thread_record

@@ -34,7 +34,7 @@ from whoosh.fields import STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 
 from ...analysis import analyzer
-from ...analysis.folding import author_key
+from ...ingest.folding import author_key
 from ...ingest.model import COMMENT, POST, Thread, date_key
 from ...search.ranking import BM25_B, BM25_K1
 from ..records import thread_from_record, thread_hash, thread_record
