@@ -432,11 +432,6 @@ def test_phrase_total_is_a_lower_bound_past_the_check_limit(
         app.extensions["fil"].close()
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: past PHRASE_CHECK_LIMIT the embedded store "
-                   "checks the candidates numpy's argpartition happens to put first among equal "
-                   "scores (here passages 968-991 of 1000), not the first in index order, so "
-                   "the page breaks the store contract (best first, then index order) and "
-                   "differs from PostgreSQL's, which checks every candidate")
 def test_phrase_check_limit_keeps_index_order_among_equal_scores(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from indexer.store.whoosh import store as engine

@@ -18,7 +18,7 @@ from ..errors import QueryError
 from .deadline import Deadline, DeadlineExceeded
 from .plan import Filters, Or, Plan, all_of, any_of, compile_node
 from .query import (
-    PREFIX_SCAN_LIMIT,
+    MAX_PREFIX_EXPANSION,
     ParsedQuery,
     TermNode,
     choose_expansions,
@@ -132,7 +132,8 @@ class _Search:
             for node in _prefix_nodes(nodes):
                 assert node.prefix is not None
                 if node.prefix not in expansions:
-                    scanned = self.snap.expand_prefix(node.prefix, PREFIX_SCAN_LIMIT)
+                    scanned = self.snap.expand_prefix(node.prefix,
+                                                       MAX_PREFIX_EXPANSION + 1)
                     expansions[node.prefix] = choose_expansions(node, scanned,
                                                                 self.res.notices)
                 if required:

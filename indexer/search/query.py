@@ -42,7 +42,6 @@ MAX_DEPTH = 8
 MIN_PREFIX = 3
 MAX_PREFIXES = 8
 MAX_PREFIX_EXPANSION = 50  # terms a prefix may expand to (the most frequent ones)
-PREFIX_SCAN_LIMIT = 2000  # index terms looked at while expanding one prefix
 
 KIND_ALIASES = {"post": "post", "billet": "post", "article": "post",
                 "comment": "comment", "commentaire": "comment", "commentaires": "comment",
@@ -380,8 +379,12 @@ _EXAMPLES = {"author": "philrig", "kind": "comment", "after": "2009-02-06",
 
 def choose_expansions(node: TermNode, scanned: list[tuple[str, int]],
                       notices: list[Notice]) -> list[str]:
-    """A prefix's expansion: the MAX_PREFIX_EXPANSION most frequent of the scanned (term, df)."""
-    ranked = sorted(scanned, key=lambda td: -td[1])  # most frequent first, stable
+    """A prefix's expansion: the MAX_PREFIX_EXPANSION most frequent of the (term, df) given.
+
+    The store gives the most frequent terms under the prefix (one more than kept, so
+    that a capped expansion is noticed).
+    """
+    ranked = sorted(scanned, key=lambda td: (-td[1], td[0]))  # most frequent first
     if len(ranked) > MAX_PREFIX_EXPANSION:
         notices.append(Notice("prefix_capped", node.raw, MAX_PREFIX_EXPANSION))
     return [t for t, _ in ranked[:MAX_PREFIX_EXPANSION]]

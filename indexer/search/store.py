@@ -69,7 +69,8 @@ class Snapshot(Protocol):
         ...
 
     def expand_prefix(self, prefix: str, limit: int) -> list[tuple[str, int]]:
-        """The first ``limit`` index terms starting with ``prefix``, in term order, with df."""
+        """The ``limit`` most frequent index terms starting with ``prefix`` (df descending,
+        then term order), with their df."""
         ...
 
     def near_terms(self, term: str, prefix: int, max_dist: int) -> list[tuple[str, int, int]]:

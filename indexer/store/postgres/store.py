@@ -331,8 +331,8 @@ class PostgresSnapshot:
 
     def expand_prefix(self, prefix: str, limit: int) -> list[tuple[str, int]]:
         rows = self._execute(
-            "SELECT term, df FROM fil_terms WHERE term >= %s AND term < %s ORDER BY term "
-            "LIMIT %s", (prefix, _next_prefix(prefix), limit)).fetchall()
+            "SELECT term, df FROM fil_terms WHERE term >= %s AND term < %s "
+            "ORDER BY df DESC, term LIMIT %s", (prefix, _next_prefix(prefix), limit)).fetchall()
         self._df.update(rows)
         return [(t, int(df)) for t, df in rows]
 

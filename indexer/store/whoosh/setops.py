@@ -46,18 +46,23 @@ def exclude(base: tuple[np.ndarray, np.ndarray], ids: np.ndarray) -> tuple[np.nd
     return base[0][keep], base[1][keep]
 
 
-def top_k(ids: np.ndarray, ws: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """The k best (docnum, score), best first; ties broken by doc number (stable).
+def best_positions(ids: np.ndarray, ws: np.ndarray, k: int) -> np.ndarray:
+    """Positions (into ``ids``) of the k best by score, ties broken by doc number, best first.
 
     Every doc tied with the k-th score is considered before cutting, so which of
-    several equal scores make the page never depends on numpy's partition order.
+    several equal scores are kept never depends on numpy's partition order.
     """
-    if not len(ids):
-        return []
     if len(ids) > k:
         kth = np.partition(-ws, k - 1)[k - 1]
         part = np.flatnonzero(-ws <= kth)
     else:
         part = np.arange(len(ids))
-    order = part[np.lexsort((ids[part], -ws[part]))][:k]
+    return part[np.lexsort((ids[part], -ws[part]))][:k]
+
+
+def top_k(ids: np.ndarray, ws: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The k best (docnum, score), best first; ties broken by doc number (stable)."""
+    if not len(ids):
+        return []
+    order = best_positions(ids, ws, k)
     return [(int(ids[i]), float(ws[i])) for i in order]

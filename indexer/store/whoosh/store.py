@@ -27,7 +27,7 @@ from ...search.suggest import levenshtein
 from ..base import BuildReport, IndexStats, UpdateReport
 from . import writer
 from .manifest import CURRENT, Lease
-from .setops import exclude, intersect, top_k, union
+from .setops import best_positions, exclude, intersect, top_k, union
 from .view import IndexView
 
 PHRASE_CHECK_LIMIT = 20_000  # best candidates whose positions are checked for one phrase
@@ -365,9 +365,9 @@ class _Evaluator:
         cand_ids, cand_ws = intersect([self.view.scored(t) for t in terms])
         if len(terms) == 1 or not len(cand_ids):
             return cand_ids, cand_ws
-        if len(cand_ids) > PHRASE_CHECK_LIMIT:
+        if len(cand_ids) > PHRASE_CHECK_LIMIT:  # the best, ties in index order
             self.exact = False
-            keep = np.sort(np.argpartition(-cand_ws, PHRASE_CHECK_LIMIT - 1)[:PHRASE_CHECK_LIMIT])
+            keep = np.sort(best_positions(cand_ids, cand_ws, PHRASE_CHECK_LIMIT))
             cand_ids, cand_ws = cand_ids[keep], cand_ws[keep]
         if self.deadline is not None and self.deadline.expired():
             self.timed_out = True

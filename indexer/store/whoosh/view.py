@@ -165,16 +165,24 @@ class IndexView:
         return ids, w * np.float32(bm25_idf(self.n_live, len(ids)))
 
     def expand_prefix(self, prefix: str, limit: int) -> list[tuple[str, int]]:
-        """The first ``limit`` terms starting with ``prefix`` in any segment, with live df."""
-        found: set[str] = set()
+        """The ``limit`` most frequent terms starting with ``prefix``, with their live df.
+
+        Candidates are ranked by postings on disk (deleted passages included, which a
+        merge removes), then counted exactly over the live passages.
+        """
+        on_disk: dict[str, int] = {}
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else None
         for seg in self.segments:
             terms = seg.field.terms
-            i = bisect_left(terms, prefix)
-            stop = min(len(terms), i + limit)
-            while i < stop and terms[i].startswith(prefix):
-                found.add(terms[i])
-                i += 1
-        return [(t, self.df(t)) for t in sorted(found)[:limit]]
+            a = bisect_left(terms, prefix)
+            b = bisect_left(terms, end) if end is not None else len(terms)
+            if a >= b:
+                continue
+            counts = np.diff(np.asarray(seg.field.tstart[a:b + 1])).tolist()
+            for t, n in zip(terms[a:b], counts, strict=True):
+                on_disk[t] = on_disk.get(t, 0) + n
+        best = sorted(on_disk.items(), key=lambda td: (-td[1], td[0]))[:limit]
+        return [(t, self.df(t)) for t, _ in best]
 
     def near_terms(self, term: str, prefix: int, max_dist: int) -> list[str]:
         """Terms within ``max_dist`` edits of ``term`` sharing its first ``prefix`` letters."""
