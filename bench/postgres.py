@@ -55,9 +55,10 @@ def measure_postgres(corpus: Path, measured: dict[str, list[str]],
     Uses ``database_url`` (its Fil tables are replaced) or else a private throwaway
     cluster, removed on return. Latencies are ``Latency.as_dict()`` per kind.
     """
+    from pg_cluster import TempCluster
+
     from indexer.ingest.parsing import read_sources
     from indexer.store.postgres.store import PostgresBackend
-    from pg_cluster import TempCluster
 
     out: dict[str, Any] = {"shards": shards,
                            "server": "DATABASE_URL" if database_url else "TempCluster"}
@@ -121,9 +122,10 @@ def main(argv: list[str] | None = None) -> int:
                 pg["passages"] / min(r["backend_seconds"] for r in pg["rebuilds"]), 1),
             "postgres": pg["latency"], "index_bytes": pg["index_bytes"]}
     if args.whoosh:
-        from indexer.store.whoosh.store import WhooshBackend
         from indexer.store.whoosh.generations import build_index
+
         from indexer.ingest.parsing import read_sources
+        from indexer.store.whoosh.store import WhooshBackend
 
         read = read_sources([args.corpus])
         with tempfile.TemporaryDirectory() as tmp:

@@ -53,6 +53,7 @@ def rebuild(corpus: Path, index_dir: Path) -> dict[str, object]:
     """Read the corpus and build the index; return timings and counts."""
     sys.path.insert(0, str(ROOT))
     from indexer.store.whoosh.generations import build_index
+
     from indexer.ingest.parsing import read_sources
 
     started = time.perf_counter()

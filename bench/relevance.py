@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fts5  # noqa: E402
-
 from indexer.store.whoosh.generations import build_index  # noqa: E402
+
 from indexer.ingest.parsing import read_sources  # noqa: E402
 
 PIAF = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "piaf"
