@@ -66,12 +66,21 @@ def passage_schema() -> Schema:
                   content=TEXT(analyzer=analyzer(), phrase=True, stored=True))
 
 
+def length_norm(lengths: np.ndarray, avgdl: float) -> np.ndarray:
+    """BM25's length normalisation of each passage: ``k1·(1−b+b·dl/avgdl)`` (float32)."""
+    dl = np.asarray(lengths).astype(np.float32)
+    return (BM25_K1 * (1 - BM25_B + BM25_B * dl / max(avgdl, 1e-9))).astype(np.float32)
+
+
+def bm25_weights(freqs: np.ndarray, norm: np.ndarray) -> np.ndarray:
+    """BM25 term weights ``tf·(k1+1)/(tf+norm)`` of postings, given their passages' norms."""
+    tf = np.asarray(freqs).astype(np.float32)
+    return (tf * np.float32(BM25_K1 + 1) / (tf + norm)).astype(np.float32)
+
+
 def impacts(fd: FieldData | FieldPostings, avgdl: float) -> np.ndarray:
     """BM25 impact of every posting of a field (aligned with ``fd.ids``) for this avgdl."""
-    lengths = np.asarray(fd.lengths).astype(np.float32)
-    norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / max(avgdl, 1e-9))
-    tf = np.asarray(fd.freqs).astype(np.float32)
-    return (tf * np.float32(BM25_K1 + 1) / (tf + norm[fd.ids])).astype(np.float32)
+    return bm25_weights(fd.freqs, length_norm(fd.lengths, avgdl)[fd.ids])
 
 
 # -- small column files ------------------------------------------------------------------
