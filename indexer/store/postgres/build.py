@@ -51,6 +51,11 @@ ROUTE_TABLE = "fil_route"  # empty hash-partitioned table: routes thread ids to 
 GENERATIONS_TABLE = "fil_generations"  # generations that may have partitions on shards
 ROUTE_CHUNK = 500  # threads routed per round trip
 SWAP_LOCK_TIMEOUT = "60s"  # wait at most this long for running searches before swapping
+#: Each commit of a rebuild is on disk before the next step relies on it, whatever the
+#: server's synchronous_commit: a shard's partition before the coordinator swaps it in,
+#: the swap before the replaced partitions are dropped from the shards, the generation
+#: log before any partition is created (a crash must not lose a committed step).
+DURABLE = "SET LOCAL synchronous_commit = on"
 #: libpq options of a shard URL that its foreign server keeps (user and password go to
 #: the user mapping); FDW_OPTIONS fills in the ones the URL leaves out.
 SERVER_OPTIONS = frozenset({
@@ -154,6 +159,7 @@ class Builder:
             conn.execute("SET LOCAL statement_timeout = 0")
             conn.execute("SET LOCAL lock_timeout = 0")
             conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            conn.execute(DURABLE)
             self._create(conn)
             for i, url in enumerate(self.shards, start=1):
                 shard_conns.append(self._open_shard(i, url))
@@ -220,6 +226,7 @@ class Builder:
                                f"{first_line(exc)}") from None
         sc.execute("SET LOCAL statement_timeout = 0")
         sc.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        sc.execute(DURABLE)
         sc.execute(_create_passages(self.partition(i)))
         return sc
 
@@ -244,6 +251,7 @@ class Builder:
         several coordinators may keep their partitions in the same shard database.
         """
         side = self.connect(autocommit=True, search=False)
+        side.execute(DURABLE.replace(" LOCAL", ""))
         for ddl in (f"CREATE TABLE IF NOT EXISTS {ROUTE_TABLE} (thread_id text) "
                     "PARTITION BY HASH (thread_id)",
                     f"CREATE TABLE IF NOT EXISTS {GENERATIONS_TABLE} (generation text PRIMARY KEY, "
