@@ -14,11 +14,14 @@ One rebuild, on the coordinator, in one transaction: take the advisory lock (or 
 RebuildLockedError), create ``fil_*_new`` tables, COPY, build indexes, ANALYZE, then
 drop the live tables and rename the new ones in, and commit. Readers see the old
 tables or the new ones; a failure rolls everything back and the old tables keep
-answering. With shards (see :mod:`indexer.pg`), each shard's partition is first built
+answering. With shards (see :mod:`.store`), each shard's partition is first built
 and committed on its own server under a generation-stamped name that nothing reads
 yet; the coordinator's transaction then attaches it as a foreign partition of the new
 ``fil_passages``, and the swap makes it live. Partitions of older generations are
-dropped from the shards once the swap has committed.
+dropped from the shards once the swap has committed. Every commit of a rebuild is made
+with ``synchronous_commit = on`` (DURABLE), so a crash cannot lose a step the next one
+relies on. A connection lost in the middle of a COPY fails the rebuild (the old index
+keeps answering) without psycopg's "error ignored terminating" warning.
 """
 
 from __future__ import annotations

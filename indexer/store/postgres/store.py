@@ -9,10 +9,10 @@ Same analysis
 PostgreSQL's own parsers and dictionaries are never used. Passages are analysed in
 Python by the project's French chain (:func:`indexer.analysis.analyzer`) and stored as
 ``tsvector`` literals with positions (``'deb':3,8 'tres':1``, cast with ``::tsvector``);
-queries are parsed by :mod:`indexer.query` and written as ``tsquery`` text over the
+queries are parsed by :mod:`indexer.search.query` and written as ``tsquery`` text over the
 same terms (``&``, ``|``, ``!``, ``<->`` for phrases, compounds as their parts in a
 phrase OR the joined form, bounded prefixes as an OR of the index's terms), bound as a
-parameter and cast with ``::tsquery`` (see :mod:`indexer.pg_query`).
+parameter and cast with ``::tsquery`` (see :mod:`.sql`).
 
 Same ranking
 ------------
@@ -30,7 +30,7 @@ on the seed and PIAF threads. (It scores in float8 where the embedded store uses
 float32; and its phrases are always checked exactly, where the embedded store checks
 the best PHRASE_CHECK_LIMIT.)
 
-Schema (one database; built by :mod:`indexer.pg_build`, swapped in atomically)::
+Schema (one database; built by :mod:`.build`, swapped in atomically)::
 
     fil_meta     (generation, threads, passages, total_length, avg_length, terms,
                   built_at, seconds, shards)
@@ -48,7 +48,7 @@ Filters are SQL conditions: ``author:`` -> ``author_key = $1``, ``kind:`` -> ``k
 
 Scale-out: passages partitioned by thread over several servers
 ----------------------------------------------------------------
-``PostgresBackend(url, shards=["postgresql://...", ...])`` (or ``FIL_PG_SHARDS``, URLs
+``PostgresStore(url, shards=["postgresql://...", ...])`` (or ``FIL_PG_SHARDS``, URLs
 separated by spaces or commas) makes the database at ``url`` the coordinator: threads,
 terms and statistics stay there, and passages are hash-partitioned by ``thread_id``,
 partition 0 on the coordinator and partition *i* on shard *i* through ``postgres_fdw``.
@@ -68,8 +68,11 @@ A rebuild creates, for generation ``G`` and two servers::
         FOR VALUES WITH (MODULUS 2, REMAINDER 0);
     COPY fil_passages_G_p0 FROM STDIN;                      -- the threads hashed to 0
     CREATE SERVER fil_G_s1 FOREIGN DATA WRAPPER postgres_fdw
-        OPTIONS (host '10.0.0.2', port '5432', dbname 'fil',
-                 async_capable 'true', fetch_size '1000');
+        OPTIONS (host '10.0.0.2', port '5432', dbname 'fil',   -- from the shard URL
+                 connect_timeout '2', keepalives '1', keepalives_idle '10',
+                 keepalives_interval '5', keepalives_count '3', tcp_user_timeout '10000',
+                 application_name 'fil-coordinator', async_capable 'true',
+                 fetch_size '1000');
     CREATE USER MAPPING FOR CURRENT_USER SERVER fil_G_s1 OPTIONS (user 'fil', password '…');
     CREATE FOREIGN TABLE fil_passages_G_p1 PARTITION OF fil_passages_new
         FOR VALUES WITH (MODULUS 2, REMAINDER 1)
@@ -86,15 +89,41 @@ coordinators may share a shard database).
 Queries run unchanged on the coordinator. The match (``tsv @@ $1::tsquery``) and the
 filters are built-in operators that ``postgres_fdw`` ships to the shard, which uses its
 own GIN index and returns only the narrow columns the score needs; the partitions are
-scanned concurrently (``async_capable``); ``thread:`` prunes to one partition. Shard URLs must be
-reachable from the coordinator server as written; as a non-superuser, the shard URL
-needs a password (``postgres_fdw`` rule) and ``postgres_fdw`` must already be installed.
+scanned concurrently (``async_capable``); ``thread:`` prunes to one partition. Shard URLs
+must be reachable from the coordinator server as written (and from the machine that
+rebuilds); as a non-superuser, the shard URL needs a password (``postgres_fdw`` rule) and
+``postgres_fdw`` must already be installed.
 
-Connections: a small pool (reconnects when a connection breaks; one retry per call);
-each search is one read-only REPEATABLE READ transaction (a snapshot) whose first
-statement locks ``fil_meta`` in ACCESS SHARE mode (``LOCK`` takes no snapshot, so the
-transaction's snapshot is taken after any swap it waited for), every statement bounded
-by ``statement_timeout`` = what is left of the search's deadline.
+Shard URL options: a shard URL's libpq parameters become its foreign server's options
+(``host``, ``hostaddr``, ``port``, ``dbname``, ``sslmode``, ``sslrootcert``, ``sslcrl``,
+``gssencmode``, ``target_session_attrs``, ``options``, ``application_name``,
+``connect_timeout``, ``keepalives``, ``keepalives_idle``, ``keepalives_interval``,
+``keepalives_count``, ``tcp_user_timeout``); ``user`` and ``password`` go to the user
+mapping. Left out of the URL, the time limits default to ``connect_timeout=2`` (libpq's
+least: the coordinator's connection attempt, which no ``statement_timeout`` interrupts,
+then gives up within 2 s), ``keepalives=1``, ``keepalives_idle=10``,
+``keepalives_interval=5``, ``keepalives_count=3`` and ``tcp_user_timeout=10000`` (ms),
+e.g. ``postgresql://fil:pw@10.0.0.2:5432/fil?sslmode=require&connect_timeout=3``.
+Characters ``@ / ? # :`` in a user name or password must be percent-encoded; a URL libpq
+cannot read is refused before any connection, without showing its password.
+
+Connections and time limits (see :mod:`.connections`): a small pool (reconnects when a
+connection breaks; one retry when a pooled connection is found dead at once); each search
+is one read-only REPEATABLE READ transaction (a snapshot) whose first statement locks
+``fil_meta`` in ACCESS SHARE mode (``LOCK`` takes no snapshot, so the transaction's
+snapshot is taken after any swap it waited for: a search sees the old index or the new
+one, never none), every statement bounded by ``statement_timeout`` = what is left of the
+search's deadline. The app's own connections have TCP keepalives and
+``tcp_user_timeout``, are opened within what is left of the deadline, and are watched:
+WATCHDOG_MARGIN (0.5 s) past the deadline, a connection whose server has not answered is
+broken, so a frozen server costs a search its time limit plus 0.5 s, then a 503
+(BackendUnavailableError). Out of time on a healthy server, a search returns what it
+found (DeadlineExceeded: a ``timed_out`` notice). On a partitioned index, a timed-out
+search first probes the shards (a trivial query on each foreign partition, PROBE_SECONDS
+0.3 s, broken 0.2 s later): if one does not answer, the search fails rather than return
+results that may lack a whole shard. Measured (tests/test_postgres_faults.py, 2 s
+limit): a stopped shard or server, 503 at once; a frozen shard, 503 after 2.0-2.5 s; a
+frozen coordinator, 503 after 2.5 s; recovery on the next search once it is back.
 """
 from __future__ import annotations
 
