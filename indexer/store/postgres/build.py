@@ -365,7 +365,7 @@ class Builder:
             opts.update({"async_capable": "true", "fetch_size": "1000"})
             conn.execute(sql.SQL("CREATE SERVER {} FOREIGN DATA WRAPPER postgres_fdw "
                                  "OPTIONS ({})").format(sql.Identifier(server), _options(opts)))
-            mapping = {k: v for k, v in (("user", user), ("password", password)) if v}
+            mapping = {k: str(v) for k, v in (("user", user), ("password", password)) if v}
             conn.execute(sql.SQL("CREATE USER MAPPING FOR CURRENT_USER SERVER {}{}").format(
                 sql.Identifier(server),
                 sql.SQL(" OPTIONS ({})").format(_options(mapping)) if mapping else sql.SQL("")))
@@ -448,7 +448,7 @@ class _CopyWriter(LibpqWriter):
 
 
 def _copy(conn: psycopg.Connection[Any],
-          statement: sql.Composable) -> contextlib.AbstractContextManager[Any]:
+          statement: sql.Composed | sql.SQL) -> contextlib.AbstractContextManager[Any]:
     """``conn.cursor().copy(statement)``, quiet about a connection lost meanwhile."""
     cursor = conn.cursor()
     return cursor.copy(statement, writer=_CopyWriter(cursor))

@@ -140,10 +140,9 @@ def with_defaults(url: str, defaults: dict[str, str]) -> str:
     >>> info["connect_timeout"], info["keepalives"], info["host"]
     ('3', '1', 'db')
     """
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    for key, value in defaults.items():
-        info.setdefault(key, value)
-    return psycopg.conninfo.make_conninfo(**info)
+    info = {k: str(v) for k, v in psycopg.conninfo.conninfo_to_dict(url).items()
+            if v is not None}
+    return psycopg.conninfo.make_conninfo(**{**defaults, **info})
 
 
 class ConnectTimeout(Exception):  # noqa: N818 - a signal, like TimeoutError

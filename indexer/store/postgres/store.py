@@ -390,8 +390,9 @@ class PostgresStore:
                 self._watchdog.watching(conn, deadline.remaining() + WATCHDOG_MARGIN), \
                 contextlib.suppress(psycopg.Error):
             conn.execute(f"SET statement_timeout = {_ms(deadline.remaining())}")
-            return int(conn.execute("SELECT pg_total_relation_size(to_regclass(%s))",
-                                    (table,)).fetchone()[0] or 0)
+            row = conn.execute("SELECT pg_total_relation_size(to_regclass(%s))",
+                               (table,)).fetchone()
+            return int(row[0] or 0) if row else 0
         return 0
 
     def close(self) -> None:
