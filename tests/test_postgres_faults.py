@@ -35,7 +35,7 @@ from flask import Flask
 from helpers import GENEROUS_SECONDS, PIAF_THREADS, ROOT, SEED_FILE, postgres
 from pg_cluster import TempCluster, free_port
 
-from indexer.errors import IndexerError
+from indexer.errors import IndexDamagedError, IndexerError
 from indexer.ingest.model import Thread
 from indexer.ingest.parsing import read_sources
 from indexer.search.pipeline import SEARCH_TIME_LIMIT
@@ -305,6 +305,26 @@ def test_servers_crashing_right_after_a_rebuild_lose_nothing(
     coordinator.start_server()
     shard.start_server()
     assert expected_answers(make_app(url, shards).test_client()) == expected
+
+
+def test_shard_without_its_partition_is_a_damaged_index(
+        corpora: tuple[list[Thread], list[Thread]], coordinator: TempCluster,
+        shard: TempCluster, make_app: Callable[..., Flask]) -> None:
+    url, shards = sharded_index(coordinator, shard, corpora[0][:4])
+    with psycopg.connect(shards[0], autocommit=True) as conn:  # e.g. a shard restored
+        for (table,) in conn.execute(  # from a backup older than the index
+                "SELECT relname FROM pg_class WHERE relname LIKE 'fil\\_passages\\_g%' "
+                "AND relkind = 'r'").fetchall():
+            conn.execute(f'DROP TABLE "{table}"')
+    backend = postgres(url, shards=shards)
+    try:
+        with pytest.raises(IndexDamagedError, match=r"lacks its partition on shard 1 \("
+                           r".*python -m indexer rebuild --backend postgres"):
+            backend.search("lippi")
+    finally:
+        backend.close()
+    resp = make_app(url, shards).test_client().get(search_url("lippi"))
+    assert resp.status_code == 503 and resp.headers["Retry-After"].isdigit()
 
 
 def test_rebuild_losing_a_shard_fails_quietly_and_keeps_the_old_index(

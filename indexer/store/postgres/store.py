@@ -137,7 +137,12 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from ...analysis import analyzer
-from ...errors import BackendUnavailableError, IndexerError, IndexMissingError
+from ...errors import (
+    BackendUnavailableError,
+    IndexDamagedError,
+    IndexerError,
+    IndexMissingError,
+)
 from ...ingest.model import Thread, day_bounds
 from ...search.deadline import Deadline, DeadlineExceeded
 from ...search.plan import AndNot, Filters, Plan, plan_terms
@@ -255,12 +260,13 @@ class PostgresStore:
         if detail and text.startswith("could not connect"):
             text += ": " + first_line(Exception(detail)).rsplit(" failed: ", 1)[-1]
 
-        def shard(m: re.Match[str]) -> str:
-            i = int(m.group(1))
-            where = f" ({redact(self.shards[i - 1])})" if i <= len(self.shards) else ""
-            return f"shard {i}{where}"
+        return re.sub(r'(?:server )?"?fil_g[0-9]+_s([0-9]+)"?',
+                      lambda m: self._shard_name(int(m.group(1))), text)
 
-        return re.sub(r'(?:server )?"?fil_g[0-9]+_s([0-9]+)"?', shard, text)
+    def _shard_name(self, i: int) -> str:
+        """``shard 1 (postgresql://u@h:p/db)`` (the URL when this store knows it)."""
+        where = f" ({redact(self.shards[i - 1])})" if 0 < i <= len(self.shards) else ""
+        return f"shard {i}{where}"
 
     def rebuild_command(self) -> str:
         """The command that builds this index, with this store's options (no password)."""
@@ -296,7 +302,14 @@ class PostgresStore:
                             fired = True
                             conn.close()
                 return
-            except psycopg.errors.UndefinedTable:
+            except psycopg.errors.UndefinedTable as exc:
+                context = exc.diag.context or ""
+                if "remote SQL command" in context:  # a shard lost its partition
+                    part = re.search(r"fil_passages_g[0-9]+_p([0-9]+)", context)
+                    where = self._shard_name(int(part.group(1))) if part else "a shard"
+                    raise IndexDamagedError(
+                        f"the index in {self.location} lacks its partition on {where}: "
+                        f"rebuild it with `{self.rebuild_command()}`") from None
                 raise NoIndexError(self.location, self.rebuild_command()) from None
             except psycopg.errors.QueryCanceled:
                 raise DeadlineExceeded from None
