@@ -1,7 +1,7 @@
 """Benchmark the PostgreSQL backend the way ``bench/run.py`` measures the Whoosh one.
 
-Rebuild speed (passages/s; ``read_sources`` + ``PostgresBackend.rebuild`` timed like
-Fil's rebuild, and the backend's own ``BuildReport.seconds``: analysis, COPY, indexes,
+Rebuild speed (passages/s; ``read_sources`` + ``PostgresStore.rebuild`` timed like
+Fil's rebuild, and the store's own ``BuildReport.seconds``: analysis, COPY, indexes,
 ANALYZE, swap) and the latency of ``backend.search(q, per_page=10)`` (snippets
 included) per query kind of ``bench/queries.py`` (same seeded queries, same warm-up,
 same percentiles as ``bench/latency.py``). Optionally with the passages partitioned
@@ -9,11 +9,16 @@ over a second server (``--shards 1``), and the Whoosh backend on the same querie
 comparison (``--whoosh``). ``bench/run.py --postgres`` calls :func:`measure_postgres`
 in a child process for its PostgreSQL column.
 
+``--swaps N`` measures rebuilds under load instead: ``--clients`` threads search
+without pause while another process rebuilds the same corpus N times; every search
+that fails (no index, server unavailable, anything else) or runs out of time is counted.
+
 Without ``--database-url`` (or ``DATABASE_URL``), private throwaway clusters are
 started (see :mod:`pg_cluster`)::
 
     python bench/postgres.py bench/corpora/10k.jsonl --queries 200 --whoosh
     python bench/postgres.py bench/corpora/10k.jsonl --shards 1
+    python bench/postgres.py bench/corpora/10k.jsonl --shards 1 --swaps 3 --clients 6
 
 Prints one JSON object.
 """
@@ -21,11 +26,14 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import os
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -58,7 +66,8 @@ def measure_postgres(corpus: Path, measured: dict[str, list[str]],
     from pg_cluster import TempCluster
 
     from indexer.ingest.parsing import read_sources
-    from indexer.store.postgres.store import PostgresBackend
+    from indexer.service import Service
+    from indexer.store.postgres.store import PostgresStore
 
     out: dict[str, Any] = {"shards": shards,
                            "server": "DATABASE_URL" if database_url else "TempCluster"}
@@ -68,7 +77,7 @@ def measure_postgres(corpus: Path, measured: dict[str, list[str]],
             url = stack.enter_context(TempCluster()).create_database("fil_bench")
         shard_urls = [stack.enter_context(TempCluster()).create_database("fil_bench_shard")
                       for _ in range(shards)]
-        backend = PostgresBackend(url, shards=shard_urls)
+        backend = Service(PostgresStore(url, shards=shard_urls))
         stack.callback(backend.close)
         runs = []
         for _ in range(max(1, rebuilds)):
@@ -97,6 +106,75 @@ def measure_postgres(corpus: Path, measured: dict[str, list[str]],
     return out
 
 
+#: Run in a child process: one rebuild, as `python -m indexer rebuild` would do it.
+REBUILD_SCRIPT = """
+import sys
+from indexer.ingest.parsing import read_sources
+from indexer.store.postgres.store import PostgresStore
+store = PostgresStore(sys.argv[1], shards=sys.argv[3:])
+store.rebuild(read_sources([sys.argv[2]]).threads)
+store.close()
+"""
+
+
+def measure_swaps(corpus: Path, queries_: list[str], database_url: str | None = None,
+                  shards: int = 0, swaps: int = 3, clients: int = 6) -> dict[str, Any]:
+    """Searches from ``clients`` threads while another process rebuilds ``swaps`` times.
+
+    Returns how many searches ran, how they ended (``ok``, ``timed_out`` or the error's
+    class name) and the slowest one.
+    """
+    from pg_cluster import TempCluster
+
+    from indexer.service import Service
+    from indexer.store.postgres.store import PostgresStore
+
+    outcomes: collections.Counter[str] = collections.Counter()
+    slowest = 0.0
+    with contextlib.ExitStack() as stack:
+        url = database_url or stack.enter_context(TempCluster()).create_database("fil_bench")
+        shard_urls = [stack.enter_context(TempCluster()).create_database("fil_bench_shard")
+                      for _ in range(shards)]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        rebuild = [sys.executable, "-c", REBUILD_SCRIPT, url, str(corpus), *shard_urls]
+        subprocess.run(rebuild, check=True, env=env)  # the index they search at first
+        backend = Service(PostgresStore(url, shards=shard_urls))
+        stack.callback(backend.close)
+        stop = threading.Event()
+        lock = threading.Lock()
+
+        def client(k: int) -> None:
+            nonlocal slowest
+            i = k
+            while not stop.is_set():
+                q = queries_[i % len(queries_)]
+                i += 1
+                started = time.perf_counter()
+                try:
+                    res = backend.search(q, per_page=10)
+                    outcome = ("timed_out" if any(n.code == "timed_out" for n in res.notices)
+                               else "ok")
+                except Exception as exc:  # noqa: BLE001 - counted, that is the measure
+                    outcome = type(exc).__name__
+                with lock:
+                    outcomes[outcome] += 1
+                    slowest = max(slowest, time.perf_counter() - started)
+
+        workers = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+        for w in workers:
+            w.start()
+        try:
+            for _ in range(swaps):
+                subprocess.run(rebuild, check=True, env=env)
+        finally:
+            stop.set()
+            for w in workers:
+                w.join()
+    return {"searches": sum(outcomes.values()), "outcomes": dict(outcomes),
+            "slowest_seconds": round(slowest, 3), "swaps": swaps, "clients": clients,
+            "shards": shards}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("corpus", type=Path)
@@ -106,10 +184,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shards", type=int, default=0, help="extra servers (private clusters)")
     ap.add_argument("--rebuilds", type=int, default=2, help="rebuilds (the best one is kept)")
     ap.add_argument("--whoosh", action="store_true", help="also time the Whoosh backend")
+    ap.add_argument("--swaps", type=int, default=0,
+                    help="measure searches during this many rebuilds instead")
+    ap.add_argument("--clients", type=int, default=6, help="searching threads (--swaps)")
     args = ap.parse_args(argv)
 
     maker = queries.QueryMaker(queries.read_passages(args.corpus))
     every = maker.all(args.queries + args.warmup)
+    if args.swaps:
+        mixed = [q for qs in zip(*every.values(), strict=False) for q in qs]
+        print(json.dumps(measure_swaps(args.corpus, mixed, args.database_url, args.shards,
+                                       args.swaps, args.clients), indent=2))
+        return 0
     measured = {k: v[:args.queries] for k, v in every.items()}
     warmup = {k: v[args.queries:] for k, v in every.items()}
     out: dict[str, Any] = {"corpus": str(args.corpus), "queries_per_kind": args.queries,
@@ -122,10 +208,13 @@ def main(argv: list[str] | None = None) -> int:
                 pg["passages"] / min(r["backend_seconds"] for r in pg["rebuilds"]), 1),
             "postgres": pg["latency"], "index_bytes": pg["index_bytes"]}
     if args.whoosh:
-        from indexer.store.whoosh.generations import build_index
-
         from indexer.ingest.parsing import read_sources
-        from indexer.store.whoosh.store import WhooshBackend
+        from indexer.service import Service
+        from indexer.store.whoosh.store import EmbeddedStore
+        from indexer.store.whoosh.writer import rebuild as _rebuild
+
+        def build_index(threads, index_dir):  # noqa: ANN001, ANN202
+            return _rebuild(Path(index_dir), threads)
 
         read = read_sources([args.corpus])
         with tempfile.TemporaryDirectory() as tmp:
@@ -134,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             report = build_index(read.threads, index_dir)
             out["whoosh_rebuild_passages_per_second"] = round(
                 report.passages / (time.perf_counter() - started), 1)
-            wb = WhooshBackend(index_dir)
+            wb = Service(EmbeddedStore(index_dir))
             try:
                 def wsearch(q: str) -> int:
                     return len(wb.search(q, per_page=10).hits)

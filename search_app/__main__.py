@@ -15,7 +15,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from indexer.errors import IndexerError, IndexMissingError, RebuildLockedError
+from indexer.errors import (
+    BackendUnavailableError,
+    IndexerError,
+    IndexMissingError,
+    RebuildLockedError,
+)
 from indexer.ingest.parsing import read_sources
 from indexer.service import Service
 from indexer.settings import DEFAULT_INDEX_DIR, DEFAULT_SOURCE_DIR, Settings
@@ -61,7 +66,12 @@ def index_missing(backend: Service) -> bool:
 
 def ensure_index(backend: Service, source: str | os.PathLike[str]) -> bool:
     """Build the index from ``source`` when it is missing; False if that was impossible."""
-    if not index_missing(backend):
+    try:
+        if not index_missing(backend):
+            return True
+    except BackendUnavailableError as exc:  # e.g. its database is down: the app answers
+        print(f"warning: {exc}; serving anyway: searches answer 503 until it is back",
+              file=sys.stderr)  # 503 (Retry-After) meanwhile, and recovers by itself
         return True
     print(f"Aucun index trouvé : construction à partir de {source} …", file=sys.stderr)
     try:

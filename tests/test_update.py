@@ -307,4 +307,4 @@ def test_searches_during_updates_never_fail(tmp_path: Path) -> None:
     reader.close()
     assert not errors, errors[:3]
     assert searches[0] >= 12
-    assert embedded(idx).search('"mise a jour 29"').total == 1
+    assert embedded(idx).search('"mise a jour 11"').total == 1
