@@ -32,8 +32,8 @@ from conftest import PgServer, pg_unavailable, start_temp_cluster
 from helpers import (
     GENEROUS_SECONDS,
     PIAF_QUERIES,
-    ROOT,
     PIAF_THREADS,
+    ROOT,
     SEED_FILE,
     SEED_ID,
     build_index,
