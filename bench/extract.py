@@ -8,7 +8,8 @@ What is kept (:func:`is_prose`): paragraphs of 5+ words and 30+ characters, most
 letters, not code-like, and French rather than English (function-word counts). What is
 dropped before that: ``<pre>``, ``<script>``, ``<style>``, code/screen/example/synopsis
 blocks and navigation of DocBook, Texinfo and Sphinx HTML, elements with the HTML
-``hidden`` attribute (LibreOffice's per-platform variants), roff no-fill blocks
+``hidden`` attribute (of LibreOffice's per-platform variants, all hidden until its
+JavaScript picks one, the ``default…`` one is kept), roff no-fill blocks
 (``.nf``/``.fi``, ``.EX``/``.EE``), tables (``.TS``/``.TE``) and macro definitions.
 """
 
@@ -18,17 +19,23 @@ import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
+
+def _words(text: str) -> list[str]:
+    """The whitespace-separated words of a literal list."""
+    return text.split()
+
+
 # -- prose filter ----------------------------------------------------------------------------
 
-FR_WORDS = frozenset("""
+FR_WORDS = frozenset(_words("""
 le la les de des du un une et est sont pour dans vous en à au aux que qui sur par pas ne
 ce cette ces il elle ils elles on avec ou plus peut être son sa ses leur leurs nous si mais
 comme tout tous été fait cela lorsque quand d l qu n s c j votre vos sous entre dont
-""".split())
-EN_WORDS = frozenset("""
+"""))
+EN_WORDS = frozenset(_words("""
 the and of to is in for this that with you are be it as by or an if not from can will
 which when your use these has have was were would should there their into
-""".split())
+"""))
 WORD_SPLIT_RE = re.compile(r"[^\w]+")
 CODE_CHARS = frozenset("{}[]<>=;$\\|#*~^`")
 #: UTF-8 read as Windows-1252 (what Fil's reader refuses), and C0/C1 controls.
@@ -74,7 +81,7 @@ def is_prose(text: str) -> bool:
 # -- HTML ------------------------------------------------------------------------------------
 
 #: Elements that start and end a paragraph: HTML, Mallard (GNOME/MATE help) and DocBook.
-BLOCK_TAGS = frozenset("""
+BLOCK_TAGS = frozenset(_words("""
 p div li ul ol dl dt dd td th tr table thead tbody tfoot caption h1 h2 h3 h4 h5 h6
 blockquote section article header footer main figure figcaption form body html title
 center address fieldset legend details summary hr br option
@@ -82,22 +89,22 @@ page item desc steps list terms tree note subtitle
 para simpara formalpara listitem entry row varlistentry term step tip warning caution
 important sect1 sect2 sect3 sect4 sect5 chapter book appendix preface glossentry
 glossdef qandaentry question answer abstract
-""".split())
+"""))
 #: Elements whose whole content is left out (code, navigation, metadata, images).
-SKIP_TAGS = frozenset("""
+SKIP_TAGS = frozenset(_words("""
 script style pre head noscript textarea svg math object template button select nav aside
 info bookinfo articleinfo chapterinfo sect1info sectioninfo indexterm programlisting
 screen synopsis cmdsynopsis funcsynopsis literallayout media comment links credit
 screenshot mediaobject inlinemediaobject authorgroup legalnotice revhistory
-""".split())  # inline <code>, <tt>, <kbd> inside a sentence stay (commands, option names)
-SKIP_CLASSES = frozenset("""
+"""))  # inline <code>, <tt>, <kbd> inside a sentence stay (commands, option names)
+SKIP_CLASSES = frozenset(_words("""
 programlisting screen synopsis cmdsynopsis funcsynopsis literallayout example verbatim
 navheader navfooter nav-panel navigation toc lot highlight highlight-default
 sourceCode lilypond code-block linenumbers related sphinxsidebar footer header
 breadcrumb menu contents-treeview index-label
-""".split())
-VOID_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr"
-                      .split())
+"""))
+VOID_TAGS = frozenset(_words(
+    "area base br col embed hr img input link meta param source track wbr"))
 #: Sequences shown with a separator between their children: Ctrl+S, Fichier ▸ Ouvrir.
 SEQUENCES = {"keyseq": "+", "keycombo": "+", "guiseq": " ▸ ", "menuchoice": " ▸ "}
 ENTITY_DECL_RE = re.compile(r"""<!ENTITY\s+([\w.-]+)\s+(?:"([^"]*)"|'([^']*)')\s*>""")
@@ -105,10 +112,10 @@ ENTITY_REF_RE = re.compile(r"&([A-Za-z][\w.-]*);")
 DOCTYPE_SUBSET_RE = re.compile(r"<!DOCTYPE[^\[>]*\[.*?\]\s*>", re.DOTALL)
 #: Skipped elements that sit inside a sentence (an icon, an index entry): they do not
 #: end the paragraph around them.
-SKIP_INLINE = frozenset("""
+SKIP_INLINE = frozenset(_words("""
 media indexterm inlinemediaobject svg math button select textarea script noscript object
 comment
-""".split())
+"""))
 
 
 def resolve_entities(text: str) -> str:
@@ -156,11 +163,16 @@ class _Collector(HTMLParser):
             return
         classes = set()
         hidden = False
+        ident = ""
         for k, v in attrs:
             if k == "class" and v:
                 classes.update(v.split())
+            elif k == "id" and v:
+                ident = v
             elif k == "hidden" or (k == "style" and v and "display:none" in v.replace(" ", "")):
                 hidden = True
+        if hidden and ident.startswith("default"):
+            hidden = False  # LibreOffice: per-platform variants all hidden, "default…" shown
         skip = tag in SKIP_TAGS or hidden or bool(classes & SKIP_CLASSES)
         if self.seqs and self.stack and self.stack[-1][0] == self.seqs[-1][0]:
             if self.seqs[-1][2]:  # a second child of keyseq/guiseq: its separator first
@@ -172,7 +184,10 @@ class _Collector(HTMLParser):
             self.flush()
         self.stack.append((tag, skip))
         if skip:
-            if not self.skipping and tag not in SKIP_INLINE:
+            # A skipped <pre> or code block ends the paragraph before it; a skipped
+            # inline element (a hidden <span>, an icon) does not.
+            if not self.skipping and (tag in BLOCK_TAGS or tag in SKIP_TAGS) \
+                    and tag not in SKIP_INLINE:
                 self.flush()
             self.skipping += 1
 
@@ -247,9 +262,9 @@ SIMPLE_ESCAPES = {"-": "-", "e": "\\", "\\": "\\", "&": "", ")": "", "%": "", "|
                   "`": "`", "t": " ", "z": "", "d": "", "u": "", "p": "", "r": "", "a": "",
                   "{": "", "}": "", "E": "\\", ".": ".", "!": "", "?": ""}
 REQUEST_RE = re.compile(r"^[.'][ \t]*([A-Za-z0-9_]+)[ \t]*(.*)$")
-ALTERNATING = frozenset("BR IR RB RI BI IB".split())
-FONT_MACROS = frozenset("B I SM SB R".split())
-BREAKS = frozenset("PP LP P IP TP TQ HP sp br RS RE in ti ne bp SH SS SY YS OP PD TH".split())
+ALTERNATING = frozenset(_words("BR IR RB RI BI IB"))
+FONT_MACROS = frozenset(_words("B I SM SB R"))
+BREAKS = frozenset(_words("PP LP P IP TP TQ HP sp br RS RE in ti ne bp SH SS SY YS OP PD TH"))
 
 
 def _roff_char(name: str) -> str:
@@ -353,9 +368,8 @@ def roff_paragraphs(source: str) -> list[str]:
                 if not nofill and not table:
                     args = _macro_args(rest)
                     cur.append(("" if req in ALTERNATING else " ").join(args))
-            elif req in ("UE", "ME") and rest:
-                if cur:
-                    cur[-1] += rest.strip()
+            elif req in ("UE", "ME") and rest and cur:
+                cur[-1] += rest.strip()
             continue
         if nofill or table or line.startswith("'"):
             continue
@@ -378,10 +392,10 @@ def text_paragraphs(text: str) -> Iterator[str]:
 # -- LyX -------------------------------------------------------------------------------------
 
 #: Insets whose content is not prose (code, formulas, figures, cross-references, notes).
-LYX_SKIP_INSETS = frozenset("""
+LYX_SKIP_INSETS = frozenset(_words("""
 ERT Graphics CommandInset Formula listings Info Index Preview External include Note
 Branch Tabular script IPA Phantom VSpace space Separator Argument
-""".split())
+"""))
 LYX_QUOTES = {"l": "«", "r": "»"}
 LYX_SPECIAL = {"LyX": "LyX", "TeX": "TeX", "LaTeX": "LaTeX", "LaTeX2e": "LaTeX2e",
                "ldots": "…", "menuseparator": " ▸ ", "breakableslash": "/",

@@ -94,6 +94,19 @@ def inflection_parts() -> tuple[Callable[[], Any], type, type, type]:
     return french_chain, StopFilter, KeywordFilter, InflectionFilter
 
 
+def rebuild_command(corpus: Path, index_dir: Path) -> list[str]:
+    """The command line of Fil's CLI rebuild of ``index_dir`` from ``corpus`` (Whoosh)."""
+    return [sys.executable, "-m", "indexer", "rebuild", "--source", str(corpus),
+            "--index", str(index_dir), "--backend", "whoosh", "--quiet"]
+
+
+def serve_command(host: str, port: int, threads: int, index_dir: Path,
+                  source: Path) -> list[str]:
+    """The command line of Fil's production web server (waitress) on one port."""
+    return [sys.executable, "-m", "search_app", "--host", host, "--port", str(port),
+            "--threads", str(threads), "--index", str(index_dir), "--source", str(source)]
+
+
 # -- searching ---------------------------------------------------------------------------------
 
 

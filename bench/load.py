@@ -57,6 +57,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 import corpus as corpus_mod  # noqa: E402  (bench/ is not a package)
+import fil_adapter  # noqa: E402
 import queries as queries_mod  # noqa: E402
 
 RESULTS = BENCH / "results" / "load.md"
@@ -117,8 +118,7 @@ def ensure_index(corpus: Path, index_dir: Path) -> float | None:
         return None
     print(f"indexing {corpus} into {index_dir} …", file=sys.stderr)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "indexer", "rebuild", "--source", str(corpus),
-                    "--index", str(index_dir), "--backend", "whoosh", "--quiet"],
+    subprocess.run(fil_adapter.rebuild_command(corpus, index_dir),
                    check=True, env=python_env(), cwd=ROOT)
     return time.perf_counter() - started
 
@@ -199,9 +199,8 @@ def servers(count: int, index_dir: Path, threads: int, log_dir: Path) -> Iterato
             port = free_port()
             log = (log_dir / f"server-{count}-{n}.log").open("wb")
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "search_app", "--host", HOST, "--port", str(port),
-                 "--threads", str(threads), "--index", str(index_dir),
-                 "--source", str(log_dir / "no-sources")],
+                fil_adapter.serve_command(HOST, port, threads, index_dir,
+                                          log_dir / "no-sources"),
                 env=python_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
             log.close()
             ports.append(port)

@@ -115,9 +115,8 @@ def cold_open(system: str, path: Path, queries: list[str],
         index = fts5.Fts5Index(path)
         search = lambda q: len(index.search(q))  # noqa: E731
     else:
-        import tantivy_engine
-
         import tantivy  # noqa: F401
+        import tantivy_engine
         t1 = time.perf_counter()
         index = tantivy_engine.TantivyIndex(path)
         search = lambda q: len(index.search(q))  # noqa: E731

@@ -75,6 +75,11 @@ PARAGRAPHS = CACHE / "paragraphs.jsonl.gz"
 SEED = "fil-real-v1"
 EXTRACTOR_VERSION = 1  # bump when bench/extract.py changes what it keeps
 
+def _words(text: str) -> list[str]:
+    """The whitespace-separated words of a literal list."""
+    return text.split()
+
+
 #: Debian 12 packages holding French documentation, and which of their paths are French
 #: (multilingual packages ship every language; ``None``: the whole package is French).
 DOC_PACKAGES: dict[str, tuple[str, ...] | None] = {
@@ -103,7 +108,7 @@ DOC_PACKAGES: dict[str, tuple[str, ...] | None] = {
     "lyx-common": ("/lyx/doc/fr/",),
 }
 #: GNOME and MATE applications whose package carries their French help (Mallard pages).
-HELP_PACKAGES = """
+HELP_PACKAGES = _words("""
 gnome-user-docs gnome-devel-docs mate-user-guide evolution-common accerciser gnote
 anjuta-common zenity-common evince-common aisleriot orca atril-common gedit-common
 pluma-common gnome-terminal-data seahorse eom-common eog engrampa-common
@@ -113,15 +118,15 @@ deja-dup totem-common gnome-dictionary gnome-mahjongg gnome-sudoku lightsoff fiv
 brasero-common baobab gnome-mines gnome-robots quadrapassel gnome-clocks gnome-nibbles
 four-in-a-row gucharmap ghex gnome-taquin gnome-chess glade vinagre tali polari
 sound-juicer gnome-music gnome-tetravex swell-foop gnome-photos hitori gnome-logs
-""".split()
+""")
 #: KDE applications whose package carries a French DocBook handbook.
-KDE_PACKAGES = "kstars-data okular kile-doc kdenlive-data marble-data kmail".split()
+KDE_PACKAGES = _words("kstars-data okular kile-doc kdenlive-data marble-data kmail")
 #: Debian tools whose package carries French man pages (not in manpages-fr).
-MAN_PACKAGES = """
+MAN_PACKAGES = _words("""
 devscripts debhelper dpkg-dev po4a passwd procps xz-utils apt dpkg man-db login psmisc
 debianutils schroot debconf-doc sensible-utils adduser apt-utils debsums deborphan
 apt-show-versions apt-listchanges
-""".split()
+""")
 PACKAGES: dict[str, tuple[str, ...] | None] = {
     **DOC_PACKAGES,
     **dict.fromkeys(HELP_PACKAGES, ("/help/fr/",)),

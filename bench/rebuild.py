@@ -3,7 +3,7 @@
 ``bench/run.py`` starts this script as a child so that the rebuild's peak memory and
 CPU time can be read from the kernel (``os.wait4`` rusage of this one child: user +
 system time of all its threads). The script prints one JSON object: read and build
-seconds, counts and its own peak RSS.
+seconds, counts and its own peak RSS (``VmHWM``, see :func:`self_rss`).
 
 Fil's stemmer: ``--stemmer python`` (default install) or ``pystemmer`` (the ``fast``
 extra); see ``bench/fil_adapter.py``.
@@ -45,9 +45,10 @@ class RebuildRun:
     read_seconds: float
     build_seconds: float
     seconds: float
-    peak_rss_bytes: int  # the child's peak RSS as the parent reads it (os.wait4 rusage)
-    main_rss_bytes: int  # the child's own reading (RUSAGE_SELF), as printed when run alone
+    peak_rss_bytes: int  # the child's peak RSS: its VmHWM (see self_rss)
+    main_rss_bytes: int  # the same, as the child prints it when run alone
     cpu_seconds: float = 0.0  # user + system CPU of the whole child (os.wait4 rusage)
+    wait4_maxrss_bytes: int = 0  # os.wait4's ru_maxrss: at least the parent's RSS at fork
     engine: str = "fil"
     stemmer: str = ""  # Fil only: python or pystemmer, as resolved in the child
 
@@ -57,7 +58,19 @@ class RebuildRun:
 
 
 def self_rss() -> int:
-    """Peak RSS of this process in bytes (Linux reports ``ru_maxrss`` in KiB)."""
+    """Peak RSS of this process's own memory in bytes: ``VmHWM`` of /proc/self/status.
+
+    Not ``ru_maxrss``: on Linux a child's ``ru_maxrss`` starts from its parent's RSS at
+    fork (exec keeps the larger value), so a small child of a large benchmark process
+    would report the parent's size. ``VmHWM`` belongs to the address space, which exec
+    replaces. Falls back to ``ru_maxrss`` where /proc is missing.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
@@ -122,8 +135,9 @@ def run_child(corpus: Path, index_dir: Path, engine: str = "fil",
     if proc.returncode != 0:
         raise RuntimeError(f"rebuild child failed with exit code {proc.returncode}: {cmd}")
     data = json.loads(out)
-    return RebuildRun(peak_rss_bytes=usage.ru_maxrss * 1024,
-                      cpu_seconds=usage.ru_utime + usage.ru_stime, **data)
+    return RebuildRun(peak_rss_bytes=data["main_rss_bytes"],
+                      cpu_seconds=usage.ru_utime + usage.ru_stime,
+                      wait4_maxrss_bytes=usage.ru_maxrss * 1024, **data)
 
 
 def main(argv: list[str] | None = None) -> int:
