@@ -159,10 +159,17 @@ def ensure_corpus(label: str) -> Path:
     return corpus.ensure_corpus(label)
 
 
-def query_sets(corpus_path: Path, n: int, warm: int) -> tuple[dict[str, list[str]],
-                                                             dict[str, list[str]]]:
-    """Measured queries (``n`` per kind) and separate warm-up queries (``warm`` per kind)."""
-    maker = queries.QueryMaker(queries.read_passages(corpus_path))
+def query_sets(corpus_path: Path, n: int, warm: int, sample: int | None = None
+               ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Measured queries (``n`` per kind) and separate warm-up queries (``warm`` per kind).
+
+    ``sample``: draw from every k-th passage only, at most ``sample`` of them (build-only
+    sizes need a few cold-open queries, not document frequencies over a million passages).
+    """
+    passages = queries.read_passages(corpus_path)
+    if sample and len(passages) > sample:
+        passages = passages[::-(-len(passages) // sample)]
+    maker = queries.QueryMaker(passages)
     every = maker.all(n + warm)
     return ({k: v[:n] for k, v in every.items()}, {k: v[n:] for k, v in every.items()})
 
@@ -183,7 +190,9 @@ def run_size(label: str, n_queries: int, warm: int, skip_http: bool,
     log(f"[{label}] corpus statistics ...")
     stats = fresh_process(corpusstats.ensure_stats, corpus_path, label)
     log(f"[{label}] query sets ...")
-    measured, warmup = query_sets(corpus_path, n_queries, warm)
+    measured, warmup = query_sets(corpus_path, 1 if build_only else n_queries,
+                                  0 if build_only else warm,
+                                  sample=200_000 if build_only else None)
     out = OUT / label
     out.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
