@@ -54,35 +54,35 @@ def describe(label: str) -> str:
 def compute(corpus: Path, label: str | None = None) -> dict[str, Any]:
     """Count everything listed in the module docstring (one pass, then the analyser)."""
     import fil_adapter
+    from corpus import corpus_files, corpus_lines
 
     started = time.perf_counter()
     threads = passages = text_bytes = 0
     kinds = {"real": [0, 0], "reused": [0, 0], "legacy": [0, 0]}  # threads, passages
     paragraphs: set[bytes] = set()  # 12-byte digests: a million strings would cost GBs
     chunks: set[str] = set()
-    with corpus.open(encoding="utf-8") as fh:
-        for line in fh:
-            t = json.loads(line)
-            post = t.get("post", {}).get("paragraphs", [])
-            comments = t.get("comments", [])
-            n = len(post) + len(comments)
-            threads += 1
-            passages += n
-            kind = {"r": "real", "u": "reused"}.get(t["id"][:1], "legacy")
-            kinds[kind][0] += 1
-            kinds[kind][1] += n
-            for p in [*post, *(x for c in comments for x in c.get("paragraphs", []))]:
-                b = p.encode("utf-8")
-                text_bytes += len(b)
-                paragraphs.add(hashlib.blake2b(b, digest_size=12).digest())
-                chunks.update(p.split())
+    for line in corpus_lines(corpus):
+        t = json.loads(line)
+        post = t.get("post", {}).get("paragraphs", [])
+        comments = t.get("comments", [])
+        n = len(post) + len(comments)
+        threads += 1
+        passages += n
+        kind = {"r": "real", "u": "reused"}.get(t["id"][:1], "legacy")
+        kinds[kind][0] += 1
+        kinds[kind][1] += n
+        for p in [*post, *(x for c in comments for x in c.get("paragraphs", []))]:
+            b = p.encode("utf-8")
+            text_bytes += len(b)
+            paragraphs.add(hashlib.blake2b(b, digest_size=12).digest())
+            chunks.update(p.split())
     words = {w for c in chunks for w in LETTERS_RE.findall(c.lower())}
     fil_adapter.use_stemmer()
     terms_of = fil_adapter.analysed_terms()
     terms: set[str] = set()
     for c in chunks:
         terms.update(terms_of(c))
-    st = corpus.stat()
+    size, mtime = signature(corpus)
     return {
         "label": label or corpus.stem, "description": describe(label or corpus.stem),
         "passages": passages, "threads": threads,
@@ -94,20 +94,27 @@ def compute(corpus: Path, label: str | None = None) -> dict[str, Any]:
         "terms_by": "Fil analyser (indexer.analysis.analyzer().terms via bench/fil_adapter.py)"
                     f", stemmer: {fil_adapter.stemmer_in_use()}",
         "words_by": "distinct lowercased [^\\W\\d_]+ runs of the chunks (no project code)",
-        "text_mb": round(text_bytes / 1e6, 1), "file_mb": round(st.st_size / 1e6, 1),
-        "corpus_bytes": st.st_size, "corpus_mtime_ns": st.st_mtime_ns,
+        "text_mb": round(text_bytes / 1e6, 1), "file_mb": round(size / 1e6, 1),
+        "files": len(corpus_files(corpus)), "corpus_bytes": size, "corpus_mtime_ns": mtime,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def signature(corpus: Path) -> tuple[int, int]:
+    """(bytes, latest mtime in ns) of a corpus file or folder: changes when it is rewritten."""
+    from corpus import corpus_files
+
+    stats = [p.stat() for p in corpus_files(corpus)]
+    return sum(s.st_size for s in stats), max(s.st_mtime_ns for s in stats)
 
 
 def ensure_stats(corpus: Path, label: str | None = None) -> dict[str, Any]:
     """The corpus's stats, from its ``.stats.json`` when still current, else computed."""
     path = stats_path(corpus)
-    st = corpus.stat()
+    size, mtime = signature(corpus)
     if path.exists():
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("corpus_bytes") == st.st_size and \
-                data.get("corpus_mtime_ns") == st.st_mtime_ns:
+        if data.get("corpus_bytes") == size and data.get("corpus_mtime_ns") == mtime:
             return data
     data = compute(corpus, label)
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -2,7 +2,8 @@
 
 What it does:
 
-1. builds (or reuses) the benchmark corpus ``bench/corpora/<size>.jsonl`` (bench/corpus.py);
+1. builds (or reuses) the benchmark corpus ``bench/corpora/<size>.jsonl`` (bench/corpus.py,
+   or bench/realcorpus.py for ``real-*``/``reused-*`` labels);
 2. indexes it once with ``python -m indexer rebuild`` into a temporary index (or ``--index``,
    kept and reused when it already holds an index);
 3. draws a realistic query mix from the corpus (bench/queries.py): 1-3 bare words,
@@ -127,7 +128,7 @@ def corpus_signatures(corpus: Path, limit: int = 2000) -> tuple[list[str], list[
     """Author names and dates (YYYY-MM-DD) seen in the first ``limit`` threads."""
     authors: dict[str, None] = {}
     dates: list[str] = []
-    with corpus.open(encoding="utf-8") as fh:
+    with corpus_mod.corpus_files(corpus)[0].open(encoding="utf-8") as fh:
         for n, line in enumerate(fh):
             if n >= limit:
                 break
@@ -374,7 +375,8 @@ def report(args: argparse.Namespace, rows: list[Row], mix: QueryMix, passages: s
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size", default="100k", help="corpus size label (10k, 100k, ...)")
+    ap.add_argument("--size", default="100k",
+                    help="corpus label (real-100k, real-max, reused-1m, legacy 10k/100k...)")
     ap.add_argument("--duration", type=float, default=20, help="seconds of load per run")
     ap.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
     ap.add_argument("--threads", type=int, default=4, help="waitress threads per worker")
@@ -395,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     workers = [int(w) for w in args.workers.split(",")]
 
     corpus = corpus_mod.ensure_corpus(args.size)
-    passages = f"{corpus_mod.parse_size(args.size):,}"
+    import corpusstats
+
+    passages = f"{corpusstats.ensure_stats(corpus, args.size)['passages']:,}"
     work = Path(tempfile.mkdtemp(prefix="fil-load-"))
     index_dir = args.index.resolve() if args.index else work / "index"
     try:

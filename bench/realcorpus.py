@@ -38,7 +38,9 @@ Steps (each reuses the previous one's output when it is already there)::
     part, so its vocabulary is that of ``real-max``.
 
   Each corpus ``bench/corpora/<label>.jsonl`` gets a ``<label>.stats.json`` beside it
-  (``bench/corpusstats.py``). Nothing under ``bench/corpora/`` is committed.
+  (``bench/corpusstats.py``); a corpus over 128 MiB is a folder ``<label>/`` of parts
+  instead (Fil's reader refuses files over 256 MiB). Nothing under ``bench/corpora/``
+  is committed.
 """
 
 from __future__ import annotations
@@ -463,25 +465,62 @@ def generate(label: str, paras: list[corpus.Paragraph]) -> Iterator[dict[str, ob
         yield corpus.thread_record(f"u{n:07d}", post, comments, sig)
 
 
-def write_corpus(label: str, paras: list[corpus.Paragraph] | None = None) -> Path:
-    """Write ``bench/corpora/<label>.jsonl`` and its stats; return the corpus path."""
+#: Fil's reader refuses thread files over 256 MiB: larger corpora are written as a folder
+#: ``bench/corpora/<label>/`` of parts of at most this many bytes.
+PART_BYTES = 128 * 2**20
+
+
+def location(label: str) -> Path | None:
+    """Where a built corpus is: ``<label>.jsonl``, or the folder ``<label>/`` of parts."""
+    path = corpus.corpus_path(label)
+    if path.exists():
+        return path
+    folder = path.with_suffix("")
+    return folder if folder.is_dir() and any(folder.glob("*.jsonl")) else None
+
+
+def write_corpus(label: str, paras: list[corpus.Paragraph] | None = None,
+                 root: Path | None = None) -> Path:
+    """Write the corpus of ``label`` (under ``root``, default ``bench/corpora``) and its
+    stats; return its path (file or folder)."""
     import corpusstats
 
     paras = paras if paras is not None else load_real()
-    out = corpus.corpus_path(label)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".jsonl.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+    single = (root / f"{label}.jsonl") if root else corpus.corpus_path(label)
+    folder = single.with_suffix("")
+    single.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    parts: list[Path] = []
+    fh = None
+    try:
         for rec in generate(label, paras):
+            if fh is None or fh.tell() >= PART_BYTES:
+                if fh is not None:
+                    fh.close()
+                parts.append(tmp / f"part-{len(parts):03d}.jsonl")
+                fh = parts[-1].open("w", encoding="utf-8")
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    tmp.replace(out)
+    finally:
+        if fh is not None:
+            fh.close()
+    single.unlink(missing_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    if len(parts) == 1:
+        parts[0].replace(single)
+        tmp.rmdir()
+        out = single
+    else:
+        tmp.replace(folder)
+        out = folder
     corpusstats.ensure_stats(out, label)
     return out
 
 
 def ensure_corpus(label: str) -> Path:
-    path = corpus.corpus_path(label)
-    if path.exists():
+    path = location(label)
+    if path is not None:
         return path
     if not PARAGRAPHS.exists():
         fetch()
@@ -507,8 +546,8 @@ def main(argv: list[str] | None = None) -> int:
         for label in args.sizes.split(","):
             started = time.perf_counter()
             path = write_corpus(label.strip(), paras)
-            log(f"{path}: {path.stat().st_size / 2**20:.1f} MiB, "
-                f"{time.perf_counter() - started:.1f}s")
+            size = sum(p.stat().st_size for p in corpus.corpus_files(path))
+            log(f"{path}: {size / 2**20:.1f} MiB, {time.perf_counter() - started:.1f}s")
     return 0
 
 

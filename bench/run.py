@@ -64,7 +64,6 @@ import corpusstats  # noqa: E402
 import fts5  # noqa: E402
 import postgres  # noqa: E402
 import queries  # noqa: E402
-import realcorpus  # noqa: E402
 import report  # noqa: E402
 import tantivy_engine  # noqa: E402
 from measure import (  # noqa: E402
@@ -152,13 +151,6 @@ def _fil_index_size(index_dir: Path) -> int:
     return dir_size(gen) if gen else 0
 
 
-def ensure_corpus(label: str) -> Path:
-    """The corpus of a label, built first when missing (real/reused or legacy)."""
-    if realcorpus.is_label(label):
-        return realcorpus.ensure_corpus(label)
-    return corpus.ensure_corpus(label)
-
-
 def query_sets(corpus_path: Path, n: int, warm: int, sample: int | None = None
                ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Measured queries (``n`` per kind) and separate warm-up queries (``warm`` per kind).
@@ -186,7 +178,7 @@ def run_size(label: str, n_queries: int, warm: int, skip_http: bool,
     started = time.perf_counter()
     log = report.log
     load_start = load1()
-    corpus_path = ensure_corpus(label)
+    corpus_path = corpus.ensure_corpus(label)
     log(f"[{label}] corpus statistics ...")
     stats = fresh_process(corpusstats.ensure_stats, corpus_path, label)
     log(f"[{label}] query sets ...")

@@ -259,6 +259,23 @@ def test_real_corpus_labels_and_generation() -> None:
     assert reused == list(realcorpus.generate("reused-1000", PARAS))
 
 
+def test_large_corpora_are_split_and_read_whole(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import fil_adapter
+    import fts5
+    import realcorpus
+
+    monkeypatch.setattr(realcorpus, "PART_BYTES", 20_000)
+    path = realcorpus.write_corpus("reused-600", PARAS, root=tmp_path)
+    assert path.is_dir() and len(corpus.corpus_files(path)) > 1
+    assert sum(1 for _ in fts5.corpus_rows(path)) == 600
+    assert len(queries.read_passages(path)) == 600
+    read = fil_adapter.read_threads([path])
+    assert not read.rejected and sum(len(t.passages()) for t in read.threads) == 600
+    again = realcorpus.write_corpus("reused-600", PARAS, root=tmp_path)
+    assert again == path
+
+
 def test_corpus_stats(tmp_path: Path) -> None:
     import corpusstats
     import realcorpus
