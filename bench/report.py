@@ -36,10 +36,11 @@ def _pct_ratios(a: dict[str, float] | None, b: dict[str, float] | None) -> str:
     return " / ".join(_ratio(a[k], b[k]) for k in ("p50_ms", "p95_ms", "p99_ms"))
 
 
-def _rebuild_cell(r: dict[str, Any] | None) -> str:
+def _rebuild_cell(r: dict[str, Any] | None, text_mb: float | None = None) -> str:
     if not r:
         return ""
-    return f"{r['seconds']:.1f} s ({r['per_second']:,.0f} passages/s)"
+    mbs = f", {text_mb / r['seconds']:.1f} MB/s" if text_mb and r["seconds"] else ""
+    return f"{r['seconds']:.1f} s ({r['per_second']:,.0f} passages/s{mbs})"
 
 
 def _cpu_cell(r: dict[str, Any] | None) -> str:
@@ -80,21 +81,23 @@ def size_rows(s: dict[str, Any], with_pg: bool) -> list[Row]:
 
     fr, br, tr = fil.get("rebuild"), fts.get("rebuild"), tan.get("rebuild")
     pgr = pg["rebuild"] if pg else None
+    mb = (s.get("corpus") or {}).get("text_mb")
     add("passages (threads)", (f"{s['passages']:,} ({s['threads']:,} threads)",
                                f"{br['passages']:,}" if br else "",
                                f"{tr['passages']:,}" if tr else ""), ("", ""),
         (f"{pg['passages']:,} ({pg['threads']:,} threads)" if pg else "", ""))
-    add("rebuild, wall time", (_rebuild_cell(fr), _rebuild_cell(br), _rebuild_cell(tr)),
+    add("rebuild, wall time", (_rebuild_cell(fr, mb), _rebuild_cell(br, mb),
+                               _rebuild_cell(tr, mb)),
         (_ratio(fr and fr["seconds"], br and br["seconds"]),
          _ratio(fr and fr["seconds"], tr and tr["seconds"])),
-        (_rebuild_cell(pgr), _ratio(pgr and pgr["seconds"], br and br["seconds"])))
+        (_rebuild_cell(pgr, mb), _ratio(pgr and pgr["seconds"], br and br["seconds"])))
     add("rebuild, CPU time (user+sys)", (_cpu_cell(fr), _cpu_cell(br), _cpu_cell(tr)),
         (_ratio(fr and fr.get("cpu_seconds"), br and br.get("cpu_seconds")),
          _ratio(fr and fr.get("cpu_seconds"), tr and tr.get("cpu_seconds"))))
     if fast:
         f2 = fast["rebuild"]
         add("Fil rebuild with PyStemmer (`fast` extra): wall / CPU",
-            (f"{_rebuild_cell(f2)}; CPU {f2['cpu_seconds']:.1f} s", "", ""),
+            (f"{_rebuild_cell(f2, mb)}; CPU {f2['cpu_seconds']:.1f} s", "", ""),
             (_ratio(f2["seconds"], br and br["seconds"]),
              _ratio(f2["seconds"], tr and tr["seconds"])))
     if fr:

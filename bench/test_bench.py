@@ -127,7 +127,7 @@ def _size_result(mode: str = "full") -> dict[str, object]:
         systems["tantivy"]["latency"] = kinds
     stats = {"description": "real", "passages": 10, "threads": 2, "real_passages": 10,
              "reused_passages": 0, "distinct_paragraphs": 9, "distinct_chunks": 50,
-             "distinct_words": 40, "distinct_terms": 30, "text_mb": 0.1, "file_mb": 0.1}
+             "distinct_words": 40, "distinct_terms": 30, "text_mb": 0.2, "file_mb": 0.3}
     return {"size": "real-10", "mode": mode, "corpus": stats, "passages": 10, "threads": 2,
             "queries_per_kind": 1, "systems": systems, "notes": [], "wall_seconds": 1.0,
             "load_average_1m_at_start": 0.1, "load_average_1m_at_end": 0.1}
@@ -135,8 +135,9 @@ def _size_result(mode: str = "full") -> dict[str, object]:
 
 def test_report_rows_compare_fil_with_both_yardsticks() -> None:
     rows = {row[0]: row[1:] for row in report.size_rows(_size_result(), with_pg=False)}
-    assert rows["rebuild, wall time"] == ("2.0 s (5 passages/s)", "1.0 s (10 passages/s)",
-                                          "1.0 s (10 passages/s)", "2.0×", "2.0×")
+    assert rows["rebuild, wall time"] == (
+        "2.0 s (5 passages/s, 0.1 MB/s)", "1.0 s (10 passages/s, 0.2 MB/s)",
+        "1.0 s (10 passages/s, 0.2 MB/s)", "2.0×", "2.0×")
     assert rows["rebuild, CPU time (user+sys)"][0] == "3.0 s (1.50 cores)"
     assert rows["rebuild peak RSS (MiB)"] == ("100", "50", "50", "2.0×", "2.0×")
     assert rows["search core, 1-3 words: p50/p95/p99 ms"][3] == "1.0× / 1.0× / 1.0×"
@@ -154,7 +155,7 @@ def test_report_renders_a_build_only_size() -> None:
                "sizes": [_size_result("full"), _size_result("build-only")]}
     text = report.markdown(results)
     assert "## real-10 (build-only: no latency loops)" in text
-    assert "| rebuild, wall time | 2.0 s (5 passages/s) |" in text
+    assert "| rebuild, wall time | 2.0 s (5 passages/s, 0.1 MB/s) |" in text
     assert text.count("search core, phrase") == 1  # only the full size has latency rows
     assert "9 distinct paragraphs" in text
 
