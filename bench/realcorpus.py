@@ -19,10 +19,11 @@ Steps (each reuses the previous one's output when it is already there)::
   DocBook help; KDE DocBook; man pages; LyX; plain text only where a package has none
   of those) with ``bench/extract.py``, keeps French prose, drops duplicate paragraphs
   (same words, ignoring case and punctuation; first occurrence wins, in manifest then
-  path order), then
-  adds the 480 PIAF Wikipedia articles (``shared/eval/piaf/threads.jsonl``) and the 45k
-  paragraphs of ``shared/bench/fr_paragraphs.jsonl.gz`` (mostly duplicates of the
-  packages' text, so few survive). PDFs are not read. Output:
+  path order), then adds the 480 PIAF Wikipedia articles
+  (``shared/eval/piaf/threads.jsonl``) and the 45k paragraphs of
+  ``shared/bench/fr_paragraphs.jsonl.gz`` (older copies of the packages' text, cut
+  differently: a paragraph of it is dropped when half of its sentences are already in,
+  so few survive). PDFs are not read. Output:
   ``bench/corpora/debian/paragraphs.jsonl.gz`` (``pkg``, ``file``, ``text``) and per-source
   counts; its SHA-256 is recorded in the manifest so a rebuild can be checked.
 * ``build`` groups paragraphs into threads by source file (runs of 4-25 consecutive
