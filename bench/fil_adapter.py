@@ -126,10 +126,19 @@ class Engine:
 
         self._engine = Service(EmbeddedStore(index_dir))
 
-    def search(self, query: str, per_page: int = 10) -> list[HitKey]:
-        """(thread id, kind, position) of the first page's hits."""
-        return [(h.thread_id, h.kind, h.position)
-                for h in self._engine.search(query, per_page=per_page).hits]
+    def search(self, query: str, per_page: int = 10,
+               config: dict[str, Any] | None = None) -> list[HitKey]:
+        """(thread id, kind, position) of the first page's hits (``config``: ranking
+        settings changed from the defaults, by name, for ablations)."""
+        if config:
+            from indexer.search.pipeline import search
+            from indexer.search.ranking import DEFAULT
+
+            res = search(self._engine.store, query, per_page=per_page,
+                         config=DEFAULT.but(**config))
+        else:
+            res = self._engine.search(query, per_page=per_page)
+        return [(h.thread_id, h.kind, h.position) for h in res.hits]
 
     def count(self, query: str) -> int:
         """Hits on the first page (what latency loops need)."""

@@ -125,18 +125,43 @@ def evaluate(questions: Iterable[Question],
     return scores
 
 
-def project_scores(threads_path: Path, questions: list[Question], workdir: Path) -> Scores:
-    """Index the threads with the project and score its search core."""
-    read = fil_adapter.read_threads([threads_path])
-    if read.rejected:
-        print(f"warning: {len(read.rejected)} thread(s) rejected, e.g. {read.rejected[0]}",
-              file=sys.stderr)
-    fil_adapter.build_index(read.threads, workdir / "index")
-    engine = fil_adapter.Engine(workdir / "index")
-    try:
-        return evaluate(questions, engine.search)
-    finally:
-        engine.close()
+class Project:
+    """The project's search core over one index of the threads, for every configuration."""
+
+    def __init__(self, threads_path: Path, workdir: Path) -> None:
+        read = fil_adapter.read_threads([threads_path])
+        if read.rejected:
+            print(f"warning: {len(read.rejected)} thread(s) rejected, e.g. {read.rejected[0]}",
+                  file=sys.stderr)
+        fil_adapter.build_index(read.threads, workdir / "index")
+        self.engine = fil_adapter.Engine(workdir / "index")
+
+    def scores(self, questions: list[Question], config: dict | None = None) -> Scores:
+        return evaluate(questions, lambda q: self.engine.search(q, config=config))
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+#: Ablation rows: each capability removed from the final design (RankingConfig switches).
+#: (The analysis rules — inverted subjects, ordinals — have no switch: they change the
+#: index; their effect was measured in the research branch, see the README.)
+ABLATIONS: list[tuple[str, dict]] = [
+    ("final − questions (AND first, interrogatives searched)", {"questions": False}),
+    ("final − whole-thread score", {"thread": False}),
+    ("final − coordination", {"coordination": False}),
+    ("final − proximity", {"proximity": False}),
+    ("final − titles", {"titles": False}),
+    ("final − unknown-word rescue", {"rescue": False}),
+    ("final − all of them (BM25 + any-word fallback)",
+     {"questions": False, "thread": False, "coordination": False, "proximity": False,
+      "titles": False, "rescue": False}),
+]
+
+
+def split(questions: list[Question], which: str) -> list[Question]:
+    """Even (0-based line index: the only ones tuned on) or odd (held out) questions."""
+    return [q for i, q in enumerate(questions) if i % 2 == (0 if which == "even" else 1)]
 
 
 def fts5_scores(threads_path: Path, questions: list[Question], workdir: Path) -> Scores:
@@ -163,24 +188,54 @@ def table(rows: list[tuple[str, tuple[float, ...], str]]) -> str:
     return "\n".join(lines)
 
 
+def split_table(rows: list[tuple[str, Scores, Scores]]) -> str:
+    """Even and odd figures side by side."""
+    lines = ["| configuration | even P-MRR@10 | even P-R@10 | even T-MRR@10 | odd P-MRR@10 "
+             "| odd P-R@10 | odd T-MRR@10 | odd T-R@10 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, even, odd in rows:
+        e, o = even.row(), odd.row()
+        lines.append(f"| {name} | {e[0]:.4f} | {e[1]:.4f} | {e[2]:.4f} | {o[0]:.4f} | "
+                     f"{o[1]:.4f} | {o[2]:.4f} | {o[3]:.4f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--limit", type=int, default=None, help="run only the first N questions")
     ap.add_argument("--data", type=Path, default=PIAF, help="folder with threads/queries.jsonl")
+    ap.add_argument("--threads", type=Path, default=None,
+                    help="index these threads instead of the data folder's (a sanity set)")
+    ap.add_argument("--ablation", action="store_true", help="every ablation row too")
     ap.add_argument("--no-fts5", action="store_true", help="skip the FTS5 check")
     args = ap.parse_args(argv)
-    threads_path = args.data / "threads.jsonl"
+    threads_path = args.threads or args.data / "threads.jsonl"
     questions = load_questions(args.data / "queries.jsonl", args.limit)
+    even, odd = split(questions, "even"), split(questions, "odd")
     rows: list[tuple[str, tuple[float, ...], str]] = []
+    split_rows: list[tuple[str, Scores, Scores]] = []
     with tempfile.TemporaryDirectory(prefix="fil-piaf-") as tmp:
-        ours = project_scores(threads_path, questions, Path(tmp))
-        rows.append(("Fil search core (engine.search)", ours.row(), ours.timing()))
+        project = Project(threads_path, Path(tmp))
+        try:
+            ours = project.scores(questions)
+            split_rows.append(("final (the product)", project.scores(even),
+                               project.scores(odd)))
+            if args.ablation:
+                for name, config in ABLATIONS:
+                    split_rows.append((name, project.scores(even, config),
+                                       project.scores(odd, config)))
+        finally:
+            project.close()
+        rows.append(("Fil search core", ours.row(), ours.timing()))
         if not args.no_fts5:
             check = fts5_scores(threads_path, questions, Path(tmp))
             rows.append(("SQLite FTS5 OR query (this harness)", check.row(), check.timing()))
     rows.extend((name, (mrr, rec), "") for name, mrr, rec in REFERENCES)
-    print(f"PIAF: {len(questions)} questions, {threads_path}")
+    print(f"PIAF: {len(questions)} questions, threads {threads_path}")
     print(table(rows))
+    print()
+    print("Even questions (the only ones tuned on) and odd ones (held out):")
+    print(split_table(split_rows))
     if ours.errors:
         print(f"\n{len(ours.errors)} question(s) raised errors, e.g.:")
         for e in ours.errors[:5]:

@@ -172,6 +172,8 @@ def notice_en(n: Notice) -> str:
         return f"{n.word}: a prefix needs at least {n.limit} letters; searched as a word"
     if n.code == "prefix_capped":
         return f"{n.word}: prefix too common, limited to its {n.limit} most frequent words"
+    if n.code == "rescued":
+        return f"{n.word}: in no passage; searched as {n.other}"
     if n.code == "timed_out":
         return "the search took too long: partial results"
     return n.code

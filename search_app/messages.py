@@ -61,6 +61,9 @@ def notice_fr(n: Notice) -> str:
     if n.code == "prefix_capped":
         return (f"{quote(n.word)}{NBSP}: préfixe trop courant, limité aux {n.limit} mots "
                 "les plus fréquents.")
+    if n.code == "rescued":
+        return (f"{quote(n.word)} n’apparaît dans aucun passage{NNBSP}: cherché comme "
+                f"{quote(n.other)}.")
     if n.code == "timed_out":
         return f"La recherche a été interrompue (trop longue){NBSP}: résultats partiels."
     return n.code

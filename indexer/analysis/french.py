@@ -2,10 +2,10 @@
 
 The chain (see :func:`french_chain`) is::
 
-    WordTokenizer | ElisionFilter | CompoundFilter | FormatFilter | LowercaseFilter
-        | FoldFilter | StopFilter | KeywordFilter | InflectionFilter | StemFilter
+    WordTokenizer | ElisionFilter | CompoundFilter | FormatFilter | OrdinalFilter
+        | LowercaseFilter | FoldFilter | StopFilter | KeywordFilter | InflectionFilter | StemFilter
 
-Text is expected in NFC (see :mod:`indexer.analysis.text`). Format characters (soft
+Text is expected in NFC (see :mod:`indexer.ingest.text`). Format characters (soft
 hyphen, zero-width, bidi marks) inside a word don't split it and are dropped from its
 terms, while its offsets still cover the word as written; apostrophe and hyphen
 look-alikes (``ʼ``, ``‘``, ``‑``...) elide and join compounds like ``'`` and ``-``.
@@ -25,7 +25,7 @@ import snowballstemmer
 from whoosh.analysis import Analyzer, Filter, Token, Tokenizer
 
 from ..ingest.folding import fold
-from ..ingest.text import APOSTROPHES, FORMAT_CLASS, FORMAT_RE, HYPHENS
+from ..ingest.text import APOSTROPHES, FORMAT_CLASS, FORMAT_RE, HYPHENS, strip_format
 
 #: Lucene's French elision articles (ElisionFilter DEFAULT_ARTICLES).
 ARTICLES = frozenset(
@@ -105,6 +105,91 @@ class ElisionFilter(Filter):
             yield t
 
 
+#: Subject clitics that follow a verb in an inverted question (``peut-on``, ``est-ce``,
+#: ``a-t-il``, ``doit-il``, ``faut-il``, ``sommes-nous``...), lowercase and folded.
+SUBJECT_CLITICS = frozenset(
+    ["je", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles", "ce", "iel", "iels"])
+#: Compound nouns shaped like a verb + clitic, kept as compounds (``rendez-vous``).
+NOUNS_LIKE_INVERSIONS = frozenset(["rendez", "chez"])
+
+
+def is_inverted_subject(parts: list[str]) -> bool:
+    """True when hyphenated parts are a verb + subject clitic, not a compound.
+
+    The last part is a subject clitic (``-on``, ``-il``, ``-ce``...), optionally after the
+    euphonic ``t`` (``a-t-il``, ``va-t-on``), and the verb before it is one word: exactly
+    two parts, or three with a middle ``t``. Such tokens yield their parts only, never the
+    joined form (``peuton``, ``estce``, ``atil`` would match question-shaped text elsewhere).
+
+    >>> [is_inverted_subject(p) for p in (["peut", "on"], ["a", "t", "il"], ["Saint", "Denis"])]
+    [True, True, False]
+    """
+    parts = [strip_format(p) for p in parts]
+    if len(parts) == 2:
+        verb, clitic = parts
+        if fold(verb.lower()) in NOUNS_LIKE_INVERSIONS:
+            return False
+    elif len(parts) == 3 and parts[1].lower() == "t":
+        verb, clitic = parts[0], parts[2]
+    else:
+        return False
+    return verb.isalpha() and fold(clitic.lower()) in SUBJECT_CLITICS
+
+
+_ARABIC_ORDINAL = re.compile(r"(\d+)(?:e|è|ème|eme|ième|ieme|iè|ie)", re.IGNORECASE)
+_ARABIC_FIRST = re.compile(r"1(?:er|ère|ere|re)", re.IGNORECASE)
+_ROMAN_ORDINAL = re.compile(r"([IVXLCDM]+)(?:e|è|ème|eme|ième|ieme)")
+_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
+
+
+def roman_value(text: str) -> int | None:
+    """Value of an uppercase Roman numeral (subtractive notation), None if out of range."""
+    total, prev = 0, 0
+    for ch in reversed(text):
+        v = _ROMAN[ch]
+        total += -v if v < prev else v
+        prev = max(prev, v)
+    return total if 0 < total < 4000 else None
+
+
+def ordinal_term(raw: str) -> str | None:
+    """One term for an ordinal however written: ``18e``, ``18ème``, ``18eme``, ``XVIIIe``
+    -> ``18e``; ``1er``, ``1ère``, ``1re`` -> ``1er``. Roman numerals count only in capitals
+    (``XXe``; ``vie`` stays a word), and of one letter only ``Ve`` and ``Xe`` (``Ce``,
+    ``De``, ``Le``, ``Me`` are words). None when ``raw`` is not an ordinal.
+
+    >>> [ordinal_term(w) for w in ("XVIIIe", "20ème", "8eme", "1ère", "vie", "2020")]
+    ['18e', '20e', '8e', '1er', None, None]
+    """
+    if len(raw) > 12 or not raw or not (raw[0].isdigit() or raw[0] in _ROMAN):
+        return None
+    if _ARABIC_FIRST.fullmatch(raw):
+        return "1er"
+    m = _ARABIC_ORDINAL.fullmatch(raw)
+    if m:
+        return f"{int(m.group(1))}e"
+    m = _ROMAN_ORDINAL.fullmatch(raw)
+    if m and (len(m.group(1)) >= 2 or m.group(1) in ("V", "X")):  # not Ce, De, Le, Me
+        v = roman_value(m.group(1))
+        return f"{v}e" if v else None
+    return None
+
+
+class OrdinalFilter(Filter):
+    """Write ordinals one way (:func:`ordinal_term`), before case and accents are lost.
+
+    >>> [t.text for t in OrdinalFilter()(WordTokenizer()("XIXe 19ème siècle"))]
+    ['19e', '19e', 'siècle']
+    """
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            o = ordinal_term(t.text)
+            if o is not None:
+                t.text = o
+            yield t
+
+
 class CompoundFilter(Filter):
     """Index a hyphenated compound (``-``, U+2010, U+2011) as its parts plus the parts joined.
 
@@ -112,9 +197,14 @@ class CompoundFilter(Filter):
     ``autoentrepreneur`` at the first part's position, so the queries ``auto entrepreneur``,
     ``"auto entrepreneur"``, ``auto-entrepreneur`` and ``autoentrepreneur`` all find it.
 
+    A verb with an inverted subject (``peut-on``, ``a-t-il``: :func:`is_inverted_subject`)
+    gives its parts only: it is not a compound.
+
     >>> tokens = WordTokenizer()("Poitou-Charentes", positions=True)
     >>> [(t.text, t.pos) for t in CompoundFilter()(tokens)]
     [('Poitou', 0), ('Charentes', 1), ('PoitouCharentes', 0)]
+    >>> [t.text for t in CompoundFilter()(WordTokenizer()("peut-on a-t-il"))]
+    ['peut', 'on', 'a', 't', 'il']
     """
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
@@ -133,6 +223,8 @@ class CompoundFilter(Filter):
                 if t.chars:
                     t.startchar, t.endchar = start + offset, start + offset + len(part)
                 yield t
+            if is_inverted_subject([part for part, _ in parts]):
+                continue
             t.text = "".join(part for part, _ in parts)
             if t.positions:
                 t.pos = pos
@@ -332,9 +424,9 @@ PROTECTED: list[str] = _load_words("protected_fr.txt")
 
 def word_filters() -> Filter:
     """The French chain after the tokenizer: elision, compounds, case, folding, stops, stems."""
-    return (ElisionFilter() | CompoundFilter() | FormatFilter() | LowercaseFilter()
-            | FoldFilter() | StopFilter(STOPWORDS) | KeywordFilter(PROTECTED) | InflectionFilter()
-            | StemFilter())
+    return (ElisionFilter() | CompoundFilter() | FormatFilter() | OrdinalFilter()
+            | LowercaseFilter() | FoldFilter() | StopFilter(STOPWORDS) | KeywordFilter(PROTECTED)
+            | InflectionFilter() | StemFilter())
 
 
 def french_chain() -> Analyzer:
@@ -377,7 +469,7 @@ class FrenchAnalyzer(Analyzer):
         out = self._cache.get(raw)
         if out is None and not (("-" in raw or "'" in raw or "`" in raw) if raw.isascii()
                                 else _SPECIAL_RE.search(raw) is not None):
-            text = fold(raw.lower())
+            text = ordinal_term(raw) or fold(raw.lower())
             if not text or text in self._stops:
                 out = ()
             elif text in self._keywords:

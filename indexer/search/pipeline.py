@@ -14,24 +14,26 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from ..analysis import analyzer
 from ..errors import QueryError
 from .deadline import Deadline, DeadlineExceeded
-from .plan import Filters, Or, Plan, all_of, any_of, compile_node
+from .plan import Coord, Filters, Or, Plan, all_of, any_of, compile_node, plan_terms
 from .query import (
+    INTERROGATIVES,
     MAX_PREFIX_EXPANSION,
     ParsedQuery,
     TermNode,
     choose_expansions,
     parse_query,
+    surface_word,
 )
-from .ranking import RERANK_DEPTH, Candidate, idf, rerank
+from .ranking import DEFAULT, Candidate, RankingConfig, idf, rerank, thread_weights
 from .results import Hit, Notice, SearchResults
-from .snippets import snippet
+from .snippets import snippet, surface_form
 from .store import Matches, SearchStore, Snapshot
-from .suggest import suggest
+from .suggest import SAMPLE_PASSAGES, closest_term, suggest
 
 SEARCH_TIME_LIMIT = 2.0  # seconds: a search that runs longer returns what it has found
-PROXIMITY_DEPTH = 10  # best candidates whose word positions feed the proximity feature
 FACET_LIMIT = 15  # authors listed in the facet
 MAX_PER_PAGE = 100
 MAX_PAGE = 100
@@ -52,7 +54,8 @@ def check_paging(page: object, per_page: object) -> tuple[int, int]:
 
 
 def search(store: SearchStore, query: str, page: int = 1, per_page: int = 10,
-           facets: bool = False, time_limit: float | None = None) -> SearchResults:
+           facets: bool = False, time_limit: float | None = None,
+           config: RankingConfig = DEFAULT) -> SearchResults:
     """Run a query on a store and return one page of ranked hits (see the module docstring).
 
     Raises QueryError for a query or paging that cannot run, IndexMissingError when the
@@ -70,7 +73,7 @@ def search(store: SearchStore, query: str, page: int = 1, per_page: int = 10,
             if not parsed.must and not parsed.has_filters:
                 res.matched = "none"
             else:
-                _Search(snap, parsed, res, deadline).run(facets)
+                _Search(snap, parsed, res, deadline, config).run(facets)
     except DeadlineExceeded:
         _timed_out(res)
     res.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -88,25 +91,41 @@ class _Search:
     """One search over one snapshot."""
 
     def __init__(self, snap: Snapshot, parsed: ParsedQuery, res: SearchResults,
-                 deadline: Deadline) -> None:
+                 deadline: Deadline, config: RankingConfig) -> None:
         self.snap = snap
         self.parsed = parsed
         self.res = res
         self.deadline = deadline
+        self.config = config
+        self.rescued: dict[str, str] = {}  # raw word -> the term searched instead
 
     def run(self, facets: bool) -> None:
-        snap, parsed, res = self.snap, self.parsed, self.res
+        snap, parsed, res, config = self.snap, self.parsed, self.res, self.config
+        if not config.questions and parsed.dropped:  # ablation: search them after all
+            parsed.must = [*parsed.dropped, *parsed.must]
+            parsed.dropped = []
+        question = config.questions and parsed.question
+        if config.rescue:
+            self._rescue(question)
+        res.terms = parsed.positive_terms()
         expansions, expanded = self._expansions()
         required = [compile_node(n, expansions) for n in parsed.must]
         exclude = any_of([compile_node(n, expansions) for n in parsed.must_not])
         filters = Filters.of(parsed)
-        depth = max(RERANK_DEPTH, res.page * res.per_page)
-        plan: Plan | None = all_of(required)
-        m = snap.match(plan, exclude, filters, depth, self.deadline)
-        if not m.total and len(required) > 1:  # any-word fallback: the union of the clauses
-            plan = Or(tuple(required))
+        depth = max(config.depth, res.page * res.per_page)
+        any_word = self._any_word(required)
+        plan: Plan | None
+        if question and len(required) > 1:  # questions: ranked any-word, no AND first
+            plan = any_word
+            res.matched = "question"
             m = snap.match(plan, exclude, filters, depth, self.deadline)
-            res.matched = "any" if m.total else "none"
+        else:
+            plan = all_of(required)
+            m = snap.match(plan, exclude, filters, depth, self.deadline)
+            if not m.total and len(required) > 1:  # any-word fallback
+                plan = any_word
+                m = snap.match(plan, exclude, filters, depth, self.deadline)
+                res.matched = "any" if m.total else "none"
         if not m.total:
             res.matched = "none"
         res.total, res.total_exact = m.total, m.exact
@@ -115,14 +134,70 @@ class _Search:
         terms = res.terms
         res.terms = list(dict.fromkeys(terms + expanded))
         df = snap.doc_freqs(terms)
-        cands = self._candidates(m, terms, df, rerank_head=plan is not None)
+        if plan is None:  # filters alone: newest first, as the store orders them
+            cands = [Candidate(k, tid, 0.0) for k, tid in zip(m.keys, m.threads, strict=True)]
+        else:
+            cands = self._ranked(m, plan, exclude, filters, terms, df)
         self._hits(cands[(res.page - 1) * res.per_page: res.page * res.per_page])
         if not self.deadline.expired() and (
-                res.total < 3 or any(df.get(t, 0) == 0 for t in terms)):
-            res.suggestion = suggest(snap, parsed, self.deadline)
+                not res.total or self.rescued or any(df.get(t, 0) == 0 for t in terms)):
+            res.suggestion = suggest(snap, parsed, self.deadline, self.rescued)
         if facets and res.total:
             found = snap.facets(plan, exclude, filters, FACET_LIMIT)
             res.kinds, res.authors = found.kinds, found.authors
+
+    def _any_word(self, required: list[Plan]) -> Plan:
+        """The clauses ORed, each passage scored by coordination (the share it holds)."""
+        if len(required) == 1:
+            return required[0]
+        if not self.config.coordination:
+            return Or(tuple(required))
+        n = self.snap.doc_count()
+        terms = [plan_terms(c) for c in required]
+        df = self.snap.doc_freqs([t for ts in terms for t in ts])
+        weights = tuple(sum(idf(n, df[t]) for t in ts) / len(ts) if ts else 0.0
+                        for ts in terms)
+        return Coord(tuple(required), weights, self.config.coord_power)
+
+    def _rescue(self, question: bool) -> None:
+        """Search a word no passage holds as its closest indexed term, and say so.
+
+        A verb in ``-ent`` (3rd person plural, which Snowball leaves whole) is first read
+        as its ``-e`` form (``abandonnent`` -> ``abandonne``); else the closest frequent
+        term (the suggestion's rule). A question's word rescued into an interrogative
+        (``Qaund`` -> ``quand``) is dropped like the other interrogatives.
+        """
+        parsed, snap = self.parsed, self.snap
+        plain = [n for n in parsed.must if isinstance(n, TermNode) and n.prefix is None
+                 and not n.compound and len(n.terms) == 1]
+        if not plain:
+            return
+        df = snap.doc_freqs([n.terms[0] for n in plain])
+        ana = analyzer()
+        interrogatives = {t for w in INTERROGATIVES for t in ana.terms(w)}
+        drop: list[TermNode] = []
+        for node in plain:
+            if df[node.terms[0]] or self.deadline.expired():
+                continue
+            word, new = surface_word(node.raw), None
+            if word.endswith("ent") and len(word) > 5:
+                alt = ana.terms(word[:-2])
+                if len(alt) == 1 and snap.doc_freqs(alt)[alt[0]]:
+                    new = alt[0]
+            if new is None:
+                new = closest_term(snap, node.terms[0], 0)
+            if new is None:
+                continue
+            if question and new in interrogatives:
+                drop.append(node)
+                continue
+            self.rescued[node.raw] = new
+            node.terms = [new]
+            shown = surface_form(snap.sample_texts(new, SAMPLE_PASSAGES), new) or new
+            self.res.notices.append(Notice("rescued", node.raw, other=shown))
+        if drop and len(drop) < len(parsed.must):
+            parsed.must = [n for n in parsed.must if all(n is not d for d in drop)]
+            parsed.dropped.extend(drop)
 
     def _expansions(self) -> tuple[dict[str, list[str]], list[str]]:
         """Each prefix's chosen terms, and every term the required prefixes expanded to."""
@@ -140,24 +215,49 @@ class _Search:
                     expanded.extend(dict.fromkeys([*expansions[node.prefix], *node.terms]))
         return expansions, expanded
 
-    def _candidates(self, m: Matches, terms: list[str], df: dict[str, int],
-                    rerank_head: bool) -> list[Candidate]:
-        """The matches as candidates, the best RERANK_DEPTH re-ranked (not for filters alone)."""
-        cands = [Candidate(k, tid, frozenset(), s)
-                 for k, s, tid in zip(m.keys, m.scores, m.threads, strict=True)]
-        head, tail = cands[:RERANK_DEPTH], cands[RERANK_DEPTH:]
-        if rerank_head and head:
-            titles = self.snap.title_terms(list(dict.fromkeys(c.thread_id for c in head)))
+    def _ranked(self, m: Matches, plan: Plan, exclude: Plan | None, filters: Filters,
+                terms: list[str], df: dict[str, int]) -> list[Candidate]:
+        """The matches thread-first: a re-ranked head (the best passages, and the best
+        passages of the best threads), then the other matches by passage score."""
+        snap, config = self.snap, self.config
+        cands = [Candidate(k, tid, s) for k, s, tid in zip(m.keys, m.scores, m.threads,
+                                                            strict=True)]
+        head, tail = cands[:config.depth], cands[config.depth:]
+        max_thread = 0.0
+        unique = list(dict.fromkeys(terms))
+        if config.thread and head and unique:
+            n_threads, tdf = snap.thread_stats(unique)
+            ts = snap.thread_scores(thread_weights(tdf, n_threads, config), config.thread_k1,
+                                    config.thread_b, config.thread_coord_power,
+                                    config.thread_depth,
+                                    list(dict.fromkeys(c.thread_id for c in head)))
+            max_thread = ts.max
+            if ts.best and config.per_thread:
+                extra = snap.best_in_threads(plan, exclude, filters, [t for t, _ in ts.best],
+                                             config.per_thread, self.deadline)
+                have = {c.key for c in head}
+                added = [Candidate(k, tid, s) for k, s, tid
+                         in zip(extra.keys, extra.scores, extra.threads, strict=True)
+                         if k not in have]
+                added.sort(key=lambda c: -c.score)
+                head += added
+                moved = {c.key for c in added}
+                tail = [c for c in tail if c.key not in moved]
+            for c in head:
+                c.thread_score = ts.scores.get(c.thread_id, 0.0)
+        if config.titles and head:
+            titles = snap.title_terms(list(dict.fromkeys(c.thread_id for c in head)))
             for c in head:
                 c.title_terms = titles.get(c.thread_id, frozenset())
-            wanted = list(dict.fromkeys(terms))
-            if len(wanted) > 1:
-                near = head[:PROXIMITY_DEPTH]
-                found = self.snap.positions([c.key for c in near], wanted)
-                for c in near:
-                    c.positions = found.get(c.key, {})
-            n = self.snap.doc_count()
-            rerank(head, terms, {t: idf(n, df.get(t, 0)) for t in terms}, m.thread_mass)
+        if config.proximity and len(unique) > 1 and head:
+            found = snap.positions([c.key for c in head], unique)
+            for c in head:
+                c.positions = found.get(c.key, {})
+        n = snap.doc_count()
+        rerank(head, terms, {t: idf(n, df.get(t, 0)) for t in terms}, max_thread, config)
+        top = max((c.score for c in head), default=1.0) or 1.0
+        for c in tail:  # deeper pages: the passage score, on the head's scale
+            c.final = c.score / top
         return head + tail
 
     def _hits(self, page: Sequence[Candidate]) -> None:

@@ -2,8 +2,10 @@
 
 A plan holds index terms only (the parser already ran the French chain): ``Term``,
 ``Phrase`` (consecutive positions), ``Or`` (any child; scores summed over the children
-that match), ``And`` (every child; scores summed), ``AndNot`` (the positive side minus
-the negative side; scored by the positive side) and ``Null`` (matches nothing). Prefixes
+that match), ``Coord`` (like ``Or``, the sum scaled by the share of the children's
+weights matched: coordination), ``And`` (every child; scores summed), ``AndNot`` (the
+positive side minus the negative side; scored by the positive side) and ``Null``
+(matches nothing). Prefixes
 are resolved before compiling (the store lists the index's terms, the pipeline chooses
 the expansion), so a plan never needs the index to be read.
 
@@ -43,6 +45,20 @@ class Or:
 
 
 @dataclass(frozen=True, slots=True)
+class Coord:
+    """Any child matches, scored by coordination: the sum of the matching children's scores,
+    times the share of the children's weights they carry, to the power ``power``.
+
+    ``score = Σ_matching score_c · (Σ_matching w_c / Σ w_c) ** power``: a passage holding
+    more of the query (by weight) beats one holding a few of its words many times.
+    """
+
+    children: tuple[Plan, ...]
+    weights: tuple[float, ...]
+    power: float
+
+
+@dataclass(frozen=True, slots=True)
 class And:
     """Every child matches; the score is the sum of the children's scores."""
 
@@ -62,7 +78,7 @@ class Null:
     """Matches nothing (a prefix that expands to no term)."""
 
 
-Plan = Term | Phrase | Or | And | AndNot | Null
+Plan = Term | Phrase | Or | Coord | And | AndNot | Null
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +165,7 @@ def plan_terms(plan: Plan | None) -> list[str]:
             out.append(q.term)
         elif isinstance(q, Phrase):
             out.extend(q.terms)
-        elif isinstance(q, Or | And):
+        elif isinstance(q, Or | Coord | And):
             for c in q.children:
                 walk(c)
         elif isinstance(q, AndNot):

@@ -117,6 +117,8 @@ class ParsedQuery:
     not_authors: tuple[str, ...] = ()  # folded author keys excluded (``-author:x``)
     not_threads: tuple[str, ...] = ()  # thread ids excluded (``-thread:x``)
     notices: list[Notice] = field(default_factory=list)
+    question: bool = False  # read as a question: ranked any-word, interrogatives not searched
+    dropped: list[TermNode] = field(default_factory=list)  # interrogatives not searched
 
     @property
     def has_filters(self) -> bool:
@@ -401,7 +403,65 @@ def parse_query(text: str, ana: FrenchAnalyzer | None = None) -> ParsedQuery:
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError("too_long", chars=len(text), limit=MAX_QUERY_CHARS)
     text = clean_query(text).strip()
-    return _Parser(text, ana or analyzer()).parse()
+    parsed = _Parser(text, ana or analyzer()).parse()
+    read_question(parsed)
+    return parsed
+
+
+# -- questions -----------------------------------------------------------------------------
+
+#: Interrogative words (lowercase, folded, elision removed). Those on the stop list
+#: (qui, que, qu', ou) are never searched anyway; they still make a query a question.
+#: ``où`` folds to ``ou``: a query typed with ``ou`` counts too (and an ``A ou B``
+#: keyword query is then ranked any-word, which is what it asks for).
+INTERROGATIVES = frozenset(fold(w) for w in [
+    "qui", "que", "quoi", "quel", "quelle", "quels", "quelles", "lequel", "laquelle",
+    "lesquels", "lesquelles", "duquel", "desquels", "desquelles", "auquel", "auxquels",
+    "auxquelles", "comment", "combien", "pourquoi", "où", "quand"])
+#: A verb with an inverted subject clitic: ``peut-on``, ``a-t-il``, ``est-ce``, ``dit-elle``.
+INVERTED_RE = re.compile(
+    r"\b\w+[-\u2010\u2011](?:t[-\u2010\u2011])?"
+    r"(?:je|tu|il|elle|on|nous|vous|ils|elles|ce|iel|iels)\b", re.IGNORECASE)
+_ELIDED_RE = re.compile(r"^(?:l|m|t|qu|n|s|j|d|c|jusqu|quoiqu|lorsqu|puisqu)['\u2019]")
+
+
+def surface_word(raw: str) -> str:
+    """A query word as compared with word lists: lowercase, folded, no elision or punctuation.
+
+    >>> surface_word("Qu’est"), surface_word("Combien,"), surface_word("Où")
+    ('est', 'combien', 'ou')
+    """
+    word = _ELIDED_RE.sub("", raw.lower())
+    return re.sub(r"[^\w\-]", "", fold(word))
+
+
+def is_question(text: str) -> bool:
+    """A question: a ``?``, an interrogative word, or a verb with an inverted subject.
+
+    >>> [is_question(q) for q in ("Combien d'employeurs", "peut-on voter", "impôt revenu")]
+    [True, True, False]
+    """
+    if "?" in text or INVERTED_RE.search(text):
+        return True
+    return any(surface_word(w) in INTERROGATIVES for w in text.split())
+
+
+def read_question(parsed: ParsedQuery) -> None:
+    """Mark a question and drop its top-level interrogative words while another word remains.
+
+    >>> q = parse_query("Comment renouveler un passeport ?")
+    >>> q.question, [n.raw for n in q.dropped], q.positive_terms()
+    (True, ['Comment'], ['renouvel', 'passeport'])
+    """
+    parsed.question = is_question(parsed.text)
+    if not parsed.question:
+        return
+    keep = [n for n in parsed.must
+            if not (isinstance(n, TermNode) and n.prefix is None
+                    and surface_word(n.raw) in INTERROGATIVES)]
+    if keep and len(keep) < len(parsed.must):
+        parsed.dropped = [n for n in parsed.must if isinstance(n, TermNode) and n not in keep]
+        parsed.must = keep
 
 
 # -- editing a query's filters (the filter links of the search page) -----------------

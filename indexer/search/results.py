@@ -13,12 +13,15 @@ class Notice:
 
     Codes: ``prefix_capped`` (``word``: the prefix expanded to its ``limit`` most frequent
     terms), ``prefix_short`` (``word`` has fewer than ``limit`` letters before ``*``: it
-    was searched as a word), ``timed_out`` (the time limit cut the search short).
+    was searched as a word), ``rescued`` (no passage holds ``word``: it was searched as
+    ``other``, the closest indexed word), ``timed_out`` (the time limit cut the search
+    short).
     """
 
     code: str
     word: str = ""
     limit: int = 0
+    other: str = ""
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ swapping the index in the middle of a search is never seen half-way.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -34,6 +34,15 @@ class Matches:
     #: summed scores of ALL the matching passages of each thread among ``threads``
     thread_mass: dict[str, float] = field(default_factory=dict)
     timed_out: bool = False  # the deadline cut the matching short (what was found is here)
+
+
+@dataclass(slots=True)
+class ThreadScores:
+    """Whole-thread scores: the best threads, the ones asked for, and the best score."""
+
+    best: list[tuple[str, float]] = field(default_factory=list)  # best first, score > 0
+    scores: dict[str, float] = field(default_factory=dict)  # asked-for and best threads
+    max: float = 0.0
 
 
 @dataclass(slots=True)
@@ -85,6 +94,27 @@ class Snapshot(Protocol):
         Best first by score, then index order. With ``plan`` None (filters alone), the
         newest first: date descending, undated last, then index order; scores are 0.
         """
+        ...
+
+    def thread_stats(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """Number of threads, and how many threads hold each term."""
+        ...
+
+    def thread_scores(self, weights: Mapping[str, float], k1: float, b: float,
+                      coord_power: float, top: int, include: Sequence[str]) -> ThreadScores:
+        """Every thread scored as ONE document (its passages' text together).
+
+        ``T = Σ_t w_t · tf·(k1+1)/(tf + k1·(1−b+b·len/avglen)) · (Σ_{t held} w_t / Σ_t w_t)
+        ** coord_power``, over the threads' summed term frequencies and lengths. Returns
+        the ``top`` best threads (score > 0), the scores of those and of ``include``,
+        and the best score of all.
+        """
+        ...
+
+    def best_in_threads(self, plan: Plan, exclude: Plan | None, filters: Filters,
+                        threads: Sequence[str], per_thread: int,
+                        deadline: Deadline) -> Matches:
+        """The ``per_thread`` best matches of each of ``threads`` (scored as ``match``)."""
         ...
 
     def positions(self, keys: Sequence[Key],

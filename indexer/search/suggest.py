@@ -13,7 +13,30 @@ RARE_DF = 2  # a word in more passages than this is left alone
 SAMPLE_PASSAGES = 5  # passages read to find how a suggested term is usually written
 
 
-def suggest(snap: Snapshot, parsed: ParsedQuery, deadline: Deadline) -> str | None:
+def closest_term(snap: Snapshot, term: str, df: int) -> str | None:
+    """The most frequent index term close to ``term`` (the suggestion's rule), or None.
+
+    Within one edit (two for words of 7 letters or more, when one edit finds nothing),
+    sharing the first letter (two for words of 6 or more), and in at least one passage
+    (three times as many passages as the word itself, when the word is in the index).
+    """
+    if not MIN_CHARS - 1 <= len(term) <= MAX_CHARS or not term.isalpha():
+        return None
+    max_dist = 2 if len(term) >= 7 else 1
+    near = snap.near_terms(term, 1 if len(term) < 6 else 2, max_dist)
+    best: tuple[str, int] | None = None
+    for dist in range(1, max_dist + 1):
+        for cand, cdf, d in near:
+            enough = cdf >= 1 if df == 0 else cdf > df * 3
+            if d <= dist and cand != term and enough and (best is None or cdf > best[1]):
+                best = (cand, cdf)
+        if best:
+            break
+    return best[0] if best else None
+
+
+def suggest(snap: Snapshot, parsed: ParsedQuery, deadline: Deadline,
+            rescued: dict[str, str] | None = None) -> str | None:
     """The query with its rare words replaced by close, more frequent ones; None if unchanged.
 
     A word is replaced by the most frequent index term within one edit (two for words
@@ -29,24 +52,17 @@ def suggest(snap: Snapshot, parsed: ParsedQuery, deadline: Deadline) -> str | No
         if node.compound or len(node.terms) != 1:
             continue
         term = node.terms[0]
-        if not MIN_CHARS <= len(term) <= MAX_CHARS or not term.isalpha():
+        found = (rescued or {}).get(node.raw)  # searched already as this closer term
+        if found is None:
+            if not MIN_CHARS <= len(term) <= MAX_CHARS or not term.isalpha():
+                continue
+            df = snap.doc_freqs([term]).get(term, 0)
+            if df > RARE_DF:
+                continue
+            found = closest_term(snap, term, df)
+        if found is None:
             continue
-        df = snap.doc_freqs([term]).get(term, 0)
-        if df > RARE_DF:
-            continue
-        max_dist = 2 if len(term) >= 7 else 1
-        near = snap.near_terms(term, 1 if len(term) < 6 else 2, max_dist)
-        best: tuple[str, int] | None = None
-        for dist in range(1, max_dist + 1):
-            for cand, cdf, d in near:
-                enough = cdf >= 1 if df == 0 else cdf > df * 3
-                if d <= dist and cand != term and enough and (best is None or cdf > best[1]):
-                    best = (cand, cdf)
-            if best:
-                break
-        if best is None:
-            continue
-        surface = surface_form(snap.sample_texts(best[0], SAMPLE_PASSAGES), best[0])
+        surface = surface_form(snap.sample_texts(found, SAMPLE_PASSAGES), found)
         if surface and surface.lower() != node.raw.lower():
             text = text.replace(node.raw, surface, 1)
             changed = True

@@ -15,7 +15,7 @@ import numpy as np
 from whoosh.filedb.filestore import FileStorage
 
 from .codec import CodeColumn, FieldData, IntColumn, TextColumnWriter
-from .segment import SegmentInfo, SegmentParts, SegmentReader, write_parts
+from .segment import Averages, SegmentInfo, SegmentParts, SegmentReader, write_parts
 
 Input = tuple[SegmentReader, np.ndarray | None]  # a segment and its live mask (None: all)
 
@@ -117,7 +117,8 @@ def _text_column(inputs: Sequence[Input], name: str, masks: list[np.ndarray],
     return out
 
 
-def merge_segments(inputs: Sequence[Input], folder: Path, avgdl: float) -> SegmentInfo | None:
+def merge_segments(inputs: Sequence[Input], folder: Path,
+                   averages: Averages) -> SegmentInfo | None:
     """Write the live passages of ``inputs`` as one segment in ``folder`` (None: none live)."""
     masks = [_live(seg, live) for seg, live in inputs]
     if not any(m.any() for m in masks):
@@ -197,4 +198,4 @@ def merge_segments(inputs: Sequence[Input], folder: Path, avgdl: float) -> Segme
         thread_ids=thread_ids, thread_records=records,
         thread_first=np.concatenate(firsts), thread_count=np.concatenate(counts),
         thread_hash=np.concatenate(hashes).reshape(-1), thread_titles=titles)
-    return write_parts(folder, parts, avgdl)
+    return write_parts(folder, parts, averages)

@@ -36,7 +36,7 @@ from whoosh.filedb.filestore import FileStorage
 from ...analysis import analyzer
 from ...ingest.folding import author_key
 from ...ingest.model import COMMENT, POST, Thread, date_key
-from ...search.ranking import BM25_B, BM25_K1
+from ...search.ranking import BM25_B, BM25_K1, THREAD_B, THREAD_K1
 from ..records import thread_from_record, thread_hash, thread_record
 from .codec import (
     CodeColumn,
@@ -48,7 +48,7 @@ from .codec import (
     TextColumnWriter,
     write_segment,
 )
-from .postings import PostingsBuilder
+from .postings import BLOCK, PostingsBuilder
 
 SEGMENT_FORMAT = "fil2"
 INFO = "segment.json"
@@ -65,21 +65,63 @@ def passage_schema() -> Schema:
                   content=TEXT(analyzer=analyzer(), phrase=True, stored=True))
 
 
-def length_norm(lengths: np.ndarray, avgdl: float) -> np.ndarray:
-    """BM25's length normalisation of each passage: ``k1·(1−b+b·dl/avgdl)`` (float32)."""
+def length_norm(lengths: np.ndarray, avgdl: float, k1: float = BM25_K1,
+                b: float = BM25_B) -> np.ndarray:
+    """BM25's length normalisation of each document: ``k1·(1−b+b·dl/avgdl)`` (float32)."""
     dl = np.asarray(lengths).astype(np.float32)
-    return (BM25_K1 * (1 - BM25_B + BM25_B * dl / max(avgdl, 1e-9))).astype(np.float32)
+    return (k1 * (1 - b + b * dl / max(avgdl, 1e-9))).astype(np.float32)
 
 
-def bm25_weights(freqs: np.ndarray, norm: np.ndarray) -> np.ndarray:
-    """BM25 term weights ``tf·(k1+1)/(tf+norm)`` of postings, given their passages' norms."""
+def bm25_weights(freqs: np.ndarray, norm: np.ndarray, k1: float = BM25_K1) -> np.ndarray:
+    """BM25 term weights ``tf·(k1+1)/(tf+norm)`` of postings, given their documents' norms."""
     tf = np.asarray(freqs).astype(np.float32)
-    return (tf * np.float32(BM25_K1 + 1) / (tf + norm)).astype(np.float32)
+    return (tf * np.float32(k1 + 1) / (tf + norm)).astype(np.float32)
 
 
 def impacts(fd: FieldData | FieldPostings, avgdl: float) -> np.ndarray:
     """BM25 impact of every posting of a field (aligned with ``fd.ids``) for this avgdl."""
     return bm25_weights(fd.freqs, length_norm(fd.lengths, avgdl)[fd.ids])
+
+
+def thread_postings(fd: FieldData | FieldPostings, thread: np.ndarray,
+                    n_threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Postings of whole threads, each thread one document (its passages' text together).
+
+    Returns (thread codes, summed term frequencies, per-term starts aligned with the
+    field's terms, each thread's length in terms). A segment's threads hold contiguous
+    passages in order, so each term's thread codes come out ascending. Built block by
+    block of terms from the passage postings: no analysis, bounded temporaries.
+    """
+    tstart = np.asarray(fd.tstart)
+    ids_all, freqs_all = np.asarray(fd.ids), np.asarray(fd.freqs)
+    thread = np.asarray(thread).astype(np.int64)
+    out_ids, out_freqs = [], []
+    counts = np.zeros(len(tstart) - 1, dtype=np.int64)
+    n_terms = len(tstart) - 1
+    a = 0
+    while a < n_terms:
+        b = int(np.searchsorted(tstart, tstart[a] + BLOCK, side="right")) - 1
+        b = min(max(b, a + 1), n_terms)
+        s, e = int(tstart[a]), int(tstart[b])
+        per_term = np.diff(tstart[a:b + 1])
+        term_of = np.repeat(np.arange(a, b, dtype=np.int64), per_term)
+        key = term_of * max(n_threads, 1) + thread[ids_all[s:e]]
+        if len(key):
+            head = np.ones(len(key), dtype=bool)
+            head[1:] = key[1:] != key[:-1]
+            starts = np.flatnonzero(head)
+            out_ids.append((key[starts] % max(n_threads, 1)).astype(np.int32))
+            out_freqs.append(np.add.reduceat(freqs_all[s:e].astype(np.int64),
+                                             starts).astype(np.uint32))
+            counts[a:b] = np.bincount(term_of[starts] - a, minlength=b - a)
+        a = b
+    ids = np.concatenate(out_ids) if out_ids else np.empty(0, np.int32)
+    freqs = np.concatenate(out_freqs) if out_freqs else np.empty(0, np.uint32)
+    starts_all = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts_all[1:])
+    lengths = np.bincount(thread, weights=np.asarray(fd.lengths),
+                          minlength=n_threads).astype(np.int64)
+    return ids, freqs, starts_all, lengths
 
 
 # -- small column files ------------------------------------------------------------------
@@ -156,11 +198,13 @@ class SegmentInfo:
     total_length: int
     avgdl: float  # the average passage length its impacts were computed with
     stem: str  # the fil1 segment's file stem inside the folder
+    avgdl_threads: float = 1.0  # the average thread length its thread impacts used
 
     def to_json(self) -> str:
         return json.dumps({"format": SEGMENT_FORMAT, "docs": self.docs,
                            "threads": self.threads, "total_length": self.total_length,
-                           "avgdl": self.avgdl, "stem": self.stem})
+                           "avgdl": self.avgdl, "stem": self.stem,
+                           "avgdl_threads": self.avgdl_threads})
 
 
 # -- writing -----------------------------------------------------------------------------
@@ -185,26 +229,47 @@ class SegmentParts:
     thread_titles: list[str]  # title terms joined by TERM_SEP
 
 
-AvgLength = float | Callable[[int, int], float] | None
+@dataclass(frozen=True, slots=True)
+class Averages:
+    """Average lengths (in terms) of the index's live passages and threads."""
+
+    passage: float
+    thread: float
+
+    @classmethod
+    def of(cls, docs: int, threads: int, total_length: int) -> Averages:
+        return cls(total_length / docs if docs else 1.0,
+                   total_length / threads if threads else 1.0)
 
 
-def write_parts(folder: Path, parts: SegmentParts, avgdl: AvgLength) -> SegmentInfo:
-    """Write a complete segment into an empty ``folder``.
+#: The averages impacts use: given, a function of the segment's (passages, threads, total
+#: length) (the index's averages once it is added), or None (the segment's own).
+AveragesFor = Averages | Callable[[int, int, int], Averages] | None
 
-    ``avgdl``: the average passage length its impacts use — a number; a function of the
-    segment's (passages, total length); or None for the segment's own average.
-    """
+
+def write_parts(folder: Path, parts: SegmentParts, averages: AveragesFor) -> SegmentInfo:
+    """Write a complete segment into an empty ``folder`` (impacts for ``averages``)."""
     storage = FileStorage(str(folder))
     storage.create_index(passage_schema(), indexname=PASSAGES)
     docs = len(parts.kind)
+    threads = len(parts.thread_ids)
     total = int(np.sum(parts.content.lengths, dtype=np.int64))
-    if callable(avgdl):
-        avgdl = avgdl(docs, total)
-    if avgdl is None:
-        avgdl = total / docs if docs else 1.0
+    if callable(averages):
+        averages = averages(docs, threads, total)
+    if averages is None:
+        averages = Averages.of(docs, threads, total)
+    avgdl = averages.passage
     segment = write_segment(storage, PASSAGES,
                             SegmentData(docs, {FIELD: parts.content}, parts.stored))  # type: ignore[arg-type]
     save_array(folder, "col.impact", impacts(parts.content, avgdl))
+    tids, tfreqs, tstart, tlengths = thread_postings(parts.content, parts.thread, threads)
+    save_array(folder, "tpost.ids", tids)
+    save_array(folder, "tpost.freq", tfreqs)
+    save_array(folder, "tpost.tstart", tstart)
+    save_array(folder, "thread.length", tlengths)
+    save_array(folder, "tpost.impact", bm25_weights(
+        tfreqs, length_norm(tlengths, averages.thread, THREAD_K1, THREAD_B)[tids], THREAD_K1))
+    del tids, tfreqs, tstart
     save_array(folder, "col.kind", parts.kind.astype(np.uint8))
     save_array(folder, "col.stamp", parts.stamp.astype(np.int64))
     save_array(folder, "col.author", parts.author.astype(np.int32))
@@ -220,8 +285,8 @@ def write_parts(folder: Path, parts: SegmentParts, avgdl: AvgLength) -> SegmentI
     (folder / "authors.json").write_text(json.dumps(
         {"names": parts.author_names, "keys": parts.author_keys}, ensure_ascii=False),
         encoding="utf-8")
-    info = SegmentInfo(docs, len(parts.thread_ids), total, float(avgdl),
-                       segment.make_filename(""))
+    info = SegmentInfo(docs, threads, total, float(avgdl), segment.make_filename(""),
+                       float(averages.thread))
     (folder / INFO).write_text(info.to_json(), encoding="utf-8")
     return info
 
@@ -306,8 +371,8 @@ class SegmentBuilder:
         self.dates.close()
         self.thread_records.close()
 
-    def finish(self, avgdl: AvgLength = None) -> SegmentInfo:
-        """Write the segment (impacts for ``avgdl``: see :func:`write_parts`)."""
+    def finish(self, averages: AveragesFor = None) -> SegmentInfo:
+        """Write the segment (impacts for ``averages``: see :func:`write_parts`)."""
         content = self.postings.finish()
         occurrence = np.frombuffer(self.threads, dtype=np.int32)
         stored = {
@@ -335,7 +400,7 @@ class SegmentBuilder:
             thread_count=np.frombuffer(self.thread_count, dtype=np.int32),
             thread_hash=np.frombuffer(bytes(self.hashes), dtype=np.uint8),
             thread_titles=titles)
-        return write_parts(self.folder, parts, avgdl)
+        return write_parts(self.folder, parts, averages)
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -350,7 +415,7 @@ class SegmentReader:
         if info.get("format") != SEGMENT_FORMAT:
             raise ValueError(f"{folder.name}: not a {SEGMENT_FORMAT} segment")
         self.info = SegmentInfo(info["docs"], info["threads"], info["total_length"],
-                                info["avgdl"], info["stem"])
+                                info["avgdl"], info["stem"], info["avgdl_threads"])
         tocs = sorted(p.name for p in folder.glob(f"_{PASSAGES}_*.toc"))
         if not tocs or tocs[-1] != f"_{PASSAGES}_1.toc":  # Whoosh's writer commits _2, _3…
             raise ValueError(f"{folder.name}: changed by Whoosh's writer (table of contents "
@@ -371,6 +436,11 @@ class SegmentReader:
         self.thread_count = load_array(folder, "thread.count")
         self.thread_hash = load_array(folder, "thread.hash")
         self.thread_order = load_array(folder, "thread.order")
+        self.thread_length = load_array(folder, "thread.length")
+        self.tpost_ids = load_array(folder, "tpost.ids")
+        self.tpost_freq = load_array(folder, "tpost.freq")
+        self.tpost_tstart = load_array(folder, "tpost.tstart")
+        self.tpost_impact = load_array(folder, "tpost.impact")
         authors = json.loads((folder / "authors.json").read_text(encoding="utf-8"))
         self.author_names: list[str] = authors["names"]
         self.author_keys: list[str] = authors["keys"]
@@ -382,7 +452,11 @@ class SegmentReader:
                                 (self.lengths, self.docs, "lengths"),
                                 (self.thread_first, self.info.threads, "thread.first"),
                                 (self.thread_count, self.info.threads, "thread.count"),
-                                (self.thread_order, self.info.threads, "thread.order")):
+                                (self.thread_order, self.info.threads, "thread.order"),
+                                (self.thread_length, self.info.threads, "thread.length"),
+                                (self.tpost_tstart, len(self.field.terms) + 1, "tpost.tstart"),
+                                (self.tpost_impact, len(self.tpost_ids), "tpost.impact"),
+                                (self.tpost_freq, len(self.tpost_ids), "tpost.freq")):
             if len(arr) != size:
                 raise ValueError(f"{folder.name}: {what} holds {len(arr)} values, not {size}")
 

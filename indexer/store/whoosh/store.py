@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +21,8 @@ import numpy as np
 from ...errors import IndexDamagedError, IndexMissingError
 from ...ingest.model import Thread, day_bounds
 from ...search.deadline import Deadline
-from ...search.plan import And, AndNot, Filters, Null, Or, Phrase, Plan, Term
-from ...search.store import Facets, Key, Matches, PassageRecord
+from ...search.plan import And, AndNot, Coord, Filters, Null, Or, Phrase, Plan, Term
+from ...search.store import Facets, Key, Matches, PassageRecord, ThreadScores
 from ...search.suggest import levenshtein
 from ..base import BuildReport, IndexStats, UpdateReport
 from . import writer
@@ -260,6 +260,74 @@ class EmbeddedSnapshot:
                 mask &= view.column("thread") != code
         return mask
 
+    def best_in_threads(self, plan: Plan, exclude_plan: Plan | None, filters: Filters,
+                        threads: Sequence[str], per_thread: int,
+                        deadline: Deadline) -> Matches:
+        view = self.view
+        codes = [c for c in (view.find_thread(t) for t in threads) if c is not None]
+        out = Matches()
+        if not codes:
+            return out
+        ev = _Evaluator(view, deadline)
+        ids, ws = self._matching(ev, plan, exclude_plan, filters)
+        th = view.column("thread")[ids]
+        inside = np.flatnonzero(np.isin(th, np.array(codes, dtype=th.dtype)))
+        if not len(inside):
+            return out
+        order = inside[np.lexsort((ids[inside], -ws[inside], th[inside]))]
+        tho = th[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = tho[1:] != tho[:-1]
+        starts = np.flatnonzero(first)
+        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.append(starts, len(order))))
+        for i in order[rank < per_thread].tolist():
+            out.keys.append(int(ids[i]))
+            out.scores.append(float(ws[i]))
+            out.threads.append(view.thread_id(int(th[i])))
+        out.total = len(out.keys)
+        return out
+
+    # -- whole threads -------------------------------------------------------------------
+    def thread_stats(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        return self.view.n_threads_live, {t: self.view.thread_df(t) for t in terms}
+
+    def thread_scores(self, weights: Mapping[str, float], k1: float, b: float,
+                      coord_power: float, top: int, include: Sequence[str]) -> ThreadScores:
+        view = self.view
+        out = ThreadScores()
+        ids_l, ws_l, cw_l = [], [], []
+        total = 0.0
+        for term, w in weights.items():
+            total += w
+            tids, tw = view.thread_scored(term, k1, b)
+            if len(tids):
+                ids_l.append(tids)
+                ws_l.append(tw * np.float32(w))
+                cw_l.append(np.full(len(tids), w, dtype=np.float64))
+        if not ids_l or total <= 0:
+            return out
+        ids = np.concatenate(ids_l)
+        n = view.n_threads_total
+        score = np.bincount(ids, weights=np.concatenate(ws_l), minlength=n)
+        if coord_power:
+            share = np.bincount(ids, weights=np.concatenate(cw_l), minlength=n) / total
+            score *= share ** coord_power
+        out.max = float(score.max())
+        k = min(top, n)
+        if k > 0:
+            best = np.argpartition(-score, k - 1)[:k]
+            best = best[np.lexsort((best, -score[best]))]
+            for code in best.tolist():
+                if score[code] > 0:
+                    tid = view.thread_id(code)
+                    out.best.append((tid, float(score[code])))
+                    out.scores[tid] = float(score[code])
+        for tid in include:
+            if tid not in out.scores:
+                code = view.find_thread(tid)
+                out.scores[tid] = float(score[code]) if code is not None else 0.0
+        return out
+
     # -- what results show ---------------------------------------------------------------
     def positions(self, keys: Sequence[Key],
                   terms: Sequence[str]) -> dict[Key, dict[str, list[int]]]:
@@ -311,6 +379,31 @@ class EmbeddedSnapshot:
                 for d in self.view.first_docs(term, n)]
 
 
+def coordinated(parts: Sequence[Result], weights: Sequence[float], power: float,
+                 n_docs: int) -> Result:
+    """Any part: scores summed, times the share of the parts' weights matched ** power."""
+    total = float(sum(weights))
+    live = [(p, w) for p, w in zip(parts, weights, strict=True) if len(p[0])]
+    if not live or total <= 0:
+        return _EMPTY
+    ids = np.concatenate([p[0] for p, _ in live])
+    ws = np.concatenate([p[1] for p, _ in live]).astype(np.float64)
+    cw = np.concatenate([np.full(len(p[0]), w, dtype=np.float64) for p, w in live])
+    if len(ids) * 16 > n_docs:  # dense accumulation over all passages
+        score = np.bincount(ids, weights=ws, minlength=n_docs)
+        cov = np.bincount(ids, weights=cw, minlength=n_docs)
+        hit = np.flatnonzero(cov > 0).astype(np.int32)
+        score, cov = score[hit], cov[hit]
+    else:
+        hit, inv = np.unique(ids, return_inverse=True)
+        hit = hit.astype(np.int32)
+        score = np.bincount(inv, weights=ws)
+        cov = np.bincount(inv, weights=cw)
+    if power:
+        score = score * (cov / total) ** power
+    return hit, score.astype(np.float32)
+
+
 def phrase_match(view: IndexView, terms: Sequence[str], docs: np.ndarray) -> np.ndarray:
     """Which of ``docs`` (sorted, each holding every term) hold the terms consecutively.
 
@@ -353,6 +446,9 @@ class _Evaluator:
             return self.phrase(q.terms)
         if isinstance(q, Or):
             return union([self.eval(c) for c in q.children])
+        if isinstance(q, Coord):
+            return coordinated([self.eval(c) for c in q.children], q.weights, q.power,
+                               self.view.n_total)
         if isinstance(q, And):
             return intersect([self.eval(c) for c in q.children])
         if isinstance(q, AndNot):

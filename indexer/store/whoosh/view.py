@@ -23,6 +23,7 @@ from whoosh.codec.base import Automata
 
 from ...errors import IndexDamagedError
 from ...ingest.model import Thread
+from ...search.ranking import THREAD_B, THREAD_K1
 from ...search.ranking import idf as bm25_idf
 from .codec import FilFieldCursor
 from .manifest import Manifest
@@ -103,6 +104,11 @@ class IndexView:
         self.avgdl = manifest.avgdl()
         self._columns: dict[str, np.ndarray] = {}
         self._norms: dict[int, np.ndarray] = {}
+        self._thread_norms: dict[tuple[int, float, float], np.ndarray] = {}
+        self._thread_live: dict[int, np.ndarray | None] = {}
+        self.n_threads_live = manifest.live_threads
+        self.avgdl_threads = (manifest.live_length / manifest.live_threads
+                              if manifest.live_threads else 1.0)
         self._authors: tuple[dict[str, int], list[str], list[np.ndarray]] | None = None
         self._lock = threading.Lock()
 
@@ -275,6 +281,59 @@ class IndexView:
                 remaps.append(remap)
             self._authors = (codes, names, remaps)
         return self._authors
+
+    # -- whole threads as documents ----------------------------------------------------
+    def thread_alive(self, i: int) -> np.ndarray | None:
+        """Segment i's live threads (None: all), a thread being deleted whole."""
+        if i not in self._thread_live:
+            dead = self.deleted[i]
+            seg = self.segments[i]
+            self._thread_live[i] = (None if dead is None
+                                    else ~dead[np.asarray(seg.thread_first)])
+        return self._thread_live[i]
+
+    def thread_df(self, term: str) -> int:
+        """Number of live threads holding ``term``."""
+        n = 0
+        for i, seg in enumerate(self.segments):
+            t = seg.field.find(term)
+            if t < 0:
+                continue
+            s, e = int(seg.tpost_tstart[t]), int(seg.tpost_tstart[t + 1])
+            alive = self.thread_alive(i)
+            n += (e - s) if alive is None else int(alive[seg.tpost_ids[s:e]].sum())
+        return n
+
+    def thread_scored(self, term: str, k1: float, b: float) -> Result:
+        """(global codes of the live threads holding ``term``, their BM25 weight without idf),
+        each thread being one document (k1 and b of the thread score)."""
+        parts_ids, parts_w = [], []
+        for i, seg in enumerate(self.segments):
+            t = seg.field.find(term)
+            if t < 0:
+                continue
+            s, e = int(seg.tpost_tstart[t]), int(seg.tpost_tstart[t + 1])
+            ids = seg.tpost_ids[s:e]
+            if (k1, b) == (THREAD_K1, THREAD_B) and \
+                    seg.info.avgdl_threads == self.avgdl_threads:
+                w = seg.tpost_impact[s:e]
+            else:
+                key = (i, k1, b)
+                norm = self._thread_norms.get(key)
+                if norm is None:
+                    norm = self._thread_norms[key] = length_norm(
+                        seg.thread_length, self.avgdl_threads, k1, b)
+                w = bm25_weights(seg.tpost_freq[s:e], norm[ids], k1)
+            alive = self.thread_alive(i)
+            if alive is not None:
+                keep = alive[ids]
+                ids, w = ids[keep], w[keep]
+            parts_ids.append(ids + self.thread_bases[i])
+            parts_w.append(w)
+        if not parts_ids:
+            return _EMPTY_IDS, _EMPTY_W
+        return (np.concatenate(parts_ids).astype(np.int32, copy=False),
+                np.concatenate(parts_w))
 
     # -- threads -------------------------------------------------------------------------
     def thread_locate(self, code: int) -> tuple[int, int]:

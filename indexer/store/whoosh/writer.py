@@ -39,7 +39,7 @@ from .manifest import (
     writer_lock,
 )
 from .merge import merge_segments
-from .segment import SegmentBuilder, SegmentInfo
+from .segment import Averages, SegmentBuilder, SegmentInfo
 from .view import IndexView, save_deletions
 
 SEGMENTS_PER_TIER = 10  # segments of one size tier that trigger a merge
@@ -171,6 +171,7 @@ def update(index_dir: Path, threads: Iterable[Thread], progress: ProgressFn | No
             removed_length += length
         live_docs = manifest.live_docs - removed_docs
         live_length = manifest.live_length - removed_length
+        live_threads = sum(e.live_threads for e in entries)
 
         def build(folder: Path) -> SegmentInfo | None:
             if not fresh:
@@ -185,8 +186,8 @@ def update(index_dir: Path, threads: Iterable[Thread], progress: ProgressFn | No
             except BaseException:
                 builder.close()
                 raise
-            return builder.finish(lambda docs, length: (live_length + length)
-                                  / max(1, live_docs + docs))
+            return builder.finish(lambda docs, threads, length: Averages.of(
+                live_docs + docs, live_threads + threads, live_length + length))
 
         written = _write_segment(index_dir, build)
         if written is not None:
@@ -297,8 +298,8 @@ def _merge(index_dir: Path, manifest: Manifest, chosen: Sequence[int]) -> int:
     view = IndexView(index_dir, manifest, "")
     inputs = [(view.segments[i], None if view.deleted[i] is None else ~view.deleted[i])
               for i in chosen]
-    avgdl = manifest.avgdl()
-    written = _write_segment(index_dir, lambda folder: merge_segments(inputs, folder, avgdl))
+    averages = Averages.of(manifest.live_docs, manifest.live_threads, manifest.live_length)
+    written = _write_segment(index_dir, lambda folder: merge_segments(inputs, folder, averages))
     entries: list[SegmentEntry | None] = list(manifest.segments)
     for i in chosen:
         entries[i] = None
