@@ -160,9 +160,11 @@ def test_missing_or_empty_query_is_empty_200(client: FlaskClient, q: str | None)
     assert data["suggestion"] is None
 
 
-def test_suggestion(client: FlaskClient) -> None:
+def test_unknown_word_is_searched_as_its_closest_word(client: FlaskClient) -> None:
     data = search(client, "sarkosy")
-    assert data["total"] == 0
+    assert data["total"] == 1 and data["results"][0]["position"] == 15
+    assert data["notices"] == ["«\u00a0sarkosy\u00a0» n’apparaît dans aucun passage\u202f: "
+                               "cherché comme «\u00a0sarkozy\u00a0»."]
     assert data["suggestion"] == "sarkozy"
 
 

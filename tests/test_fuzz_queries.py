@@ -43,7 +43,7 @@ from indexer.search.query import (
     clean_query,
     parse_query,
 )
-from indexer.search.ranking import RERANK_DEPTH
+from indexer.search.ranking import DEFAULT
 from indexer.search.results import Notice
 from indexer.service import Service
 from indexer.store.whoosh.store import EmbeddedStore
@@ -53,10 +53,12 @@ from search_app.messages import notice_fr
 STORE_QUESTIONS = {
     "snapshot": 1, "match": 2, "facets": 1, "passages": 1, "positions": 1,
     "title_terms": 1, "doc_count": 1, "expand_prefix": MAX_PREFIXES,
-    "doc_freqs": 1 + MAX_WORDS, "near_terms": MAX_WORDS, "sample_texts": MAX_WORDS,
+    "thread_stats": 1, "thread_scores": 1, "best_in_threads": 1,
+    # the page's and the coordination's, one per rescued and one per suggested word
+    "doc_freqs": 3 + 2 * MAX_WORDS, "near_terms": MAX_WORDS, "sample_texts": MAX_WORDS,
 }
 #: ... and how big each question may be (``k`` of a match, ``limit`` of an expansion).
-STORE_SIZES = {"match": max(RERANK_DEPTH, MAX_PAGE * MAX_PER_PAGE),
+STORE_SIZES = {"match": max(DEFAULT.depth, MAX_PAGE * MAX_PER_PAGE),
                "expand_prefix": MAX_PREFIX_EXPANSION + 1}
 
 FUZZ = settings(max_examples=150, deadline=None,

@@ -158,11 +158,12 @@ def test_results_are_grouped_by_thread(make_index, make_app) -> None:
     assert "7 résultats" in html
 
 
-def test_suggestion_link(client: FlaskClient) -> None:
+def test_unknown_word_is_searched_as_its_closest_word(client: FlaskClient) -> None:
     html = get(client, "/", q="sarkosy")
-    assert "Vouliez-vous dire" in html
+    assert ("«\u00a0sarkosy\u00a0» n’apparaît dans aucun passage\u202f: cherché comme "
+            "«\u00a0sarkozy\u00a0».") in unescape(html)
     assert "/?q=sarkozy" in links(html)
-    assert "Aucun résultat pour « sarkosy »" in html
+    assert groups(html)
 
 
 def test_any_word_notice(client: FlaskClient) -> None:

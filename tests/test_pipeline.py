@@ -68,7 +68,8 @@ def test_bad_paging_asks_the_store_nothing(store: CountingStore) -> None:
 #: (title_terms, positions, doc_count: ranking.py is being redesigned) are only bounded.
 PIPELINE_QUESTIONS = ("snapshot", "match", "expand_prefix", "near_terms", "sample_texts",
                       "facets", "passages")
-RERANK_QUESTIONS = {"title_terms": 1, "positions": 1, "doc_count": 1}
+RERANK_QUESTIONS = {"title_terms": 1, "positions": 1, "doc_count": 1, "thread_stats": 1,
+                    "thread_scores": 1, "best_in_threads": 1}
 
 
 @pytest.mark.parametrize(("query", "questions", "words"), [
@@ -89,7 +90,8 @@ def test_questions_asked_of_the_store(store: CountingStore, query: str,
     search(store, query)  # type: ignore[arg-type]
     assert {k: n for k, n in store.calls.items() if k in PIPELINE_QUESTIONS} == questions
     assert all(store.calls[k] <= n for k, n in RERANK_QUESTIONS.items()), store.calls
-    assert store.calls["doc_freqs"] <= 1 + words  # the page's, and one per suggested word
+    # the rescue's, the coordination's and the page's, and one per suggested word
+    assert store.calls["doc_freqs"] <= 3 + words
     assert set(store.calls) <= {*PIPELINE_QUESTIONS, *RERANK_QUESTIONS, "doc_freqs"}
 
 

@@ -166,15 +166,6 @@ def test_k_cuts_the_list_not_the_total(snap: Any) -> None:
     assert found == [1, 0] and m.total == 6
 
 
-def test_thread_mass_sums_every_matching_passage_of_the_shown_threads(snap: Any) -> None:
-    full, found = match(snap, ZORG)
-    score = dict(zip(found, full.scores, strict=True))
-    by_thread = {t: sum(score[n] for n in found if PLACES[n][0] == t) for t in ("t1", "t2", "t3")}
-    assert full.thread_mass == pytest.approx(by_thread, rel=1e-6)
-    cut, shown = match(snap, ZORG, k=2)  # passages 1 and 0: thread t1 only
-    assert cut.thread_mass == pytest.approx({"t1": score[0] + score[1] + score[3]}, rel=1e-6)
-
-
 # -- filters ---------------------------------------------------------------------------------
 
 FILTERED = [
@@ -222,7 +213,7 @@ def test_filters_alone_list_newest_first_undated_last_then_index_order(
         snap: Any, filters: Filters, exclude: Plan | None, order: list[int]) -> None:
     m, found = match(snap, None, exclude, filters)
     assert found == order and m.total == len(order)
-    assert m.scores == [0.0] * len(order) and m.thread_mass == {}
+    assert m.scores == [0.0] * len(order)
 
 
 # -- the other questions ------------------------------------------------------------------------

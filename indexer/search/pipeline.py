@@ -3,8 +3,8 @@
 Every store answers the same few questions (:mod:`indexer.search.store`); the rules
 live here: an empty query finds nothing; the words are ANDed, and when no passage holds
 them all, passages holding any of them are ranked instead (``matched = "any"``);
-filters alone list the newest passages first; the best RERANK_DEPTH candidates are
-re-ranked with thread and proximity evidence (:mod:`indexer.search.ranking`); the
+filters alone list the newest passages first; the best candidates are re-ranked
+thread-first (:mod:`indexer.search.ranking`); the
 page's snippets mark the words as written (:mod:`indexer.search.snippets`); rare or
 unknown words get a "did you mean"; one deadline bounds the whole search.
 """
@@ -29,9 +29,9 @@ from .query import (
 )
 from .ranking import DEFAULT, Candidate, RankingConfig, idf, rerank, thread_weights
 from .results import Hit, Notice, SearchResults
-from .snippets import snippet, surface_form
+from .snippets import snippet
 from .store import Matches, SearchStore, Snapshot
-from .suggest import SAMPLE_PASSAGES, closest_term, suggest
+from .suggest import Speller, suggest
 
 SEARCH_TIME_LIMIT = 2.0  # seconds: a search that runs longer returns what it has found
 FACET_LIMIT = 15  # authors listed in the facet
@@ -97,7 +97,15 @@ class _Search:
         self.res = res
         self.deadline = deadline
         self.config = config
-        self.rescued: dict[str, str] = {}  # raw word -> the term searched instead
+        self.rescued: dict[str, tuple[str, str]] = {}  # raw word -> (term, as written)
+        self.speller = Speller(snap)
+        self._n: int | None = None
+
+    def doc_count(self) -> int:
+        """The store's passage count (asked once)."""
+        if self._n is None:
+            self._n = self.snap.doc_count()
+        return self._n
 
     def run(self, facets: bool) -> None:
         snap, parsed, res, config = self.snap, self.parsed, self.res, self.config
@@ -141,7 +149,7 @@ class _Search:
         self._hits(cands[(res.page - 1) * res.per_page: res.page * res.per_page])
         if not self.deadline.expired() and (
                 not res.total or self.rescued or any(df.get(t, 0) == 0 for t in terms)):
-            res.suggestion = suggest(snap, parsed, self.deadline, self.rescued)
+            res.suggestion = suggest(self.speller, parsed, self.deadline, self.rescued)
         if facets and res.total:
             found = snap.facets(plan, exclude, filters, FACET_LIMIT)
             res.kinds, res.authors = found.kinds, found.authors
@@ -152,7 +160,7 @@ class _Search:
             return required[0]
         if not self.config.coordination:
             return Or(tuple(required))
-        n = self.snap.doc_count()
+        n = self.doc_count()
         terms = [plan_terms(c) for c in required]
         df = self.snap.doc_freqs([t for ts in terms for t in ts])
         weights = tuple(sum(idf(n, df[t]) for t in ts) / len(ts) if ts else 0.0
@@ -172,28 +180,29 @@ class _Search:
                  and not n.compound and len(n.terms) == 1]
         if not plain:
             return
-        df = snap.doc_freqs([n.terms[0] for n in plain])
+        speller = self.speller
+        speller.know(snap.doc_freqs([n.terms[0] for n in plain]))
         ana = analyzer()
         interrogatives = {t for w in INTERROGATIVES for t in ana.terms(w)}
         drop: list[TermNode] = []
         for node in plain:
-            if df[node.terms[0]] or self.deadline.expired():
+            if speller.df(node.terms[0]) or self.deadline.expired():
                 continue
             word, new = surface_word(node.raw), None
             if word.endswith("ent") and len(word) > 5:
                 alt = ana.terms(word[:-2])
-                if len(alt) == 1 and snap.doc_freqs(alt)[alt[0]]:
+                if len(alt) == 1 and speller.df(alt[0]):
                     new = alt[0]
             if new is None:
-                new = closest_term(snap, node.terms[0], 0)
+                new = speller.closest(node.terms[0], 0)
             if new is None:
                 continue
             if question and new in interrogatives:
                 drop.append(node)
                 continue
-            self.rescued[node.raw] = new
             node.terms = [new]
-            shown = surface_form(snap.sample_texts(new, SAMPLE_PASSAGES), new) or new
+            shown = speller.surface(new) or new
+            self.rescued[node.raw] = (new, shown)
             self.res.notices.append(Notice("rescued", node.raw, other=shown))
         if drop and len(drop) < len(parsed.must):
             parsed.must = [n for n in parsed.must if all(n is not d for d in drop)]
@@ -253,7 +262,7 @@ class _Search:
             found = snap.positions([c.key for c in head], unique)
             for c in head:
                 c.positions = found.get(c.key, {})
-        n = snap.doc_count()
+        n = self.doc_count()
         rerank(head, terms, {t: idf(n, df.get(t, 0)) for t in terms}, max_thread, config)
         top = max((c.score for c in head), default=1.0) or 1.0
         for c in tail:  # deeper pages: the passage score, on the head's scale

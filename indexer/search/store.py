@@ -31,8 +31,6 @@ class Matches:
     threads: list[str] = field(default_factory=list)  # thread id of each key
     total: int = 0  # passages matching (a lower bound when ``exact`` is False)
     exact: bool = True
-    #: summed scores of ALL the matching passages of each thread among ``threads``
-    thread_mass: dict[str, float] = field(default_factory=dict)
     timed_out: bool = False  # the deadline cut the matching short (what was found is here)
 
 

@@ -35,15 +35,49 @@ def closest_term(snap: Snapshot, term: str, df: int) -> str | None:
     return best[0] if best else None
 
 
-def suggest(snap: Snapshot, parsed: ParsedQuery, deadline: Deadline,
-            rescued: dict[str, str] | None = None) -> str | None:
+class Speller:
+    """Close words and how they are written, each looked up once per search."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+        self._closest: dict[tuple[str, int], str | None] = {}
+        self._surface: dict[str, str | None] = {}
+        self._df: dict[str, int] = {}
+
+    def know(self, df: dict[str, int]) -> None:
+        """Document frequencies already asked for."""
+        self._df.update(df)
+
+    def df(self, term: str) -> int:
+        """Passages holding ``term`` (asked once)."""
+        if term not in self._df:
+            self._df[term] = self.snap.doc_freqs([term]).get(term, 0)
+        return self._df[term]
+
+    def closest(self, term: str, df: int) -> str | None:
+        """:func:`closest_term`, remembered."""
+        key = (term, df)
+        if key not in self._closest:
+            self._closest[key] = closest_term(self.snap, term, df)
+        return self._closest[key]
+
+    def surface(self, term: str) -> str | None:
+        """How the passages most often write ``term``, remembered."""
+        if term not in self._surface:
+            self._surface[term] = surface_form(
+                self.snap.sample_texts(term, SAMPLE_PASSAGES), term)
+        return self._surface[term]
+
+
+def suggest(speller: Speller, parsed: ParsedQuery, deadline: Deadline,
+            rescued: dict[str, tuple[str, str]] | None = None) -> str | None:
     """The query with its rare words replaced by close, more frequent ones; None if unchanged.
 
     A word is replaced by the most frequent index term within one edit (two for words
     of 7 letters or more, when one edit finds nothing) that shares its first letter
     (two for words of 6 or more) and is in at least one passage (three times as many
     passages as the word itself, when the word is in the index), written as the
-    passages most often write it.
+    passages most often write it. Words the search rescued keep their rescue.
     """
     text, changed = parsed.text, False
     for node in parsed.words():
@@ -52,17 +86,19 @@ def suggest(snap: Snapshot, parsed: ParsedQuery, deadline: Deadline,
         if node.compound or len(node.terms) != 1:
             continue
         term = node.terms[0]
-        found = (rescued or {}).get(node.raw)  # searched already as this closer term
-        if found is None:
+        surface: str | None
+        if node.raw in (rescued or {}):  # searched already as this closer term
+            surface = (rescued or {})[node.raw][1]
+        else:
             if not MIN_CHARS <= len(term) <= MAX_CHARS or not term.isalpha():
                 continue
-            df = snap.doc_freqs([term]).get(term, 0)
+            df = speller.df(term)
             if df > RARE_DF:
                 continue
-            found = closest_term(snap, term, df)
-        if found is None:
-            continue
-        surface = surface_form(snap.sample_texts(found, SAMPLE_PASSAGES), found)
+            found = speller.closest(term, df)
+            if found is None:
+                continue
+            surface = speller.surface(found)
         if surface and surface.lower() != node.raw.lower():
             text = text.replace(node.raw, surface, 1)
             changed = True

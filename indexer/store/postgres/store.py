@@ -546,19 +546,15 @@ class PostgresSnapshot:
         else:
             score, order = "0::float8", "m.date_key DESC, m.ord"
         rows = self._execute(
-            "SELECT m.ord, m.thread_id, m.score, count(*) OVER (), "
-            "sum(m.score) OVER (PARTITION BY m.thread_id ORDER BY m.ord ROWS BETWEEN "
-            "UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) "  # summed in index order
+            "SELECT m.ord, m.thread_id, m.score, count(*) OVER () "
             f"FROM (SELECT p.ord, p.thread_id, p.date_key, {score} AS score "
             f"FROM fil_passages p WHERE {' AND '.join(where) or 'true'}) m "
             f"ORDER BY {order} LIMIT %s", [*sparams, *wparams, k]).fetchall()
         out = Matches(total=int(rows[0][3]) if rows else 0)
-        for o, tid, sc, _, mass in rows:
+        for o, tid, sc, _ in rows:
             out.keys.append((o, tid))
             out.scores.append(float(sc))
             out.threads.append(tid)
-            if plan is not None:
-                out.thread_mass[tid] = float(mass)
         return out
 
     # -- what results show ---------------------------------------------------------------

@@ -192,18 +192,10 @@ class EmbeddedSnapshot:
         else:
             best = top_k(found[0], found[1], k)
         thread = view.column("thread")
-        codes: dict[str, int] = {}
         for docnum, score in best:
-            code = int(thread[docnum])
-            tid = view.thread_id(code)
-            codes[tid] = code
             out.keys.append(docnum)
             out.scores.append(score)
-            out.threads.append(tid)
-        if plan is not None and best:
-            sums = np.bincount(thread[found[0]], weights=found[1],
-                               minlength=view.n_threads_total)
-            out.thread_mass = {tid: float(sums[code]) for tid, code in codes.items()}
+            out.threads.append(view.thread_id(int(thread[docnum])))
         return out
 
     def _matching(self, ev: _Evaluator, plan: Plan | None, exclude_plan: Plan | None,
