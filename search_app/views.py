@@ -183,7 +183,8 @@ def comment_views(thread: Thread, terms: Marks) -> list[CommentView]:
     """Comments with highlighted paragraphs, "in reply to" links and back-links."""
     authors = {c.position: c.author for c in thread.comments}
     views = {c.position: CommentView(
-        c.position, c.author, c.date, [highlight(p, terms) for p in c.paragraphs],
+        c.position, c.author, c.date,
+        [highlight(p, terms, exact=terms.exact) for p in c.paragraphs],
         [(n, authors.get(n)) for n in c.reply_to if n in authors])
         for c in thread.comments}
     for c in thread.comments:
@@ -205,7 +206,8 @@ def thread(thread_id: str) -> Response | tuple[str, int]:
     return render_template(
         "thread.html", thread=found, q=display_query(q), terms=terms,
         back_url=search_url(q) if q.strip() else None,
-        paragraphs=[(n, highlight(p, terms)) for n, p in enumerate(found.paragraphs, start=1)],
+        paragraphs=[(n, highlight(p, terms, exact=terms.exact))
+                    for n, p in enumerate(found.paragraphs, start=1)],
         comments=comment_views(found, terms),
         source_url=safe_source_url(found.url),
     ), 200

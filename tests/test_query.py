@@ -201,14 +201,27 @@ def test_marks() -> None:
     assert Marks(prefixes=("abc",)) and "abcd" in Marks(prefixes=("abc",))
 
 
-@pytest.mark.parametrize(("query", "terms", "prefixes"), [
-    ("tres haut", {"tres", "haut"}, ()),
-    ("lippi -obama", {"lipp"}, ()),  # excluded words are not marked
-    ("entrep* entrep* lip*", {"entrep", "lip"}, ("entrep", "lip")),
-    ('"haut debit" author:philrig', {"haut", "deb"}, ()),
-    ("author:", set(), ()),  # cannot be parsed: nothing marked, the page still shows
-    ("", set(), ()),
-    (None, set(), ()),
+@pytest.mark.parametrize(("query", "terms", "prefixes", "words"), [
+    ("tres haut", {"tres", "haut"}, (), {"tres", "haut"}),
+    ("lippi -obama", {"lipp"}, (), {"lippi"}),  # excluded words are not marked
+    ("entrep* entrep* lip*", {"entrep", "lip"}, ("entrep", "lip"), set()),
+    ('"haut débit" author:philrig', {"haut", "deb"}, (), {"haut", "debit"}),
+    ("author:", set(), (), set()),  # cannot be parsed: nothing marked, the page still shows
+    ("", set(), (), set()),
+    (None, set(), (), set()),
 ])
-def test_query_marks(query: str | None, terms: set[str], prefixes: tuple[str, ...]) -> None:
-    assert query_marks(query) == Marks(frozenset(terms), prefixes)
+def test_query_marks(query: str | None, terms: set[str], prefixes: tuple[str, ...],
+                     words: set[str]) -> None:
+    assert query_marks(query) == Marks(frozenset(terms), prefixes, frozenset(words))
+
+
+@pytest.mark.parametrize(("query", "written", "exact"), [
+    ("fondée", "Fondée", True),
+    ("fondée", "FONDEE", True),  # case and accents aside
+    ("fondée", "fond", False),  # the same stem, another word
+    ("entreprises", "l'entreprise", False),
+    ("auto-entrepreneur", "Auto-Entrepreneur", True),
+    ("entrep*", "Entreprises", True),
+])
+def test_exact_or_stem_only(query: str, written: str, exact: bool) -> None:
+    assert query_marks(query).exact(written) is exact

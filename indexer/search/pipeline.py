@@ -21,10 +21,12 @@ from .plan import Coord, Filters, Or, Plan, all_of, any_of, compile_node, plan_t
 from .query import (
     INTERROGATIVES,
     MAX_PREFIX_EXPANSION,
+    Marks,
     ParsedQuery,
     TermNode,
     choose_expansions,
     parse_query,
+    query_words,
     surface_word,
 )
 from .ranking import DEFAULT, Candidate, RankingConfig, idf, rerank, thread_weights
@@ -273,9 +275,10 @@ class _Search:
         """The page's hits: what each passage shows, with its snippet."""
         records = self.snap.passages([c.key for c in page])
         marked = set(self.res.terms)
+        words = Marks(words=query_words(self.parsed))
         for c in page:
             r = records[c.key]
-            html, para = snippet(r.text, marked)
+            html, para = snippet(r.text, marked, exact=words.exact)
             self.res.hits.append(Hit(
                 thread_id=r.thread_id, thread_title=r.thread_title, kind=r.kind,
                 position=r.position, author=r.author, date=r.date, snippet=html,

@@ -528,10 +528,23 @@ def set_filter(query: str, name: str, value: str, alias: str | None = None) -> s
 
 @dataclass(frozen=True, slots=True)
 class Marks:
-    """What a thread page marks for a query: analysed terms, and prefixes (``entrep*``)."""
+    """What a page marks for a query: analysed terms and prefixes (``entrep*``), and the
+    query's words as written (folded), which tell an exact match from a stem-only one."""
 
     terms: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
+    words: frozenset[str] = frozenset()
+
+    def exact(self, written: str) -> bool:
+        """True when a matching word is written as the query wrote it (case, accents aside).
+
+        >>> m = query_marks("fondée entrep*")
+        >>> m.exact("Fondée"), m.exact("fond"), m.exact("entreprises")
+        (True, False, True)
+        """
+        folded = fold(written).replace("-", "")
+        return folded in self.words or (bool(self.prefixes)
+                                         and folded.startswith(self.prefixes))
 
     def __bool__(self) -> bool:
         return bool(self.terms or self.prefixes)
@@ -567,4 +580,28 @@ def query_marks(query: str | None) -> Marks:
 
     for node in parsed.must:
         walk(node)
-    return Marks(frozenset(parsed.positive_terms()), tuple(dict.fromkeys(prefixes)))
+    return Marks(frozenset(parsed.positive_terms()), tuple(dict.fromkeys(prefixes)),
+                 query_words(parsed))
+
+
+def query_words(parsed: ParsedQuery, ana: FrenchAnalyzer | None = None) -> frozenset[str]:
+    """The query's words as written, folded: each analysed token's own characters.
+
+    >>> sorted(query_words(parse_query("l'Entreprise auto-entrepreneur")))
+    ['auto', 'autoentrepreneur', 'entrepreneur', 'entreprise']
+    """
+    ana = ana or analyzer()
+    out: set[str] = set()
+
+    def walk(node: Node) -> None:
+        if isinstance(node, TermNode | PhraseNode):
+            if isinstance(node, TermNode) and node.prefix is not None:
+                return
+            out.update(fold(node.raw[s:e]).replace("-", "") for _, _, s, e in ana.spans(node.raw))
+        elif isinstance(node, OrNode | AndNode):
+            for child in node.children:
+                walk(child)
+
+    for node in parsed.must:
+        walk(node)
+    return frozenset(out)
