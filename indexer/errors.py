@@ -59,6 +59,7 @@ QUERY_MESSAGES_EN = {
     "negated_date": "-{name}: a date filter cannot be excluded (use after: or before:)",
     "not_integer": "{name} must be a whole number (got {value!r})",
     "out_of_range": "{name} must be between 1 and {limit}",
+    "bad_group": "{name} must be passage or thread, not {value!r}",
 }
 
 

@@ -58,9 +58,10 @@ class Service:
         self.name = store.name
 
     def search(self, query: str, page: int = 1, per_page: int = 10,
-               facets: bool = False) -> SearchResults:
-        """One page of ranked hits (see :func:`indexer.search.pipeline.search`)."""
-        return search(self.store, query, page=page, per_page=per_page, facets=facets)
+               facets: bool = False, group: str = "passage") -> SearchResults:
+        """One page of results (see :func:`indexer.search.pipeline.search`)."""
+        return search(self.store, query, page=page, per_page=per_page, facets=facets,
+                      group=group)
 
     def get_thread(self, thread_id: str) -> Thread | None:
         """The whole thread with this id, or None."""

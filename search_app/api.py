@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from indexer.errors import QueryError
 from indexer.ingest.model import Thread
 from indexer.search.pipeline import check_paging
-from indexer.search.results import Hit, SearchResults
+from indexer.search.results import Hit, SearchResults, ThreadGroup
 
 from .errors import error_response
 from .messages import notice_fr, query_error_fr
@@ -40,16 +40,31 @@ def hit_json(hit: Hit, query: str) -> dict[str, Any]:
     }
 
 
+def group_json(g: ThreadGroup, query: str) -> dict[str, Any]:
+    """One thread of a page grouped by thread: where it is, its best passages, the rest."""
+    return {
+        "thread_id": g.thread_id,
+        "thread_title": g.thread_title,
+        "score": g.score,
+        "url": thread_url(g.thread_id, query),
+        "passages": [hit_json(h, query) for h in g.hits],
+        "more": g.more,
+    }
+
+
 def results_json(res: SearchResults, query: str, facets: bool) -> dict[str, Any]:
     """The search contract: query, total, page, per_page, suggestion, results (+ extras)."""
     out: dict[str, Any] = {
         "query": query,
         "total": res.total,
         "total_exact": res.total_exact,
+        "total_passages": res.total_passages,
+        "group": res.group,
         "page": res.page,
         "per_page": res.per_page,
         "suggestion": res.suggestion,
-        "results": [hit_json(h, query) for h in res.hits],
+        "results": ([group_json(g, query) for g in res.groups] if res.group == "thread"
+                    else [hit_json(h, query) for h in res.hits]),
         "matched": res.matched,
         "notices": [notice_fr(n) for n in res.notices],
         "elapsed_ms": round(res.elapsed_ms, 2),
@@ -80,7 +95,12 @@ def thread_json(t: Thread) -> dict[str, Any]:
 
 @bp.get("/search")
 def search() -> Response | tuple[Response, int]:
-    """Search passages: ``?q=...&page=1&per_page=10[&facets=1]``.
+    """Search: ``?q=...&page=1&per_page=10[&facets=1][&group=thread]``.
+
+    ``group=thread`` returns one result per thread (its best passages under
+    ``passages``, and ``more``: its other matching passages) and ``total`` counts
+    threads; by default results are passages (thread-first ordered) and ``total`` counts
+    passages. ``total_passages`` counts passages either way.
 
     A missing or empty ``q`` is not an error: it answers 200 with ``total`` 0 and no
     results. ``page`` (1..100) and ``per_page`` (1..100) must be whole numbers, else
@@ -89,11 +109,13 @@ def search() -> Response | tuple[Response, int]:
     """
     q = request.args.get("q", "")
     facets = request.args.get("facets", "").lower() in ("1", "true", "yes", "oui")
+    group = request.args.get("group", "passage")
     try:
         page, per_page = check_paging(
             request.args.get("page", "1"),
             request.args.get("per_page", str(current_app.config["PER_PAGE"])))
-        res = get_service().search(q, page=page, per_page=per_page, facets=facets)
+        res = get_service().search(q, page=page, per_page=per_page, facets=facets,
+                                   group=group)
     except QueryError as exc:
         return jsonify({"error": query_error_fr(exc)}), 400
     return jsonify(results_json(res, q, facets))

@@ -49,6 +49,7 @@ def query_error_fr(exc: QueryError) -> str:
                        f"(reçu{NBSP}: {quote(value)})",
         "out_of_range": f"le paramètre {_PARAMS.get(name, name)} doit être compris entre "
                         f"1 et {limit}",
+        "bad_group": f"le paramètre group vaut passage ou thread, pas {quote(value)}",
     }
     return messages.get(exc.code, "la recherche n’a pas pu être comprise")
 

@@ -312,3 +312,41 @@ def test_exclusion_applies_to_filter_only_queries(backend_client: FlaskClient) -
     assert body["total"] == 13  # comment 8 names Lippi
     assert [r["position"] for r in body["results"]] == [14, 13, 12, 11, 10, 9, 7, 6, 5, 4, 3, 2, 1]
     assert all("lippi" not in r["snippet"].lower() for r in body["results"])
+
+
+# -- results grouped by thread -------------------------------------------------------
+
+
+def test_group_by_thread_pages_over_threads(make_app, make_index) -> None:
+    """group=thread: one result per thread, each thread on one page only, totals in both."""
+    threads = [{"id": f"fil-{i}", "title": f"Fil {i}",
+                "post": {"paragraphs": [f"Le chat numéro {i} dort."] * (1 + i % 4)}}
+               for i in range(23)]
+    client = make_app(make_index(threads)).test_client()
+    seen: list[str] = []
+    for page in (1, 2, 3):
+        data = client.get("/api/search", query_string={
+            "q": "chat", "group": "thread", "per_page": 10, "page": page}).get_json()
+        assert data["group"] == "thread" and data["total"] == 23
+        assert data["total_passages"] == sum(1 + i % 4 for i in range(23))
+        for r in data["results"]:
+            assert 1 <= len(r["passages"]) <= 3
+            assert all(p["thread_id"] == r["thread_id"] for p in r["passages"])
+            assert r["more"] == (1 + int(r["thread_id"][4:]) % 4) - len(r["passages"])
+            assert r["url"] == f"/thread/{r['thread_id']}?q=chat"
+        seen += [r["thread_id"] for r in data["results"]]
+    assert len(seen) == len(set(seen)) == 23
+
+
+def test_group_by_passage_is_the_default_and_unchanged(client: FlaskClient) -> None:
+    default = client.get("/api/search?q=tres+haut+debit").get_json()
+    explicit = client.get("/api/search?q=tres+haut+debit&group=passage").get_json()
+    assert default == {**explicit, "elapsed_ms": default["elapsed_ms"]}
+    assert default["group"] == "passage" and default["total"] == default["total_passages"] == 5
+
+
+def test_bad_group_is_a_400(client: FlaskClient) -> None:
+    resp = client.get("/api/search?q=lippi&group=fil")
+    assert resp.status_code == 400
+    assert resp.get_json() == {"error": "le paramètre group vaut passage ou thread, "
+                                        "pas «\u00a0fil\u00a0»"}

@@ -30,13 +30,16 @@ from .query import (
     surface_word,
 )
 from .ranking import DEFAULT, Candidate, RankingConfig, idf, rerank, thread_weights
-from .results import Hit, Notice, SearchResults
+from .results import Hit, Notice, SearchResults, ThreadGroup
 from .snippets import snippet
 from .store import Matches, SearchStore, Snapshot
 from .suggest import Speller, suggest
 
 SEARCH_TIME_LIMIT = 2.0  # seconds: a search that runs longer returns what it has found
 FACET_LIMIT = 15  # authors listed in the facet
+GROUPS = ("passage", "thread")
+PER_THREAD_SHOWN = 3  # passages a thread shows when results are grouped by thread
+MAX_GROUP_DEPTH = 30_000  # passages read to fill the last page of threads
 MAX_PER_PAGE = 100
 MAX_PAGE = 100
 
@@ -57,19 +60,24 @@ def check_paging(page: object, per_page: object) -> tuple[int, int]:
 
 def search(store: SearchStore, query: str, page: int = 1, per_page: int = 10,
            facets: bool = False, time_limit: float | None = None,
-           config: RankingConfig = DEFAULT) -> SearchResults:
-    """Run a query on a store and return one page of ranked hits (see the module docstring).
+           config: RankingConfig = DEFAULT, group: str = "passage") -> SearchResults:
+    """Run a query on a store and return one page of results (see the module docstring).
 
-    Raises QueryError for a query or paging that cannot run, IndexMissingError when the
-    store holds no index. Past ``time_limit`` seconds (default SEARCH_TIME_LIMIT), what was
-    found so far comes back with a ``timed_out`` notice and ``total_exact`` False.
+    ``group="thread"`` pages over threads (each with its best passages) instead of
+    passages. Raises QueryError for a query or paging that cannot run, IndexMissingError
+    when the store holds no index. Past ``time_limit`` seconds (default
+    SEARCH_TIME_LIMIT), what was found so far comes back with a ``timed_out`` notice and
+    ``total_exact`` False.
     """
     started = time.perf_counter()
     page, per_page = check_paging(page, per_page)
+    if group not in GROUPS:
+        raise QueryError("bad_group", name="group", value=str(group)[:20])
     parsed = parse_query(query)
     deadline = Deadline(SEARCH_TIME_LIMIT if time_limit is None else time_limit)
     res = SearchResults(query=parsed.text, total=0, page=page, per_page=per_page,
-                        notices=list(parsed.notices), terms=parsed.positive_terms())
+                        notices=list(parsed.notices), terms=parsed.positive_terms(),
+                        group=group)
     try:
         with store.snapshot(deadline) as snap:
             if not parsed.must and not parsed.has_filters:
@@ -122,7 +130,8 @@ class _Search:
         required = [compile_node(n, expansions) for n in parsed.must]
         exclude = any_of([compile_node(n, expansions) for n in parsed.must_not])
         filters = Filters.of(parsed)
-        depth = max(config.depth, res.page * res.per_page)
+        wanted = res.page * res.per_page
+        depth = max(config.depth, wanted * (PER_THREAD_SHOWN if res.group == "thread" else 1))
         any_word = self._any_word(required)
         plan: Plan | None
         if question and len(required) > 1:  # questions: ranked any-word, no AND first
@@ -139,22 +148,60 @@ class _Search:
         if not m.total:
             res.matched = "none"
         res.total, res.total_exact = m.total, m.exact
+        res.total_passages = m.total
         if m.timed_out:
             _timed_out(res)
         terms = res.terms
         res.terms = list(dict.fromkeys(terms + expanded))
         df = snap.doc_freqs(terms)
-        if plan is None:  # filters alone: newest first, as the store orders them
-            cands = [Candidate(k, tid, 0.0) for k, tid in zip(m.keys, m.threads, strict=True)]
+        cands = self._ordered(m, plan, exclude, filters, terms, df)
+        if res.group == "thread":
+            while (len({c.thread_id for c in cands}) < wanted and len(m.keys) < m.total
+                   and depth < MAX_GROUP_DEPTH and not self.deadline.expired()):
+                depth = min(MAX_GROUP_DEPTH, depth * 4)  # a deep page: read further
+                m = snap.match(plan, exclude, filters, depth, self.deadline)
+                cands = self._ordered(m, plan, exclude, filters, terms, df)
+            self._groups(cands, m, plan, exclude, filters)
         else:
-            cands = self._ranked(m, plan, exclude, filters, terms, df)
-        self._hits(cands[(res.page - 1) * res.per_page: res.page * res.per_page])
+            self._hits(cands[(res.page - 1) * res.per_page: res.page * res.per_page])
         if not self.deadline.expired() and (
                 not res.total or self.rescued or any(df.get(t, 0) == 0 for t in terms)):
             res.suggestion = suggest(self.speller, parsed, self.deadline, self.rescued)
         if facets and res.total:
             found = snap.facets(plan, exclude, filters, FACET_LIMIT)
             res.kinds, res.authors = found.kinds, found.authors
+
+    def _ordered(self, m: Matches, plan: Plan | None, exclude: Plan | None,
+                 filters: Filters, terms: list[str], df: dict[str, int]) -> list[Candidate]:
+        """The matches in the order results show them."""
+        if plan is None:  # filters alone: newest first, as the store orders them
+            return [Candidate(k, tid, 0.0) for k, tid in zip(m.keys, m.threads, strict=True)]
+        return self._ranked(m, plan, exclude, filters, terms, df)
+
+    def _groups(self, cands: list[Candidate], m: Matches, plan: Plan | None,
+                exclude: Plan | None, filters: Filters) -> None:
+        """The page's threads, each with its best passages, and the thread totals."""
+        res = self.res
+        by_thread: dict[str, list[Candidate]] = {}
+        for c in cands:
+            by_thread.setdefault(c.thread_id, []).append(c)
+        if m.total_threads is not None:
+            res.total = m.total_threads
+        else:  # the store did not count: what was read is a lower bound
+            res.total = len(by_thread)
+            res.total_exact = res.total_exact and len(m.keys) >= m.total
+        res.total_threads = res.total
+        page = list(by_thread.items())[(res.page - 1) * res.per_page: res.page * res.per_page]
+        if not page:
+            return
+        counts = self.snap.thread_match_counts(plan, exclude, filters, [t for t, _ in page])
+        shown = [c for _, cs in page for c in cs[:PER_THREAD_SHOWN]]
+        hits = dict(zip((c.key for c in shown), self._make_hits(shown), strict=True))
+        for tid, cs in page:
+            group_hits = [hits[c.key] for c in cs[:PER_THREAD_SHOWN]]
+            res.groups.append(ThreadGroup(
+                tid, group_hits[0].thread_title, group_hits[0].score, group_hits,
+                max(0, counts.get(tid, len(cs)) - len(group_hits))))
 
     def _any_word(self, required: list[Plan]) -> Plan:
         """The clauses ORed, each passage scored by coordination (the share it holds)."""
@@ -273,16 +320,22 @@ class _Search:
 
     def _hits(self, page: Sequence[Candidate]) -> None:
         """The page's hits: what each passage shows, with its snippet."""
-        records = self.snap.passages([c.key for c in page])
+        self.res.hits.extend(self._make_hits(page))
+
+    def _make_hits(self, cands: Sequence[Candidate]) -> list[Hit]:
+        """What each passage shows, with its snippet."""
+        records = self.snap.passages([c.key for c in cands])
         marked = set(self.res.terms)
         words = Marks(words=query_words(self.parsed))
-        for c in page:
+        out = []
+        for c in cands:
             r = records[c.key]
             html, para = snippet(r.text, marked, exact=words.exact)
-            self.res.hits.append(Hit(
+            out.append(Hit(
                 thread_id=r.thread_id, thread_title=r.thread_title, kind=r.kind,
                 position=r.position, author=r.author, date=r.date, snippet=html,
                 score=round(c.final, 4), paragraph=para))
+        return out
 
 
 def _prefix_nodes(nodes: Sequence[object]) -> list[TermNode]:

@@ -45,8 +45,24 @@ class Hit:
 
 
 @dataclass(slots=True)
+class ThreadGroup:
+    """One thread of a page grouped by thread: its best passages, best first."""
+
+    thread_id: str
+    thread_title: str
+    score: float  # its best passage's
+    hits: list[Hit] = field(default_factory=list)
+    more: int = 0  # its other matching passages
+
+
+@dataclass(slots=True)
 class SearchResults:
-    """One page of results plus what the page needs around them (facets, suggestion)."""
+    """One page of results plus what the page needs around them (facets, suggestion).
+
+    Grouped by passage (the default), ``hits`` are the page's passages, thread-first
+    ordered, and ``total`` counts passages. Grouped by thread, ``groups`` are the page's
+    threads, and ``total`` counts threads; ``total_passages`` counts passages either way.
+    """
 
     query: str
     total: int
@@ -54,7 +70,14 @@ class SearchResults:
     per_page: int
     hits: list[Hit] = field(default_factory=list)
     suggestion: str | None = None
-    matched: str = "all"  # "all": every word matched; "any": fallback to any word; "none"
+    #: "all": every word matched; "any": none held them all, passages with any are ranked;
+    #: "question": read as a question, passages ranked by how much of it they hold;
+    #: "none": nothing matched
+    matched: str = "all"
+    group: str = "passage"  # or "thread"
+    groups: list[ThreadGroup] = field(default_factory=list)
+    total_passages: int = 0
+    total_threads: int = 0
     authors: list[tuple[str, int]] = field(default_factory=list)  # author facet with counts
     kinds: dict[str, int] = field(default_factory=dict)  # {"post": n, "comment": m}
     notices: list[Notice] = field(default_factory=list)  # e.g. a prefix expansion was capped

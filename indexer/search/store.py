@@ -31,6 +31,7 @@ class Matches:
     threads: list[str] = field(default_factory=list)  # thread id of each key
     total: int = 0  # passages matching (a lower bound when ``exact`` is False)
     exact: bool = True
+    total_threads: int | None = None  # threads matching (None: the store did not count)
     timed_out: bool = False  # the deadline cut the matching short (what was found is here)
 
 
@@ -113,6 +114,11 @@ class Snapshot(Protocol):
                         threads: Sequence[str], per_thread: int,
                         deadline: Deadline) -> Matches:
         """The ``per_thread`` best matches of each of ``threads`` (scored as ``match``)."""
+        ...
+
+    def thread_match_counts(self, plan: Plan | None, exclude: Plan | None, filters: Filters,
+                            threads: Sequence[str]) -> dict[str, int]:
+        """How many passages of each of ``threads`` match (as ``match`` matches)."""
         ...
 
     def positions(self, keys: Sequence[Key],

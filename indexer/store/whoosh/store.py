@@ -186,6 +186,10 @@ class EmbeddedSnapshot:
         view = self.view
         out = Matches(total=int(len(found[0])), exact=ev.exact and not ev.timed_out,
                       timed_out=ev.timed_out)
+        if len(found[0]):
+            threads = view.column("thread")[found[0]]
+            out.total_threads = int(np.count_nonzero(
+                np.bincount(threads, minlength=view.n_threads_total)))
         if plan is None:  # filters alone: newest first, then index order
             order = np.lexsort((found[0], -view.column("stamp")[found[0]]))[:k]
             best = [(int(found[0][i]), 0.0) for i in order]
@@ -277,6 +281,17 @@ class EmbeddedSnapshot:
             out.scores.append(float(ws[i]))
             out.threads.append(view.thread_id(int(th[i])))
         out.total = len(out.keys)
+        return out
+
+    def thread_match_counts(self, plan: Plan | None, exclude_plan: Plan | None,
+                            filters: Filters, threads: Sequence[str]) -> dict[str, int]:
+        view = self.view
+        ids = self._matching(_Evaluator(view, None), plan, exclude_plan, filters)[0]
+        counts = np.bincount(view.column("thread")[ids], minlength=view.n_threads_total)
+        out = {}
+        for tid in threads:
+            code = view.find_thread(tid)
+            out[tid] = int(counts[code]) if code is not None else 0
         return out
 
     # -- whole threads -------------------------------------------------------------------
