@@ -417,7 +417,8 @@ class StemFilter(Filter):
 
 
 STOPWORDS: list[str] = _load_words("stopwords_fr.txt")
-CHUNK_CACHE_SIZE = 50_000  # analysed chunks kept (a few MB)
+CHUNK_CACHE_SIZE = 100_000  # analysed chunks kept per generation (two generations: ~40 MB)
+WORD_CACHE_CHARS = 64  # longer words are analysed each time (they are not worth keeping)
 CHUNK_CACHE_CHARS = 40  # longer chunks are analysed each time
 PROTECTED: list[str] = _load_words("protected_fr.txt")
 
@@ -446,7 +447,10 @@ class FrenchAnalyzer(Analyzer):
         self.cachesize = cachesize
         self._filters = word_filters()
         self._cache: dict[str, tuple[tuple[str, int, int, int], ...]] = {}
+        # two generations: a full current one becomes the old one (what is used again is
+        # carried over), so the cache is bounded and keeps what is in use
         self._chunks: dict[str, tuple[tuple[tuple[str, int, int, int], ...], int]] = {}
+        self._old_chunks: dict[str, tuple[tuple[tuple[str, int, int, int], ...], int]] = {}
         # The same steps without Token objects, for words the elision, compound and
         # format filters leave alone (no apostrophe, hyphen or format character): most.
         self._stops = StopFilter(STOPWORDS).stops
@@ -477,18 +481,23 @@ class FrenchAnalyzer(Analyzer):
             else:
                 text = light_inflection(text)
                 out = ((self._stem(text) if text.isalpha() else text, 0, 0, len(raw)),)
-            if len(self._cache) >= self.cachesize:
-                self._cache.clear()
-            self._cache[raw] = out
+            self._remember(raw, out)
         elif out is None:
             tok = Token(positions=True, chars=True, removestops=True)
             tok.text, tok.pos, tok.startchar, tok.endchar = raw, 0, 0, len(raw)
             tok.stopped, tok.boost = False, 1.0
             out = tuple((t.text, t.pos, t.startchar, t.endchar) for t in self._filters([tok]))
-            if len(self._cache) >= self.cachesize:
-                self._cache.clear()
-            self._cache[raw] = out
+            self._remember(raw, out)
         return out
+
+    def _remember(self, raw: str, out: tuple[tuple[str, int, int, int], ...]) -> None:
+        """Keep a word's analysis (bounded: the cache starts over when full; long words
+        are not kept, so unique long query words cannot grow it)."""
+        if len(raw) > WORD_CACHE_CHARS:
+            return
+        if len(self._cache) >= self.cachesize:
+            self._cache.clear()
+        self._cache[raw] = out
 
     def analyse_chunk(self, chunk: str) -> tuple[tuple[tuple[str, int, int, int], ...], int]:
         """Analyse a whitespace-free chunk: its terms and the positions it takes.
@@ -516,11 +525,14 @@ class FrenchAnalyzer(Analyzer):
         """:meth:`analyse_chunk`, cached (texts read at query time repeat their chunks)."""
         found = self._chunks.get(chunk)
         if found is None:
-            found = self.analyse_chunk(chunk)
-            if len(chunk) <= CHUNK_CACHE_CHARS:  # not URLs and the like: they rarely repeat
-                if len(self._chunks) >= CHUNK_CACHE_SIZE:
-                    self._chunks.clear()
-                self._chunks[chunk] = found
+            found = self._old_chunks.get(chunk)
+            if found is None:
+                found = self.analyse_chunk(chunk)
+                if len(chunk) > CHUNK_CACHE_CHARS:  # URLs and the like: they rarely repeat
+                    return found
+            if len(self._chunks) >= CHUNK_CACHE_SIZE:
+                self._old_chunks, self._chunks = self._chunks, {}
+            self._chunks[chunk] = found
         return found
 
     def spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:

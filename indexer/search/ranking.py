@@ -128,6 +128,7 @@ def rerank(cands: list[Candidate], terms: Sequence[str], idf_of: Mapping[str, fl
     if not cands:
         return
     top = max(c.score for c in cands) or 1.0
+    titles: dict[frozenset[str], float] = {}  # share of each title met (threads repeat)
     for c in cands:
         final = c.score / top
         if config.thread and max_thread > 0:
@@ -136,6 +137,9 @@ def rerank(cands: list[Candidate], terms: Sequence[str], idf_of: Mapping[str, fl
             final += config.w_proximity * proximity(c.positions, terms,
                                                     config.proximity_window)
         if config.titles and c.title_terms:
-            final += config.w_title * title_share(c.title_terms, terms, idf_of)
+            share = titles.get(c.title_terms)
+            if share is None:
+                share = titles[c.title_terms] = title_share(c.title_terms, terms, idf_of)
+            final += config.w_title * share
         c.final = final
     cands.sort(key=lambda c: -c.final)

@@ -106,6 +106,10 @@ class IndexView:
         self._norms: dict[int, np.ndarray] = {}
         self._thread_norms: dict[tuple[int, float, float], np.ndarray] = {}
         self._thread_live: dict[int, np.ndarray | None] = {}
+        # thread ids met while searching, both ways (a live thread's code never changes
+        # within a view; ids of replaced threads resolve to their live code only)
+        self._code_id: dict[int, str] = {}
+        self._id_code: dict[str, int] = {}
         self.n_threads_live = manifest.live_threads
         self.avgdl_threads = (manifest.live_length / manifest.live_threads
                               if manifest.live_threads else 1.0)
@@ -342,8 +346,13 @@ class IndexView:
         return i, code - self.thread_bases[i]
 
     def thread_id(self, code: int) -> str:
-        i, local = self.thread_locate(code)
-        return self.segments[i].thread_ids[local]
+        """The id of a global thread code (remembered both ways for later lookups)."""
+        tid = self._code_id.get(code)
+        if tid is None:
+            i, local = self.thread_locate(code)
+            tid = self._code_id[code] = self.segments[i].thread_ids[local]
+            self._id_code[tid] = code
+        return tid
 
     def title_terms(self, code: int) -> frozenset[str]:
         i, local = self.thread_locate(code)
@@ -351,6 +360,9 @@ class IndexView:
 
     def find_thread(self, thread_id: str) -> int | None:
         """The global code of the live thread with this id, or None."""
+        known = self._id_code.get(thread_id)
+        if known is not None:
+            return known
         for i in range(len(self.segments) - 1, -1, -1):  # the newest segments first
             seg = self.segments[i]
             local = seg.thread_code(thread_id)
@@ -358,7 +370,9 @@ class IndexView:
                 continue
             dead = self.deleted[i]
             if dead is None or not dead[int(seg.thread_first[local])]:
-                return self.thread_bases[i] + local
+                code = self.thread_bases[i] + local
+                self._id_code[thread_id] = code
+                return code
         return None
 
     def thread(self, code: int) -> Thread:
