@@ -18,7 +18,7 @@ the chain's (a test compares both), at a fraction of the cost.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from importlib import resources
 
 import snowballstemmer
@@ -534,6 +534,24 @@ class FrenchAnalyzer(Analyzer):
                 self._old_chunks, self._chunks = self._chunks, {}
             self._chunks[chunk] = found
         return found
+
+    def matches(self, text: str, wanted: Collection[str], max_chars: int,
+                max_spans: int) -> tuple[list[tuple[int, int]], bool]:
+        """Character spans of the tokens whose term is in ``wanted`` (in text order), and
+        whether the scan stopped early (past ``max_chars`` or ``max_spans``): highlighting's
+        inner loop, kept tight."""
+        out: list[tuple[int, int]] = []
+        cache, old, chunk = self._chunks, self._old_chunks, self.chunk
+        for m in CHUNK_RE.finditer(text):
+            base = m.start()
+            if base >= max_chars or len(out) >= max_spans:
+                return out, True
+            word = m.group()
+            found = cache.get(word) or old.get(word) or chunk(word)
+            for term, _, s, e in found[0]:
+                if term in wanted:
+                    out.append((base + s, base + e))
+        return out, False
 
     def spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:
         """Yield (term, position, startchar, endchar) for a text: what highlighting needs."""

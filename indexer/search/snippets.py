@@ -17,7 +17,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Sequence
 from html import escape
 
-from ..analysis import CHUNK_RE, FrenchAnalyzer, analyzer
+from ..analysis import FrenchAnalyzer, analyzer
 
 MAX_WINDOW_SPANS = 500  # matches considered when choosing where a long passage's snippet goes
 MAX_SPANS = 2_000  # matches marked in one text (the rest of a huge text is left unmarked)
@@ -39,18 +39,8 @@ def scan(text: str, terms: Collection[str], ana: FrenchAnalyzer | None = None,
     """
     if not terms:
         return [], False
-    chunk = (ana or analyzer()).chunk
-    spans: list[Span] = []
-    cut = False
-    for m in CHUNK_RE.finditer(text):
-        if m.start() >= MAX_SCAN_CHARS or len(spans) >= MAX_SPANS:
-            cut = True
-            break
-        base = m.start()
-        for term, _, s, e in chunk(m.group())[0]:
-            if term in terms:
-                spans.append((base + s, base + e,
-                              exact is None or exact(text[base + s:base + e])))
+    raw, cut = (ana or analyzer()).matches(text, terms, MAX_SCAN_CHARS, MAX_SPANS)
+    spans: list[Span] = [(s, e, exact is None or exact(text[s:e])) for s, e in raw]
     spans.sort()
     merged: list[Span] = []
     for s, e, x in spans:

@@ -344,8 +344,14 @@ class EmbeddedSnapshot:
         docs = np.array(sorted({int(k) for k in keys}), dtype=np.int32)  # type: ignore[call-overload]
         for term in dict.fromkeys(terms):
             owner, positions = self.view.positions_of(term, docs)
-            for o, p in zip(owner.tolist(), positions.tolist(), strict=True):
-                out[int(docs[o])].setdefault(term, []).append(p)
+            if not len(owner):
+                continue
+            cuts = np.flatnonzero(owner[1:] != owner[:-1]) + 1  # owners ascend
+            starts = np.concatenate(([0], cuts)).tolist()
+            ends = np.concatenate((cuts, [len(owner)])).tolist()
+            pos = positions.tolist()
+            for a, b in zip(starts, ends, strict=True):
+                out[int(docs[owner[a]])][term] = pos[a:b]
         return out
 
     def title_terms(self, thread_ids: Sequence[str]) -> dict[str, frozenset[str]]:
