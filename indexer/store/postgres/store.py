@@ -30,17 +30,28 @@ on the seed and PIAF threads. (It scores in float8 where the embedded store uses
 float32; and its phrases are always checked exactly, where the embedded store checks
 the best PHRASE_CHECK_LIMIT.)
 
-Schema (one database; built by :mod:`.build`, swapped in atomically)::
+Schema (one database; built by :mod:`.build`, swapped in atomically; changed in place
+by :mod:`.update`)::
 
     fil_meta     (generation, threads, passages, total_length, avg_length, terms,
-                  built_at, seconds, shards)
-    fil_threads  (id text PRIMARY KEY, title, url, author, date, data text)  -- thread JSON
+                  built_at, seconds, shards,
+                  format, version, max_ord, updated_at)       -- format 2 (build.FORMAT)
+    fil_threads  (id text PRIMARY KEY, title, url, author, date, data text,  -- thread JSON
+                  digest bytea, passages integer)     -- records.thread_hash, passage count
     fil_terms    (term text COLLATE "C" PRIMARY KEY, df integer)             -- the lexicon
     fil_authors  (key text PRIMARY KEY, code integer, name text)   -- author facet order
     fil_passages (ord bigint, thread_id, kind, position, author, author_key, date,
                   date_key bigint, title, content text, dl integer, tf jsonb,
-                  tsv tsvector)
-      GIN (tsv); btree (author_key), (thread_id, kind, position), (date_key), (ord)
+                  tsv tsvector, born bigint, died bigint)  -- versions that added/removed it
+      GIN (tsv); btree (author_key), (thread_id, kind, position), (date_key), (ord),
+      (born) WHERE born > 0, (died) WHERE died IS NOT NULL
+    fil_versions (version bigint PRIMARY KEY, committed_at timestamptz)  -- for the purge
+
+Updates (``update``, ``delete``, ``optimize``; see :mod:`.update`) change rows in one
+transaction under the rebuild lock, keep every statistic exact, and bump
+``fil_meta.version``; each search keeps the passages of the version its snapshot of
+``fil_meta`` shows (``born <= V AND (died IS NULL OR died > V)``), so it sees an update
+whole or not at all, on one server or several.
 
 Filters are SQL conditions: ``author:`` -> ``author_key = $1``, ``kind:`` -> ``kind``,
 ``thread:`` -> ``thread_id``, ``after:``/``before:`` -> ``date_key >= $1`` /
