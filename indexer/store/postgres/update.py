@@ -146,10 +146,11 @@ class Updater:
 
     # -- entry points ----------------------------------------------------------------
     def update(self, threads: Iterable[Thread], progress: Callable[[int], None] | None,
-               rebuild: Callable[[list[Thread]], Any]) -> UpdateReport:
+               rebuild: Callable[[list[Thread], Callable[[int], None] | None], Any],
+               ) -> UpdateReport:
         """Add new threads and replace changed ones; unchanged ones cost nothing.
 
-        ``rebuild(threads)`` builds the index when the database has none yet.
+        ``rebuild(threads, progress)`` builds the index when the database has none yet.
         """
         started = time.perf_counter()
         report = UpdateReport(location=self.location)
@@ -164,7 +165,7 @@ class Updater:
             if meta is None:
                 conn.rollback()
                 if incoming:
-                    built = rebuild([t for t, _ in incoming.values()])
+                    built = rebuild([t for t, _ in incoming.values()], progress)
                     report.added, report.passages = built.threads, built.passages
                     report.warnings += built.warnings
                 report.seconds = time.perf_counter() - started
