@@ -14,8 +14,10 @@ it longer makes the update fail with RebuildLockedError: try again later). Insid
 3. The new passages are made by :func:`.build.passage_rows` (the rebuild's own code:
    same analysis, same columns), with ``born = V+1`` and ords after ``fil_meta.max_ord``
    (index order = insertion order, as the embedded store's new segments come last), and
-   COPYed into ``fil_passages`` (on a partitioned index, the parent routes each row to
-   its partition, ``postgres_fdw`` ones included).
+   COPYed into ``fil_passages``. On a partitioned index the parent routes each row to
+   its partition and ``postgres_fdw`` inserts the shards' rows (row by row on
+   PostgreSQL 15: a round trip each); the UPDATE of step 2 goes through the parent too
+   (pruned to the threads' partitions, run on the shard by ``postgres_fdw``).
 4. ``fil_terms`` gets the net change of every document frequency (rows reaching 0 are
    deleted), ``fil_threads`` the new rows, ``fil_authors`` the new authors with the next
    codes (facet ties stay in order of first appearance, as in the embedded store, which
