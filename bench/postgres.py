@@ -14,6 +14,12 @@ started (see :mod:`indexer.pg_cluster`)::
 
     python bench/postgres.py bench/corpora/10k.jsonl --queries 200 --whoosh
     python bench/postgres.py bench/corpora/10k.jsonl --shards 1
+    python bench/postgres.py bench/corpora/100k.jsonl --queries 0 --updates 50 [--shards 1]
+
+``--updates N``: after the rebuild, N times, one thread of the corpus is replaced by a
+50-passage version (real paragraphs of the corpus, plus one unique word) through
+``update``; timed from the call until a search on another connection finds the word
+(p50/p95 of "visible", and of the update call alone).
 
 Prints one JSON object.
 """
@@ -22,8 +28,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
+import random
+import string
 import sys
 import tempfile
 import time
@@ -46,9 +55,65 @@ def available() -> bool:
     return bool(os.environ.get("DATABASE_URL")) or fil_adapter.postgres_available()
 
 
+def _word(i: int) -> str:
+    """A word no corpus holds, letters only (the analyser keeps it whole): zqk + base 26."""
+    letters = ""
+    while True:
+        i, r = divmod(i, 26)
+        letters = string.ascii_lowercase[r] + letters
+        if not i:
+            return "zqk" + letters
+
+
+def measure_updates(url: str, shard_urls: list[str], threads: list[Any], n: int,
+                    size: int = 50, warmup: int = 3) -> dict[str, Any]:
+    """Replace ``n`` threads, one per update, by ``size``-passage versions; time each until
+    another connection's search finds it (and the update call alone), in milliseconds."""
+    from indexer.service import Service
+    from indexer.store.postgres.store import PostgresStore
+
+    rng = random.Random(17)
+    texts = [p.text for t in threads[:3000] for p in t.passages() if len(p.text) > 40]
+    writer = Service(PostgresStore(url, shards=shard_urls))
+    reader = Service(PostgresStore(url, shards=shard_urls))
+    visible: list[float] = []
+    calls: list[float] = []
+    polls = 0
+    try:
+        for i in range(warmup + n):
+            target = threads[rng.randrange(len(threads))]
+            word = _word(i)
+            paras = (*rng.sample(texts, size - 1), f"Un nouveau paragraphe : {word}.")
+            new = dataclasses.replace(target, paragraphs=tuple(paras), comments=())
+            started = time.perf_counter()
+            report = writer.update([new])
+            called = time.perf_counter()
+            tries = 1
+            while reader.search(word, per_page=1).total < 1:
+                tries += 1
+            seen = time.perf_counter()
+            assert report.passages == size, report
+            if i >= warmup:
+                visible.append((seen - started) * 1000)
+                calls.append((called - started) * 1000)
+                polls = max(polls, tries)
+    finally:
+        writer.close()
+        reader.close()
+    visible.sort()
+    calls.sort()
+    return {"updates": n, "passages_per_update": size,
+            "visible_ms": {"p50": round(latency.percentile(visible, 50), 1),
+                           "p95": round(latency.percentile(visible, 95), 1),
+                           "max": round(visible[-1], 1) if visible else None},
+            "update_call_ms": {"p50": round(latency.percentile(calls, 50), 1),
+                               "p95": round(latency.percentile(calls, 95), 1)},
+            "searches_until_found_max": polls}
+
+
 def measure_postgres(corpus: Path, measured: dict[str, list[str]],
                      warmup: dict[str, list[str]], database_url: str | None = None,
-                     shards: int = 0, rebuilds: int = 1) -> dict[str, Any]:
+                     shards: int = 0, rebuilds: int = 1, updates: int = 0) -> dict[str, Any]:
     """Rebuild the PostgreSQL backend on ``corpus`` and time the queries per kind.
 
     Uses ``database_url`` (its Fil tables are replaced) or else a private throwaway
@@ -84,8 +149,10 @@ def measure_postgres(corpus: Path, measured: dict[str, list[str]],
         out["threads"] = best["threads"]
 
         out["latency"] = {k: latency.measure(backend.count, measured[k], warmup[k]).as_dict()
-                          for k in measured}
+                          for k in measured if measured[k]}
         out["index_bytes"] = backend.size_bytes()
+        if updates:
+            out["update"] = measure_updates(url, shard_urls, read.threads, updates)
     return out
 
 
@@ -98,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shards", type=int, default=0, help="extra servers (private clusters)")
     ap.add_argument("--rebuilds", type=int, default=2, help="rebuilds (the best one is kept)")
     ap.add_argument("--whoosh", action="store_true", help="also time the Whoosh backend")
+    ap.add_argument("--updates", type=int, default=0,
+                    help="time this many 50-passage thread updates until visible")
     args = ap.parse_args(argv)
 
     maker = queries.QueryMaker(queries.read_passages(args.corpus))
@@ -107,12 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, Any] = {"corpus": str(args.corpus), "queries_per_kind": args.queries,
                            "load_average_1m_at_start": round(os.getloadavg()[0], 2)}
     pg = measure_postgres(args.corpus, measured, warmup, args.database_url,
-                          args.shards, args.rebuilds)
+                          args.shards, args.rebuilds, args.updates)
     out |= {"threads": pg["threads"], "shards": args.shards, "passages": pg["passages"],
             "rebuild_seconds": [round(r["backend_seconds"], 3) for r in pg["rebuilds"]],
             "rebuild_passages_per_second": round(
                 pg["passages"] / min(r["backend_seconds"] for r in pg["rebuilds"]), 1),
             "postgres": pg["latency"], "index_bytes": pg["index_bytes"]}
+    if "update" in pg:
+        out["update"] = pg["update"]
     if args.whoosh:
         read = fil_adapter.read_threads([args.corpus])
         with tempfile.TemporaryDirectory() as tmp:

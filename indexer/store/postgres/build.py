@@ -1,6 +1,7 @@
 """Rebuilding the PostgreSQL index: analyse in Python, COPY into fresh tables, swap atomically.
 
-Every passage goes through the project's French chain here (``analyzer().positions``),
+Every passage goes through the project's French chain here (:func:`passage_rows`, which
+updates (:mod:`.update`) share: ``analyzer().positions``),
 and is stored as a ``tsvector`` literal with positions, plus what BM25 needs: its
 length in terms (``dl``) and the term frequencies above 1 (``tf``). The
 collection statistics (document frequency of every term, total length) are counted
@@ -8,7 +9,9 @@ on the way and stored in ``fil_terms`` and ``fil_meta``: they are global, whatev
 number of servers the passages are spread over.
 
 Authors get a code in order of first appearance (``fil_authors``), the order the
-embedded backend breaks facet ties in.
+embedded backend breaks facet ties in. Each thread's row keeps the digest of its content
+(:func:`..records.thread_hash`) and its passage count, for updates; ``fil_meta.format``
+is FORMAT.
 
 One rebuild, on the coordinator, in one transaction: take the advisory lock (or raise
 RebuildLockedError), create ``fil_*_new`` tables, COPY, build indexes, ANALYZE, then
@@ -27,14 +30,13 @@ keeps answering) without psycopg's "error ignored terminating" warning.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import time
-from array import array
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import psycopg
 from psycopg import sql
 from psycopg.copy import LibpqWriter
@@ -48,8 +50,13 @@ from ..records import thread_record
 from .connections import BUILD_OPTIONS, FDW_OPTIONS, first_line, redact, with_defaults
 from .sql import lexeme_ok, tsvector_literal
 
-LOCK_KEY = 0x46494C5245  # "FILRE": pg_try_advisory_xact_lock key of rebuilds (per database)
-TABLES = ("fil_meta", "fil_threads", "fil_passages", "fil_terms", "fil_authors")
+LOCK_KEY = 0x46494C5245  # "FILRE": advisory lock of rebuilds and updates (per database)
+#: The index's layout (``fil_meta.format``). 2: thread digests, passage versions
+#: (``born``/``died``), ``fil_versions``, ``max_ord``: what updates need. Indexes
+#: without it (built before) are searched as before, and updated only once rebuilt.
+FORMAT = 2
+TABLES = ("fil_meta", "fil_threads", "fil_passages", "fil_terms", "fil_authors",
+          "fil_versions")
 ROUTE_TABLE = "fil_route"  # empty hash-partitioned table: routes thread ids to partitions
 GENERATIONS_TABLE = "fil_generations"  # generations that may have partitions on shards
 ROUTE_CHUNK = 500  # threads routed per round trip
@@ -80,12 +87,18 @@ PASSAGE_COLUMNS = """
     content text NOT NULL,
     dl integer NOT NULL,
     tf jsonb,
-    tsv tsvector NOT NULL
+    tsv tsvector NOT NULL,
+    born bigint NOT NULL DEFAULT 0,
+    died bigint
 """
 PASSAGE_NAMES = ("ord", "thread_id", "kind", "position", "author", "author_key", "date",
-                 "date_key", "title", "content", "dl", "tf", "tsv")
+                 "date_key", "title", "content", "dl", "tf", "tsv", "born", "died")
+#: ``born``/``died``: the index version that added / removed a passage (see
+#: :mod:`.update`); the partial indexes find the few rows that updates touched.
 PASSAGE_INDEXES = {"tsv": "USING gin (tsv)", "author": "(author_key)",
-                   "place": "(thread_id, kind, position)", "date_key": "(date_key)", "ord": "(ord)"}
+                   "place": "(thread_id, kind, position)", "date_key": "(date_key)", "ord": "(ord)",
+                   "born": "(born) WHERE born > 0", "died": "(died) WHERE died IS NOT NULL"}
+THREAD_NAMES = ("id", "title", "url", "author", "date", "data", "digest", "passages")
 
 
 
@@ -114,14 +127,68 @@ class Stats:
         self.df: dict[str, int] = {}
         self.total_length = 0
         self.passages = 0
-        self.lengths = array("I")  # every passage's length, for the average
         self.authors: dict[str, tuple[int, str]] = {}  # author key -> (code, shown name)
 
     def avg_length(self) -> float:
-        """Average passage length, computed as the embedded backend does (float32 mean)."""
-        if not self.lengths:
-            return 1.0
-        return float(np.frombuffer(self.lengths, dtype=np.uint32).astype(np.float32).mean())
+        """Average passage length, as the embedded store computes it (live length / live
+        passages, in float64), so an update can keep it exact without reading every row."""
+        return avg_length(self.total_length, self.passages)
+
+
+def avg_length(total_length: int, passages: int) -> float:
+    """The average passage length BM25 uses (1.0 for an empty index)."""
+    return total_length / passages if passages else 1.0
+
+
+def passage_rows(t: Thread, stats: Stats, first_ord: int,
+                 born: int = 0) -> list[tuple[object, ...]]:
+    """The ``fil_passages`` rows (PASSAGE_NAMES) of one thread, counted into ``stats``.
+
+    Rebuilds and updates both make their rows here: each passage analysed by the French
+    chain, its ``tsvector`` literal, length and term frequencies above 1; ords from
+    ``first_ord`` on; every term of a passage adds 1 to its document frequency, new
+    authors get the next code (order of first appearance).
+    """
+    ana = analyzer()
+    df = stats.df
+    authors = stats.authors
+    rows: list[tuple[object, ...]] = []
+    for p in t.passages():
+        text = _clean(p.text) or ""
+        pos = ana.positions(text)
+        length = sum(len(v) for v in pos.values())
+        tf = {}
+        for k, v in pos.items():
+            if len(k) > 511 and not lexeme_ok(k):
+                continue
+            df[k] = df.get(k, 0) + 1
+            if len(v) > 1:
+                tf[k] = len(v)
+        stats.total_length += length
+        akey = author_key(_clean(p.author))
+        if akey and akey not in authors:
+            authors[akey] = (len(authors), _clean(p.author) or akey)
+        rows.append((
+            first_ord + len(rows), _clean(p.thread_id), p.kind, p.position,
+            _clean(p.author), akey or None,
+            _clean(p.date), date_key(p.date), _clean(p.thread_title),
+            text, length,
+            json.dumps(tf, ensure_ascii=False) if tf else None,
+            tsvector_literal(pos), born, None))
+    stats.passages += len(rows)
+    return rows
+
+
+def thread_row(t: Thread, passages: int) -> tuple[object, ...]:
+    """The ``fil_threads`` row (THREAD_NAMES) of a thread with this many passages.
+
+    ``digest`` is :func:`..records.thread_hash` of the thread (the same SHA-1 of its
+    record, computed from the record serialised once here).
+    """
+    record = thread_record(t)
+    digest = hashlib.sha1(record.encode("utf-8"), usedforsecurity=False).digest()
+    return (_clean(t.id), _clean(t.title), _clean(t.url), _clean(t.author), _clean(t.date),
+            _clean(record), digest, passages)
 
 
 class Builder:
@@ -199,12 +266,16 @@ class Builder:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(
                 sql.Identifier(t + "_new")))
         conn.execute("CREATE TABLE fil_threads_new (id text NOT NULL, title text NOT NULL, "
-                     "url text, author text, date text, data text NOT NULL)")
+                     "url text, author text, date text, data text NOT NULL, "
+                     "digest bytea NOT NULL, passages integer NOT NULL)")
         conn.execute("CREATE TABLE fil_terms_new (term text COLLATE \"C\" NOT NULL, "
                      "df integer NOT NULL)")
         conn.execute("CREATE TABLE fil_meta_new (generation text NOT NULL, threads bigint, "
                      "passages bigint, total_length bigint, avg_length float8, terms bigint, "
-                     "built_at text, seconds float8, shards integer)")
+                     "built_at text, seconds float8, shards integer, format integer NOT NULL, "
+                     "version bigint NOT NULL, max_ord bigint NOT NULL, updated_at text)")
+        conn.execute("CREATE TABLE fil_versions_new (version bigint NOT NULL, "
+                     "committed_at timestamptz NOT NULL)")
         conn.execute("CREATE TABLE fil_authors_new (key text NOT NULL, code integer NOT NULL, "
                      "name text NOT NULL)")
         if self.shards:
@@ -270,12 +341,9 @@ class Builder:
               shard_conns: list[psycopg.Connection[Any]],
               threads: Iterable[Thread], progress: Callable[[int], None] | None,
               report: BuildReport) -> None:
-        ana = analyzer()
         stats = self.stats
-        df = stats.df
-        authors = stats.authors
         seen: set[str] = set()
-        thread_rows: list[tuple[str | None, ...]] = []  # COPYed once the passages are in
+        thread_rows: list[tuple[object, ...]] = []  # COPYed once the passages are in
         local_table = self.partition(0) if self.shards else "fil_passages_new"
         columns = sql.SQL(", ").join(map(sql.Identifier, PASSAGE_NAMES))
         with contextlib.ExitStack() as stack:
@@ -297,48 +365,24 @@ class Builder:
                         continue
                     seen.add(t.id)
                     copy = copies[part]
-                    passages = t.passages()
-                    for p in passages:
-                        text = _clean(p.text) or ""
-                        pos = ana.positions(text)
-                        length = sum(len(v) for v in pos.values())
-                        tf = {}
-                        for k, v in pos.items():
-                            if len(k) > 511 and not lexeme_ok(k):
-                                continue
-                            df[k] = df.get(k, 0) + 1
-                            if len(v) > 1:
-                                tf[k] = len(v)
-                        stats.total_length += length
-                        stats.lengths.append(length)
-                        akey = author_key(_clean(p.author))
-                        if akey and akey not in authors:
-                            authors[akey] = (len(authors), _clean(p.author) or akey)
-                        self.ord += 1
-                        copy.write_row((
-                            self.ord, _clean(p.thread_id), p.kind, p.position,
-                            _clean(p.author), akey or None,
-                            _clean(p.date), date_key(p.date), _clean(p.thread_title),
-                            text, length,
-                            json.dumps(tf, ensure_ascii=False) if tf else None,
-                            tsvector_literal(pos)))
-                    stats.passages += len(passages)
-                    thread_rows.append((
-                        _clean(t.id), _clean(t.title), _clean(t.url), _clean(t.author),
-                        _clean(t.date), _clean(thread_record(t))))
+                    rows = passage_rows(t, stats, self.ord + 1)
+                    self.ord += len(rows)
+                    for row in rows:
+                        copy.write_row(row)
+                    thread_rows.append(thread_row(t, len(rows)))
                     report.threads += 1
-                    report.passages += len(passages)
+                    report.passages += len(rows)
                     if progress:
-                        progress(len(passages))
-        with _copy(conn, sql.SQL("COPY fil_threads_new (id, title, url, author, date, data) "
-                                 "FROM STDIN")) as copy:
+                        progress(len(rows))
+        with _copy(conn, sql.SQL("COPY fil_threads_new ({}) FROM STDIN").format(
+                sql.SQL(", ").join(map(sql.Identifier, THREAD_NAMES)))) as copy:
             for row in thread_rows:
                 copy.write_row(row)
         with _copy(conn, sql.SQL("COPY fil_terms_new (term, df) FROM STDIN")) as copy:
             for item in stats.df.items():
                 copy.write_row(item)
         with _copy(conn, sql.SQL("COPY fil_authors_new (key, code, name) FROM STDIN")) as copy:
-            for key, (code, name) in authors.items():
+            for key, (code, name) in stats.authors.items():
                 copy.write_row((key, code, name))
 
     # -- indexes, shards, swap -------------------------------------------------------
@@ -381,7 +425,8 @@ class Builder:
         local = self.partition(0) if self.shards else "fil_passages_new"
         for stmt in passage_indexes(local, local if self.shards else f"fil_passages_{self.gen}"):
             conn.execute(stmt)
-        for table, key in (("threads", "id"), ("terms", "term"), ("authors", "key")):
+        for table, key in (("threads", "id"), ("terms", "term"), ("authors", "key"),
+                           ("versions", "version")):
             conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
                 sql.Identifier(f"fil_{table}_new"), sql.Identifier(f"fil_{table}_{self.gen}_pkey"),
                 sql.Identifier(key)))
@@ -389,12 +434,15 @@ class Builder:
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(t)))
         for i in range(1, self.modulus):
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.partition(i))))
+        built_at = datetime.now(UTC).isoformat(timespec="seconds")
         conn.execute(
-            "INSERT INTO fil_meta_new VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "INSERT INTO fil_meta_new (generation, threads, passages, total_length, avg_length, "
+            "terms, built_at, seconds, shards, format, version, max_ord, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s)",
             (self.gen, report.threads, self.stats.passages, self.stats.total_length,
-             self.stats.avg_length(), len(self.stats.df),
-             datetime.now(UTC).isoformat(timespec="seconds"),
-             round(time.perf_counter() - started, 3), len(self.shards)))
+             self.stats.avg_length(), len(self.stats.df), built_at,
+             round(time.perf_counter() - started, 3), len(self.shards), FORMAT, self.ord,
+             built_at))
 
     def _swap(self, conn: psycopg.Connection[Any]) -> None:
         """Drop the live tables and rename the new ones in (same transaction)."""

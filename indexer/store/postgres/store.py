@@ -30,17 +30,28 @@ on the seed and PIAF threads. (It scores in float8 where the embedded store uses
 float32; and its phrases are always checked exactly, where the embedded store checks
 the best PHRASE_CHECK_LIMIT.)
 
-Schema (one database; built by :mod:`.build`, swapped in atomically)::
+Schema (one database; built by :mod:`.build`, swapped in atomically; changed in place
+by :mod:`.update`)::
 
     fil_meta     (generation, threads, passages, total_length, avg_length, terms,
-                  built_at, seconds, shards)
-    fil_threads  (id text PRIMARY KEY, title, url, author, date, data text)  -- thread JSON
+                  built_at, seconds, shards,
+                  format, version, max_ord, updated_at)       -- format 2 (build.FORMAT)
+    fil_threads  (id text PRIMARY KEY, title, url, author, date, data text,  -- thread JSON
+                  digest bytea, passages integer)     -- records.thread_hash, passage count
     fil_terms    (term text COLLATE "C" PRIMARY KEY, df integer)             -- the lexicon
     fil_authors  (key text PRIMARY KEY, code integer, name text)   -- author facet order
     fil_passages (ord bigint, thread_id, kind, position, author, author_key, date,
                   date_key bigint, title, content text, dl integer, tf jsonb,
-                  tsv tsvector)
-      GIN (tsv); btree (author_key), (thread_id, kind, position), (date_key), (ord)
+                  tsv tsvector, born bigint, died bigint)  -- versions that added/removed it
+      GIN (tsv); btree (author_key), (thread_id, kind, position), (date_key), (ord),
+      (born) WHERE born > 0, (died) WHERE died IS NOT NULL
+    fil_versions (version bigint PRIMARY KEY, committed_at timestamptz)  -- for the purge
+
+Updates (``update``, ``delete``, ``optimize``; see :mod:`.update`) change rows in one
+transaction under the rebuild lock, keep every statistic exact, and bump
+``fil_meta.version``; each search keeps the passages of the version its snapshot of
+``fil_meta`` shows (``born <= V AND (died IS NULL OR died > V)``), so it sees an update
+whole or not at all, on one server or several.
 
 Filters are SQL conditions: ``author:`` -> ``author_key = $1``, ``kind:`` -> ``kind``,
 ``thread:`` -> ``thread_id``, ``after:``/``before:`` -> ``date_key >= $1`` /
@@ -148,7 +159,7 @@ from ...search.deadline import Deadline, DeadlineExceeded
 from ...search.plan import AndNot, Filters, Plan, plan_terms
 from ...search.store import Facets, Key, Matches, PassageRecord
 from ...search.suggest import levenshtein
-from ..base import BuildReport, IndexStats
+from ..base import BuildReport, IndexStats, UpdateReport
 from ..records import thread_from_record
 from .build import Builder
 from .connections import (
@@ -165,6 +176,7 @@ from .connections import (
     with_defaults,
 )
 from .sql import MAX_POSITION, MAX_POSITIONS, Emitter, lexeme_ok, quote_lexeme
+from .update import UPDATE_LOCK_WAIT, Updater
 
 KINDS = ("post", "comment")  # facet order
 POOL_SIZE = 8  # idle connections kept (more are opened under load, closed when returned)
@@ -215,7 +227,8 @@ class PostgresStore:
 
     name = "postgres"
 
-    def __init__(self, url: str, shards: Sequence[str] = (), pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, url: str, shards: Sequence[str] = (), pool_size: int = POOL_SIZE,
+                 lock_wait: float = UPDATE_LOCK_WAIT) -> None:
         if not isinstance(url, str) or not url.strip():
             raise IndexerError("the postgres backend needs a database URL")
         self.url = url
@@ -224,6 +237,7 @@ class PostgresStore:
         for i, shard in enumerate(self.shards, start=1):
             check_url(shard, f"URL of shard {i}")
         self.location = redact(url)
+        self.lock_wait = lock_wait  # seconds an update waits for a rebuild or another update
         self._watchdog = Watchdog()
         self._pool = Pool(lambda seconds: self._connect(autocommit=True, search=True,
                                                         seconds=seconds), pool_size)
@@ -370,14 +384,47 @@ class PostgresStore:
             raise IndexerError(f"rebuild in {self.location} failed: {self._reason(exc)}") \
                 from None
 
+    def _updater(self) -> Updater:
+        return Updater(self._connect, self.location, self.rebuild_command(), self.shards,
+                       self.lock_wait)
+
+    def update(self, threads: Iterable[Thread],
+               progress: Callable[[int], None] | None = None) -> UpdateReport:
+        """Add new threads and replace changed ones, by id, in one transaction (see
+        :mod:`.update`); searches see all of it once committed. Without an index yet,
+        builds one from these threads."""
+        try:
+            return self._updater().update(threads, progress, self.rebuild)
+        except psycopg.Error as exc:
+            raise IndexerError(f"update of {self.location} failed: {self._reason(exc)}") \
+                from None
+
+    def delete(self, thread_ids: Iterable[str]) -> UpdateReport:
+        """Remove threads by id, in one transaction (ids not found: ``missing``)."""
+        try:
+            return self._updater().delete(
+                thread_ids, lambda: NoIndexError(self.location, self.rebuild_command()))
+        except psycopg.Error as exc:
+            raise IndexerError(f"delete in {self.location} failed: {self._reason(exc)}") \
+                from None
+
+    def optimize(self) -> UpdateReport:
+        """Drop the passages updates replaced long enough ago, VACUUM (ANALYZE) the tables."""
+        try:
+            return self._updater().optimize(
+                lambda: NoIndexError(self.location, self.rebuild_command()))
+        except psycopg.Error as exc:
+            raise IndexerError(f"optimize of {self.location} failed: {self._reason(exc)}") \
+                from None
+
     def stats(self) -> IndexStats:
         """Counts and size of the current index (shards' partitions included when known)."""
         with self._bounded(STATS_TIME_LIMIT, "answer") as conn:
-            row = conn.execute("SELECT threads, passages, terms, built_at, generation, shards "
-                               "FROM fil_meta").fetchone()
+            row = conn.execute("SELECT threads, passages, terms, built_at, generation, shards, "
+                               "to_jsonb(m) ->> 'updated_at' FROM fil_meta m").fetchone()
             if row is None:
                 raise NoIndexError(self.location, self.rebuild_command())
-            threads, passages, terms, built_at, gen, nshards = row
+            threads, passages, terms, built_at, gen, nshards, updated_at = row
             size = conn.execute(
                 "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -386,7 +433,8 @@ class PostgresStore:
                 (["fil_meta", "fil_threads", "fil_passages", "fil_terms"],
                  f"fil\\_passages\\_{gen}\\_p%")).fetchone()[0]
         location = self.location + (f" (+{nshards} shards)" if nshards else "")
-        st = IndexStats(location, threads, passages, terms, int(size), built_at)
+        st = IndexStats(location, threads, passages, terms, int(size), built_at,
+                        updated_at=updated_at or built_at)
         for i, url in enumerate(self.shards, start=1):
             st.size_bytes += self._shard_size(url, f"fil_passages_{gen}_p{i}")
         return st
@@ -447,11 +495,16 @@ class PostgresSnapshot:
         self.deadline = deadline
         self.probe = probe
         self.shards = 0
-        row = self._execute("SELECT passages, avg_length, shards FROM fil_meta").fetchone()
+        row = self._execute("SELECT passages, avg_length, shards, to_jsonb(m) -> 'version' "
+                            "FROM fil_meta m").fetchone()
         if row is None:
             raise IndexMissingError("the index's fil_meta table is empty: rebuild it")
         self.n_docs, self.avg_length = int(row[0]), float(row[1] or 1.0)
         self.shards = int(row[2] or 0)
+        #: The index version this snapshot's statistics describe (None: an index built
+        #: before versions). Passages are filtered to it: on a partitioned index a shard's
+        #: snapshot is taken after the coordinator's and may hold a newer update's rows.
+        self.version: int | None = None if row[3] is None else int(row[3])
         self._df: dict[str, int] = {}
 
     def _execute(self, query: str, params: Sequence[object] | None = None) -> Any:
@@ -518,6 +571,7 @@ class PostgresSnapshot:
                filters: Filters) -> tuple[list[str], list[object]] | None:
         """WHERE conditions and their parameters; None when nothing can match."""
         where, params = _filter_sql(filters)
+        self._visible(where, params)
         if plan is not None:
             q = plan if exclude is None else AndNot(plan, exclude)
             tsq = em.tsquery(q)
@@ -531,6 +585,12 @@ class PostgresSnapshot:
                 where.append("NOT (p.tsv @@ %s::tsquery)")
                 params.append(tsq)
         return where, params
+
+    def _visible(self, where: list[str], params: list[object]) -> None:
+        """The condition that keeps the passages of this snapshot's version (see .update)."""
+        if self.version is not None:
+            where.append("p.born <= %s AND (p.died IS NULL OR p.died > %s)")
+            params += [self.version, self.version]
 
     def match(self, plan: Plan | None, exclude: Plan | None, filters: Filters, k: int,
               deadline: Deadline) -> Matches:
@@ -620,9 +680,11 @@ class PostgresSnapshot:
     def sample_texts(self, term: str, n: int) -> list[str]:
         if not lexeme_ok(term):
             return []
+        where, params = ["p.tsv @@ %s::tsquery"], [quote_lexeme(term)]
+        self._visible(where, params)
         rows = self._execute(
-            "SELECT p.content FROM fil_passages p WHERE p.tsv @@ %s::tsquery "
-            "ORDER BY p.ord LIMIT %s", (quote_lexeme(term), n)).fetchall()
+            f"SELECT p.content FROM fil_passages p WHERE {' AND '.join(where)} "
+            "ORDER BY p.ord LIMIT %s", [*params, n]).fetchall()
         return [text for (text,) in rows]
 
 

@@ -1,0 +1,409 @@
+"""Updating the PostgreSQL index in place: threads added, replaced and deleted by id.
+
+One update (or delete) is one transaction on the coordinator, holding the advisory lock
+rebuilds take (LOCK_KEY), so updates and rebuilds exclude each other. An update waits
+for the lock up to ``lock_wait`` seconds (another update is short; a rebuild that holds
+it longer makes the update fail with RebuildLockedError: try again later). Inside:
+
+1. Each incoming thread's digest (:func:`..records.thread_hash`) is compared with the
+   one in ``fil_threads``: same digest, nothing to do; an update whose threads are all
+   unchanged writes nothing at all.
+2. The passages of replaced (and deleted) threads are marked dead, not deleted:
+   ``UPDATE fil_passages SET died = V+1`` (V: ``fil_meta.version``), returning their
+   lengths and ``tsvector``s, whose lexemes give the document frequencies to subtract.
+3. The new passages are made by :func:`.build.passage_rows` (the rebuild's own code:
+   same analysis, same columns), with ``born = V+1`` and ords after ``fil_meta.max_ord``
+   (index order = insertion order, as the embedded store's new segments come last), and
+   COPYed into ``fil_passages``. On a partitioned index the parent routes each row to
+   its partition and ``postgres_fdw`` inserts the shards' rows (row by row on
+   PostgreSQL 15: a round trip each); the UPDATE of step 2 goes through the parent too
+   (pruned to the threads' partitions, run on the shard by ``postgres_fdw``).
+4. ``fil_terms`` gets the net change of every document frequency (rows reaching 0 are
+   deleted), ``fil_threads`` the new rows, ``fil_authors`` the new authors with the next
+   codes (facet ties stay in order of first appearance, as in the embedded store, which
+   never forgets an author either), ``fil_meta`` the exact counts (threads, passages,
+   total_length, avg_length = total_length / passages, terms), ``version = V+1`` and
+   ``max_ord``; ``fil_versions`` when V+1 was committed.
+
+Only row-level locks are taken (ROW EXCLUSIVE on the tables): searches never wait for
+an update. A search's snapshot (REPEATABLE READ) sees ``fil_meta`` at some version V and
+keeps only the passages of V (``born <= V AND (died IS NULL OR died > V)``). On one
+server the snapshot alone is enough; on a partitioned index it is what keeps a search
+exact: a shard's snapshot is taken by ``postgres_fdw`` after the coordinator's, and may
+already hold a later update's rows; the condition hides them. A search sees the whole of
+an update or nothing of it, on every server.
+
+Dead passages stay until no search can need them: an update (or ``optimize``) deletes
+those that died in a version committed more than PURGE_AFTER seconds ago (far longer
+than a search transaction lasts).
+
+Across servers: ``postgres_fdw`` runs the shard's part in a remote transaction that it
+commits just before the coordinator commits (no two-phase commit). If that fails (a
+shard lost, the coordinator crashing between the two commits, several shards of which
+one refuses), the coordinator rolls back while a shard may keep rows of version V+1:
+rows born after V, or marked died after V. Searches do not see them (they read version
+V), and the next update deletes the former and revives the latter before it starts
+(:meth:`Updater.repair`). So a failed update changes nothing anyone sees, on one server
+or several; a killed client (its transaction never committed) likewise: PostgreSQL
+rolls it back.
+
+An index built before FORMAT 2 (no digests, no versions) is still searched, but must be
+rebuilt once before it can be updated (IndexDamagedError says so): adding its columns
+would take ACCESS EXCLUSIVE locks that stop searches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from ...errors import IndexDamagedError, RebuildLockedError
+from ...ingest.model import Thread
+from ..base import UpdateReport
+from ..records import thread_hash
+from .build import (
+    DURABLE,
+    FORMAT,
+    LOCK_KEY,
+    PASSAGE_NAMES,
+    THREAD_NAMES,
+    Stats,
+    _clean,
+    _copy,
+    avg_length,
+    passage_rows,
+    thread_row,
+)
+from .connections import BUILD_OPTIONS, with_defaults
+
+#: Seconds an update waits for the lock held by another update or a rebuild.
+UPDATE_LOCK_WAIT = 30.0
+#: Dead passages are deleted once the version that removed them is this old (seconds):
+#: no search transaction lasts that long (each is bounded by its deadline).
+PURGE_AFTER = 600.0
+#: Tables that VACUUM (ANALYZE) in ``optimize`` (the passages' partitions apart).
+VACUUMED = ("fil_meta", "fil_threads", "fil_terms", "fil_authors", "fil_versions")
+
+Connect = Callable[..., psycopg.Connection[Any]]
+
+
+class Updater:
+    """Updates, deletes and optimize of the index reached through ``connect()``."""
+
+    def __init__(self, connect: Connect, location: str, rebuild_command: str,
+                 shards: Sequence[str] = (), lock_wait: float = UPDATE_LOCK_WAIT) -> None:
+        self.connect = connect
+        self.location = location
+        self.rebuild_command = rebuild_command
+        self.shards = list(shards)
+        self.lock_wait = lock_wait
+
+    # -- the transaction -------------------------------------------------------------
+    def _begin(self) -> psycopg.Connection[Any]:
+        """A transaction on the coordinator holding the rebuild/update lock."""
+        conn = self.connect(autocommit=False, search=False)
+        try:
+            if self.lock_wait <= 0:
+                got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)",
+                                   (LOCK_KEY,)).fetchone()[0]
+            else:
+                conn.execute(f"SET LOCAL lock_timeout = {max(1, int(self.lock_wait * 1000))}")
+                try:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+                    got = True
+                except psycopg.errors.LockNotAvailable:
+                    got = False
+            if not got:
+                raise RebuildLockedError(
+                    f"a rebuild or another update of {self.location} is running (waited "
+                    f"{self.lock_wait:g} s); try again when it has finished")
+            conn.execute("SET LOCAL lock_timeout = 0")
+            conn.execute("SET LOCAL statement_timeout = 0")
+            conn.execute(DURABLE)
+        except BaseException:
+            _close(conn)
+            raise
+        return conn
+
+    def _meta(self, conn: psycopg.Connection[Any]) -> dict[str, Any] | None:
+        """The index's ``fil_meta`` row as a dict; None when there is no index. Raises
+        IndexDamagedError for an index built before FORMAT (it must be rebuilt first)."""
+        if conn.execute("SELECT to_regclass('fil_meta')").fetchone()[0] is None:
+            return None
+        row = conn.execute("SELECT to_jsonb(m) FROM fil_meta m").fetchone()
+        if row is None:
+            return None
+        meta: dict[str, Any] = row[0]
+        if (meta.get("format") or 0) < FORMAT:
+            raise IndexDamagedError(
+                f"the index in {self.location} was built by an older version of Fil and "
+                f"cannot be updated in place: rebuild it once with `{self.rebuild_command}`")
+        return meta
+
+    # -- entry points ----------------------------------------------------------------
+    def update(self, threads: Iterable[Thread], progress: Callable[[int], None] | None,
+               rebuild: Callable[[list[Thread], Callable[[int], None] | None], Any],
+               ) -> UpdateReport:
+        """Add new threads and replace changed ones; unchanged ones cost nothing.
+
+        ``rebuild(threads, progress)`` builds the index when the database has none yet.
+        """
+        started = time.perf_counter()
+        report = UpdateReport(location=self.location)
+        incoming: dict[str, tuple[Thread, bytes]] = {}
+        for t in threads:  # all read before anything is written: a failing source costs nothing
+            if t.id in incoming:
+                report.warnings.append(f"thread {t.id!r} given twice: the last one is kept")
+            incoming[t.id] = (t, thread_hash(t))
+        conn = self._begin()
+        try:
+            meta = self._meta(conn)
+            if meta is None:
+                conn.rollback()
+                if incoming:
+                    built = rebuild([t for t, _ in incoming.values()], progress)
+                    report.added, report.passages = built.threads, built.passages
+                    report.warnings += built.warnings
+                report.seconds = time.perf_counter() - started
+                return report
+            ids = [_clean(tid) for tid in incoming]
+            known = {tid: (bytes(digest), n) for tid, digest, n in conn.execute(
+                "SELECT id, digest, passages FROM fil_threads WHERE id = ANY(%s)", (ids,))}
+            fresh: list[Thread] = []
+            gone: dict[str, int] = {}  # replaced thread -> its passage count
+            for tid, (t, digest) in zip(ids, incoming.values(), strict=True):
+                old = known.get(tid)
+                if old is not None:
+                    if old[0] == digest:
+                        report.unchanged += 1
+                        continue
+                    gone[tid] = old[1]
+                    report.replaced += 1
+                else:
+                    report.added += 1
+                fresh.append(t)
+            if fresh:
+                self._apply(conn, meta, gone, fresh, progress, report)
+                conn.commit()
+            else:
+                conn.rollback()  # nothing changed: nothing written
+        finally:
+            _close(conn)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def delete(self, thread_ids: Iterable[str], missing_index: Callable[[], Exception],
+               ) -> UpdateReport:
+        """Remove threads by id (ids not in the index are listed in ``missing``)."""
+        started = time.perf_counter()
+        report = UpdateReport(location=self.location)
+        wanted = list(dict.fromkeys(thread_ids))
+        conn = self._begin()
+        try:
+            meta = self._meta(conn)
+            if meta is None:
+                raise missing_index()
+            known = dict(conn.execute("SELECT id, passages FROM fil_threads WHERE id = ANY(%s)",
+                                      ([_clean(t) for t in wanted],)).fetchall())
+            gone: dict[str, int] = {}
+            for tid in wanted:
+                n = known.get(_clean(tid))
+                if n is None or _clean(tid) in gone:
+                    report.missing.append(tid)
+                    continue
+                gone[_clean(tid)] = n
+                report.deleted += 1
+            if gone:
+                self._apply(conn, meta, gone, [], None, report)
+                conn.commit()
+            else:
+                conn.rollback()
+        finally:
+            _close(conn)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def optimize(self, missing_index: Callable[[], Exception]) -> UpdateReport:
+        """Delete the dead passages no search can need, then VACUUM (ANALYZE) every table:
+        the coordinator's, its local partition, each shard's partition (on the shard) and
+        the foreign partitions' statistics on the coordinator."""
+        started = time.perf_counter()
+        report = UpdateReport(location=self.location)
+        conn = self._begin()
+        try:
+            meta = self._meta(conn)
+            if meta is None:
+                raise missing_index()
+            self.repair(conn, int(meta["version"]))
+            self.purge(conn)
+            parts = conn.execute(
+                "SELECT c.relname, c.relkind FROM pg_inherits i "
+                "JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = to_regclass('fil_passages') ORDER BY 1").fetchall()
+            conn.commit()
+        finally:
+            _close(conn)
+        local = [name for name, kind in parts if kind == "r"] or ["fil_passages"]
+        foreign = [name for name, kind in parts if kind == "f"]
+        with contextlib.closing(self.connect(autocommit=True, search=False)) as conn:
+            conn.execute("SET statement_timeout = 0")
+            for table in (*VACUUMED, *local):
+                conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
+            for table in foreign:  # the coordinator's statistics of the shards' rows
+                conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+        for name in foreign:
+            i = int(name.rsplit("_p", 1)[1])
+            if not 0 < i <= len(self.shards):
+                report.warnings.append(f"{name}: shard {i}'s URL is not configured: not vacuumed")
+                continue
+            with psycopg.connect(with_defaults(self.shards[i - 1], BUILD_OPTIONS),
+                                 autocommit=True, application_name="fil-optimize") as sc:
+                sc.execute("SET statement_timeout = 0")
+                sc.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(name)))
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # -- the changes -----------------------------------------------------------------
+    def repair(self, conn: psycopg.Connection[Any], version: int) -> None:
+        """Undo what a failed cross-server commit left on a shard: rows born after the
+        committed ``version`` go, rows marked died after it live again (see the module
+        docstring; nothing to do on one server, where a transaction is all or nothing)."""
+        conn.execute("DELETE FROM fil_passages WHERE born > %s", (version,))
+        conn.execute("UPDATE fil_passages SET died = NULL WHERE died > %s", (version,))
+
+    def purge(self, conn: psycopg.Connection[Any], after: float | None = None) -> None:
+        """Delete the passages that died in versions committed over PURGE_AFTER s ago."""
+        horizon = conn.execute(
+            "SELECT max(version) FROM fil_versions "
+            "WHERE committed_at < clock_timestamp() - make_interval(secs => %s)",
+            (PURGE_AFTER if after is None else after,)).fetchone()[0]
+        if horizon is not None:
+            conn.execute("DELETE FROM fil_passages WHERE died <= %s", (horizon,))
+            conn.execute("DELETE FROM fil_versions WHERE version <= %s", (horizon,))
+
+    def _apply(self, conn: psycopg.Connection[Any], meta: dict[str, Any],
+               gone: dict[str, int], fresh: list[Thread],
+               progress: Callable[[int], None] | None, report: UpdateReport) -> None:
+        """Replace the passages of ``gone`` threads by those of ``fresh`` ones, statistics
+        kept exact, as version V+1 (the caller commits)."""
+        version = int(meta["version"])
+        new_version = version + 1
+        self.repair(conn, version)
+        self.purge(conn)
+        removed, removed_length, lexemes = self._kill(conn, gone, new_version)
+
+        stats = Stats()
+        rows: list[tuple[object, ...]] = []
+        thread_rows = []
+        max_ord = int(meta["max_ord"])
+        for t in fresh:
+            mine = passage_rows(t, stats, max_ord + 1, born=new_version)
+            max_ord += len(mine)
+            rows += mine
+            thread_rows.append(thread_row(t, len(mine)))
+            if progress:
+                progress(len(mine))
+        report.passages = len(rows)
+        if rows:
+            with _copy(conn, sql.SQL("COPY fil_passages ({}) FROM STDIN").format(
+                    sql.SQL(", ").join(map(sql.Identifier, PASSAGE_NAMES)))) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        if gone:
+            conn.execute("DELETE FROM fil_threads WHERE id = ANY(%s)", (list(gone),))
+        if thread_rows:
+            with _copy(conn, sql.SQL("COPY fil_threads ({}) FROM STDIN").format(
+                    sql.SQL(", ").join(map(sql.Identifier, THREAD_NAMES)))) as copy:
+                for row in thread_rows:
+                    copy.write_row(row)
+        self._add_authors(conn, stats)
+        for term, n in lexemes.items():
+            stats.df[term] = stats.df.get(term, 0) - n
+        terms = int(meta["terms"]) + self._change_terms(conn, stats.df)
+
+        threads = int(meta["threads"]) + len(fresh) - len(gone)
+        passages = int(meta["passages"]) - removed + stats.passages
+        total_length = int(meta["total_length"]) - removed_length + stats.total_length
+        conn.execute(
+            "UPDATE fil_meta SET threads = %s, passages = %s, total_length = %s, "
+            "avg_length = %s, terms = %s, version = %s, max_ord = %s, updated_at = %s",
+            (threads, passages, total_length, avg_length(total_length, passages), terms,
+             new_version, max_ord, datetime.now(UTC).isoformat(timespec="seconds")))
+        conn.execute("INSERT INTO fil_versions (version, committed_at) "
+                     "VALUES (%s, clock_timestamp())", (new_version,))
+
+    def _kill(self, conn: psycopg.Connection[Any], gone: dict[str, int],
+              version: int) -> tuple[int, int, dict[str, int]]:
+        """Mark the passages of ``gone`` threads died in ``version``: their count, total
+        length, and how many of them hold each lexeme (from their tsvectors)."""
+        if not gone:
+            return 0, 0, {}
+        rows = conn.execute(
+            "WITH gone AS (UPDATE fil_passages SET died = %s "
+            "              WHERE thread_id = ANY(%s) AND died IS NULL "
+            "              RETURNING thread_id, dl, tsv) "
+            "SELECT true, thread_id, count(*), sum(dl) FROM gone GROUP BY thread_id "
+            "UNION ALL "
+            "SELECT false, u.lexeme, count(*), NULL FROM gone, unnest(gone.tsv) u "
+            "GROUP BY u.lexeme", (version, list(gone))).fetchall()
+        counts = {tid: (int(n), int(length)) for is_thread, tid, n, length in rows if is_thread}
+        wrong = [tid for tid, n in gone.items() if counts.get(tid, (0, 0))[0] != n]
+        if wrong:
+            raise IndexDamagedError(
+                f"the index in {self.location} does not hold the passages it lists for "
+                f"thread {wrong[0]!r}: rebuild it with `{self.rebuild_command}`")
+        lexemes = {term: int(n) for is_thread, term, n, _ in rows if not is_thread}
+        return (sum(n for n, _ in counts.values()), sum(length for _, length in counts.values()),
+                lexemes)
+
+    def _add_authors(self, conn: psycopg.Connection[Any], stats: Stats) -> None:
+        """Authors new to the index, with the next codes in order of first appearance."""
+        if not stats.authors:
+            return
+        known = {r[0] for r in conn.execute("SELECT key FROM fil_authors WHERE key = ANY(%s)",
+                                            (list(stats.authors),))}
+        new = [(key, name) for key, (_, name) in stats.authors.items() if key not in known]
+        if not new:
+            return
+        base = conn.execute("SELECT coalesce(max(code) + 1, 0) FROM fil_authors").fetchone()[0]
+        with _copy(conn, sql.SQL("COPY fil_authors (key, code, name) FROM STDIN")) as copy:
+            for i, (key, name) in enumerate(new):
+                copy.write_row((key, base + i, name))
+
+    def _change_terms(self, conn: psycopg.Connection[Any], delta: dict[str, int]) -> int:
+        """Apply the net change of each document frequency; the change in term count."""
+        changed = {t: d for t, d in delta.items() if d}
+        if not changed:
+            return 0
+        found = dict(conn.execute(
+            "UPDATE fil_terms t SET df = t.df + d.delta "
+            "FROM unnest(%s::text[], %s::integer[]) AS d(term, delta) "
+            "WHERE t.term = d.term RETURNING t.term, t.df",
+            (list(changed), list(changed.values()))).fetchall())
+        new = [(t, d) for t, d in changed.items() if t not in found]
+        if any(d < 0 for _, d in new) or any(df < 0 for df in found.values()):
+            raise IndexDamagedError(
+                f"the index in {self.location} has document frequencies that do not match "
+                f"its passages: rebuild it with `{self.rebuild_command}`")
+        if new:
+            with _copy(conn, sql.SQL("COPY fil_terms (term, df) FROM STDIN")) as copy:
+                for item in new:
+                    copy.write_row(item)
+        dead = [t for t, df in found.items() if df == 0]
+        if dead:
+            conn.execute("DELETE FROM fil_terms WHERE term = ANY(%s)", (dead,))
+        return len(new) - len(dead)
+
+
+def _close(conn: psycopg.Connection[Any]) -> None:
+    """Roll back whatever is left open (nothing committed is lost) and close."""
+    with contextlib.suppress(Exception):
+        conn.rollback()
+    with contextlib.suppress(Exception):
+        conn.close()
