@@ -84,6 +84,24 @@ def index_size(index_dir: Path) -> int:
         store.close()
 
 
+def update_threads(index_dir: Path, records: list[dict[str, Any]], scratch: Path) -> Any:
+    """Fil's update of ``index_dir`` with thread records (written to ``scratch`` and read)."""
+    import json
+
+    from indexer.store.whoosh.writer import update
+
+    scratch.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                       encoding="utf-8")
+    return update(Path(index_dir), read_threads([scratch]).threads)
+
+
+def index_segments(index_dir: Path) -> int:
+    """How many segments the current manifest holds."""
+    from indexer.store.whoosh.manifest import read_current
+
+    return len(read_current(Path(index_dir))[1].segments)
+
+
 def analysed_terms() -> Callable[[str], list[str]]:
     """Fil's analyser as text -> terms (stems after elision, folding, stop words)."""
     from indexer.analysis import analyzer
