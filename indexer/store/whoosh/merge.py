@@ -15,6 +15,7 @@ import numpy as np
 from whoosh.filedb.filestore import FileStorage
 
 from .codec import CodeColumn, FieldData, IntColumn, TextColumnWriter
+from .memory import fix_mmap_threshold
 from .segment import Averages, SegmentInfo, SegmentParts, SegmentReader, write_parts
 
 Input = tuple[SegmentReader, np.ndarray | None]  # a segment and its live mask (None: all)
@@ -120,6 +121,7 @@ def _text_column(inputs: Sequence[Input], name: str, masks: list[np.ndarray],
 def merge_segments(inputs: Sequence[Input], folder: Path,
                    averages: Averages) -> SegmentInfo | None:
     """Write the live passages of ``inputs`` as one segment in ``folder`` (None: none live)."""
+    fix_mmap_threshold()
     masks = [_live(seg, live) for seg, live in inputs]
     if not any(m.any() for m in masks):
         return None
