@@ -95,6 +95,13 @@ def update_threads(index_dir: Path, records: list[dict[str, Any]], scratch: Path
     return update(Path(index_dir), read_threads([scratch]).threads)
 
 
+def search_time_limit() -> float:
+    """Seconds a search may take before it returns what it has found."""
+    from indexer.search.pipeline import SEARCH_TIME_LIMIT
+
+    return SEARCH_TIME_LIMIT
+
+
 def index_segments(index_dir: Path) -> int:
     """How many segments the current manifest holds."""
     from indexer.store.whoosh.manifest import read_current
