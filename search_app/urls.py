@@ -31,10 +31,9 @@ class ThreadIdConverter(BaseConverter):
 
 def thread_url(thread_id: str, query: str | None = None, anchor: str | None = None) -> str:
     """Link to a thread page, optionally with the query (for marks) and a passage anchor."""
-    args: dict[str, str] = {}
     if query:
-        args["q"] = query
-    return url_for("views.thread", thread_id=thread_id, _anchor=anchor, **args)
+        return url_for("views.thread", thread_id=thread_id, _anchor=anchor, q=query)
+    return url_for("views.thread", thread_id=thread_id, _anchor=anchor)
 
 
 def hit_url(hit: Hit, query: str | None) -> str:

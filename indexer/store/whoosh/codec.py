@@ -347,6 +347,33 @@ class FieldPostings:
         return owner, positions[idx]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredText:
+    """A stored text column: one UTF-8 blob, offsets, and the documents holding None."""
+
+    blob: np.ndarray
+    off: np.ndarray
+    nones: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInts:
+    """A stored integer column."""
+
+    values: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCodes:
+    """A stored column of codes into a table of strings (-1: None)."""
+
+    codes: np.ndarray
+    table: list[str | None]
+
+
+Stored = StoredText | StoredInts | StoredCodes
+
+
 class SegmentStore:
     """One written segment, opened (arrays memory-mapped); shared by all readers."""
 
@@ -358,36 +385,38 @@ class SegmentStore:
         self.doc_count: int = meta["doc_count"]
         self.fields = {n: FieldPostings(folder, stem, n, m) for n, m in meta["fields"].items()}
         self.field_names = sorted(self.fields)
-        self.stored: dict[str, tuple[str, object]] = {}
+        self.stored: dict[str, Stored] = {}
         for name, m in meta["stored"].items():
             path = os.path.join(folder, f"{stem}.{name}")
             if m["kind"] == "text":
-                blob = _raw(path + ".blob", np.uint8)
-                off = _mapped(path + ".off.npy")
-                self.stored[name] = ("text", (blob, off, frozenset(m["nones"])))
+                self.stored[name] = StoredText(_raw(path + ".blob", np.uint8),
+                                               _mapped(path + ".off.npy"),
+                                               frozenset(m["nones"]))
             elif m["kind"] == "int":
-                self.stored[name] = ("int", _mapped(path + ".int.npy"))
+                self.stored[name] = StoredInts(_mapped(path + ".int.npy"))
             else:
-                self.stored[name] = ("code", (_mapped(path + ".code.npy"), m["table"]))
+                self.stored[name] = StoredCodes(_mapped(path + ".code.npy"), m["table"])
 
     def text(self, name: str, docnum: int) -> str | None:
         """One document's value of a text column."""
-        blob, off, nones = self.stored[name][1]  # type: ignore[misc]
+        col = self.stored[name]
+        assert isinstance(col, StoredText)
+        blob, off, nones = col.blob, col.off, col.nones
         if docnum in nones:
             return None
         return bytes(blob[int(off[docnum]):int(off[docnum + 1])]).decode("utf-8")
 
     def stored_fields(self, docnum: int) -> dict[str, object]:
         out: dict[str, object] = {}
-        for name, (kind, col) in self.stored.items():
-            if kind == "text":
-                value: object = self.text(name, docnum)
-            elif kind == "int":
-                value = int(col[docnum])  # type: ignore[index]
+        for name, col in self.stored.items():
+            value: object
+            if isinstance(col, StoredText):
+                value = self.text(name, docnum)
+            elif isinstance(col, StoredInts):
+                value = int(col.values[docnum])
             else:
-                codes, table = col  # type: ignore[misc]
-                code = int(codes[docnum])
-                value = table[code] if code >= 0 else None
+                code = int(col.codes[docnum])
+                value = col.table[code] if code >= 0 else None
             if value is not None:
                 out[name] = value
         return out
@@ -419,6 +448,7 @@ class FilMatcher(ListMatcher):
                  term: tuple[str, bytes] | None = None, position: int = 0) -> None:
         s, e = fd.span(i)
         self._fd, self._ti = fd, i
+        self._i: int = position
         self._offs: np.ndarray | None = None
         self._pos: np.ndarray | None = None
         super().__init__(fd.ids[s:e].tolist(), fd.freqs[s:e].astype(float).tolist(),

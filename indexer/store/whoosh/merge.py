@@ -14,11 +14,26 @@ from pathlib import Path
 import numpy as np
 from whoosh.filedb.filestore import FileStorage
 
-from .codec import CodeColumn, FieldData, IntColumn, TextColumnWriter
+from .codec import (
+    CodeColumn,
+    FieldData,
+    IntColumn,
+    StoredCodes,
+    StoredInts,
+    StoredText,
+    TextColumnWriter,
+)
 from .memory import fix_mmap_threshold
 from .segment import Averages, SegmentInfo, SegmentParts, SegmentReader, write_parts
 
 Input = tuple[SegmentReader, np.ndarray | None]  # a segment and its live mask (None: all)
+
+
+def _ints(seg: SegmentReader, name: str) -> np.ndarray:
+    """A segment's stored integer column."""
+    col = seg.store.stored[name]
+    assert isinstance(col, StoredInts)
+    return col.values
 
 
 def _live(seg: SegmentReader, live: np.ndarray | None) -> np.ndarray:
@@ -92,7 +107,9 @@ def _code_table(inputs: Sequence[Input], name: str,
     where: dict[str | None, int] = {}
     codes = []
     for (seg, _), mask in zip(inputs, masks, strict=True):
-        col_codes, col_table = seg.store.stored[name][1]  # type: ignore[misc]
+        col = seg.store.stored[name]
+        assert isinstance(col, StoredCodes)
+        col_codes, col_table = col.codes, col.table
         remap = np.empty(len(col_table) + 1, dtype=np.int32)
         remap[-1] = -1
         for i, value in enumerate(col_table):
@@ -109,8 +126,9 @@ def _text_column(inputs: Sequence[Input], name: str, masks: list[np.ndarray],
     """A stored text column of the live passages, copied by runs of bytes."""
     out = TextColumnWriter(storage, name)
     for (seg, _), mask in zip(inputs, masks, strict=True):
-        blob, off, nones = seg.store.stored[name][1]  # type: ignore[misc]
-        off = np.asarray(off)
+        col = seg.store.stored[name]
+        assert isinstance(col, StoredText)
+        blob, off, nones = col.blob, np.asarray(col.off), col.nones
         for a, b in _runs(mask):
             lengths = np.diff(off[a:b + 1])
             none_at = [d - a for d in nones if a <= d < b]
@@ -140,7 +158,10 @@ def merge_segments(inputs: Sequence[Input], folder: Path,
     records: list[str] = []
     titles: list[str] = []
     shown_titles: list[str] = []
-    firsts, counts, hashes, thread_remaps = [], [], [], []
+    firsts: list[np.ndarray] = []
+    counts: list[np.ndarray] = []
+    hashes: list[np.ndarray] = []
+    thread_remaps: list[np.ndarray] = []
     for (seg, _), mask, renum in zip(inputs, masks, new_ids, strict=True):
         first = np.asarray(seg.thread_first)
         live_threads = mask[first] if len(first) else np.zeros(0, dtype=bool)
@@ -148,12 +169,14 @@ def merge_segments(inputs: Sequence[Input], folder: Path,
         keep = np.flatnonzero(live_threads)
         remap[keep] = np.arange(len(thread_ids), len(thread_ids) + len(keep), dtype=np.int32)
         thread_remaps.append(remap)
-        title_table = seg.store.stored["title"][1][1]  # type: ignore[index]
+        title_col = seg.store.stored["title"]
+        assert isinstance(title_col, StoredCodes)
+        title_table = title_col.table
         for code in keep.tolist():
             thread_ids.append(seg.thread_ids[code])
             records.append(seg.thread_records[code])
             titles.append(seg.thread_titles[code])
-            shown_titles.append(title_table[code])
+            shown_titles.append(title_table[code] or "")
         firsts.append(renum[first[keep]])
         counts.append(np.asarray(seg.thread_count)[keep])
         hashes.append(np.asarray(seg.thread_hash)[keep])
@@ -183,7 +206,7 @@ def merge_segments(inputs: Sequence[Input], folder: Path,
         "title": CodeColumn(thread_col, shown_titles),
         "kind": CodeColumn(kinds, kind_table),
         "position": IntColumn(np.concatenate([
-            np.asarray(seg.store.stored["position"][1])[m]  # type: ignore[index]
+            np.asarray(_ints(seg, "position"))[m]
             for (seg, _), m in zip(inputs, masks, strict=True)])),
         "author": CodeColumn(spellings, spelling_table),
         "date": _text_column(inputs, "date", masks, storage),

@@ -315,10 +315,10 @@ class EmbeddedSnapshot:
             return out
         ids = np.concatenate(ids_l)
         n = view.n_threads_total
-        score = np.bincount(ids, weights=np.concatenate(ws_l), minlength=n)
+        score: np.ndarray = np.bincount(ids, weights=np.concatenate(ws_l), minlength=n)
         if coord_power:
             share = np.bincount(ids, weights=np.concatenate(cw_l), minlength=n) / total
-            score *= share ** coord_power
+            score = score * share ** coord_power
         out.max = float(score.max())
         k = min(top, n)
         if k > 0:
@@ -366,8 +366,11 @@ class EmbeddedSnapshot:
         out: dict[Key, PassageRecord] = {}
         for k in keys:
             f = self.view.stored_fields(int(k))  # type: ignore[call-overload]
-            out[k] = PassageRecord(f["thread_id"], f["title"], f["kind"], f["position"],
-                                   f.get("author"), f.get("date"), f["content"])
+            author, date = f.get("author"), f.get("date")
+            out[k] = PassageRecord(str(f["thread_id"]), str(f["title"]), str(f["kind"]),
+                                   int(f["position"]),  # type: ignore[call-overload]
+                                   None if author is None else str(author),
+                                   None if date is None else str(date), str(f["content"]))
         return out
 
     def facets(self, plan: Plan | None, exclude_plan: Plan | None, filters: Filters,
@@ -402,6 +405,7 @@ def coordinated(parts: Sequence[Result], weights: Sequence[float], power: float,
     ids = np.concatenate([p[0] for p, _ in live])
     ws = np.concatenate([p[1] for p, _ in live]).astype(np.float64)
     cw = np.concatenate([np.full(len(p[0]), w, dtype=np.float64) for p, w in live])
+    score: np.ndarray
     if len(ids) * 16 > n_docs:  # dense accumulation over all passages
         score = np.bincount(ids, weights=ws, minlength=n_docs)
         cov = np.bincount(ids, weights=cw, minlength=n_docs)

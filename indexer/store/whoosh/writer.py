@@ -293,11 +293,15 @@ def _merge_policy(index_dir: Path) -> int:
     return merged
 
 
+def _alive(deleted: np.ndarray | None) -> np.ndarray | None:
+    """A live mask from a deletion mask (None: nothing deleted)."""
+    return None if deleted is None else ~deleted
+
+
 def _merge(index_dir: Path, manifest: Manifest, chosen: Sequence[int]) -> int:
     """Merge the chosen segments of ``manifest`` into one and commit (write lock held)."""
     view = IndexView(index_dir, manifest, "")
-    inputs = [(view.segments[i], None if view.deleted[i] is None else ~view.deleted[i])
-              for i in chosen]
+    inputs = [(view.segments[i], _alive(view.deleted[i])) for i in chosen]
     averages = Averages.of(manifest.live_docs, manifest.live_threads, manifest.live_length)
     written = _write_segment(index_dir, lambda folder: merge_segments(inputs, folder, averages))
     entries: list[SegmentEntry | None] = list(manifest.segments)
