@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from .errors import IndexerError
+from .errors import IndexerError, UnsupportedError
 from .ingest.model import Thread
 from .search.pipeline import search
 from .search.results import SearchResults
@@ -74,15 +74,42 @@ class Service:
     def update(self, threads: Iterable[Thread],
                progress: Callable[[int], None] | None = None) -> UpdateReport:
         """Add new threads and replace changed ones, by id; searches see it at once."""
-        return self.store.update(threads, progress=progress)
+        return self._change("update", "incremental updates")(threads, progress=progress)
 
     def delete(self, thread_ids: Iterable[str]) -> UpdateReport:
         """Remove threads by id."""
-        return self.store.delete(thread_ids)
+        return self._change("delete", "deleting threads")(thread_ids)
 
     def optimize(self) -> UpdateReport:
         """Compact the index (merge segments, drop deleted passages)."""
-        return self.store.optimize()
+        return self._change("optimize", "optimize")()
+
+    def _change(self, method: str, what: str) -> Callable[..., UpdateReport]:
+        """The store's method for a change, or UnsupportedError when it has none.
+
+        A store may lack the method or raise NotImplementedError from it: both mean the
+        same to the caller, said as data it can word.
+        """
+        func = getattr(self.store, method, None)
+        if func is None:
+            raise UnsupportedError(self.name, what)
+
+        def call(*args: object, **kwargs: object) -> UpdateReport:
+            try:
+                return func(*args, **kwargs)
+            except NotImplementedError:
+                raise UnsupportedError(self.name, what) from None
+
+        return call
+
+    def check_writable(self) -> None:
+        """Raise RebuildLockedError now if another change holds the index (reads no source).
+
+        Stores without a cheap check (PostgreSQL) accept the call and check when writing.
+        """
+        probe = getattr(self.store, "check_writable", None)
+        if probe is not None:
+            probe()
 
     def stats(self) -> IndexStats:
         """Counts and size of the current index."""

@@ -349,6 +349,19 @@ class SegmentReader:
                                 (self.thread_order, self.info.threads, "thread.order")):
             if len(arr) != size:
                 raise ValueError(f"{folder.name}: {what} holds {len(arr)} values, not {size}")
+        # a truncated blob would give cut or empty texts without any error: check its size
+        texts = [(t.off, t.blob, n, f"{name}.blob") for t, n, name in (
+            (self.thread_ids, self.info.threads, "thread.id"),
+            (self.thread_records, self.info.threads, "thread.record"),
+            (self.thread_titles, self.info.threads, "thread.title"))]
+        for name, (kind, col) in self.store.stored.items():
+            if kind == "text":
+                blob, off, _ = col  # type: ignore[misc]
+                texts.append((off, blob, self.docs, f"{name} texts"))
+        for off, blob, count, what in texts:
+            if len(off) != count + 1 or (count and int(off[-1]) != len(blob)):
+                raise ValueError(f"{folder.name}: {what} holds {len(blob)} bytes, its offsets "
+                                 f"say {int(off[-1]) if len(off) else 0}")
 
     def thread_code(self, thread_id: str) -> int | None:
         """The local code of a thread id, or None (binary search over the sorted ids)."""

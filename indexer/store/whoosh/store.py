@@ -83,6 +83,10 @@ class EmbeddedStore:
         """Merge all segments into one (exact statistics, fastest searches)."""
         return writer.optimize(self.index_dir)
 
+    def check_writable(self) -> None:
+        """Raise RebuildLockedError if another change holds the write lock (nothing read)."""
+        writer.probe_lock(self.index_dir)
+
     def stats(self) -> IndexStats:
         """Counts and size of the current index."""
         with self._view() as view:
@@ -120,8 +124,7 @@ class EmbeddedStore:
             cur = self._current
             if cur is None or cur.pointer != pointer:
                 if pointer is None:
-                    raise IndexMissingError(f"no index at {self.index_dir}: build it with "
-                                            "`python -m indexer rebuild`")
+                    raise IndexMissingError(f"no index at {self.index_dir}")
                 lease = Lease(self.index_dir)
                 try:
                     view = IndexView(self.index_dir, lease.read(), lease.name)
