@@ -65,9 +65,10 @@ _SETTING = {s.field: s for s in SETTINGS}
 class Failure(click.ClickException):
     """One line on stderr (``Error: ...``) and an exit status."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_ERROR) -> None:
+    def __init__(self, message: str, status: int = EXIT_ERROR) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        # click types exit_code as a class variable, but reads it from the instance
+        self.exit_code = status  # type: ignore[misc]
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

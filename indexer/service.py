@@ -21,24 +21,17 @@ from .store.base import BuildReport, IndexStats, UpdateReport
 
 
 class Store(SearchStore, Protocol):
-    """A store the service can also rebuild, describe and close."""
+    """A store the service can also rebuild, describe and close.
+
+    Stores may also change in place — ``update(threads, progress)``, ``delete(ids)``,
+    ``optimize()`` returning an :class:`UpdateReport` — and check their write lock
+    before a change reads anything (``check_writable()``); :class:`Service` looks for
+    those and says when a store lacks one (:class:`~indexer.errors.UnsupportedError`).
+    """
 
     def rebuild(self, threads: Iterable[Thread],
                 progress: Callable[[int], None] | None = None) -> BuildReport:
         """Replace the whole index with these threads, atomically."""
-        ...
-
-    def update(self, threads: Iterable[Thread],
-               progress: Callable[[int], None] | None = None) -> UpdateReport:
-        """Add new threads and replace changed ones, by id (unchanged ones cost nothing)."""
-        ...
-
-    def delete(self, thread_ids: Iterable[str]) -> UpdateReport:
-        """Remove threads by id."""
-        ...
-
-    def optimize(self) -> UpdateReport:
-        """Compact the index (merge segments, drop deleted passages)."""
         ...
 
     def stats(self) -> IndexStats:

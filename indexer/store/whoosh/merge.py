@@ -8,8 +8,10 @@ computed again with the index's current average passage length.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from whoosh.filedb.filestore import FileStorage
@@ -91,7 +93,8 @@ def _code_table(inputs: Sequence[Input], name: str,
     where: dict[str | None, int] = {}
     codes = []
     for (seg, _), mask in zip(inputs, masks, strict=True):
-        col_codes, col_table = seg.store.stored[name][1]  # type: ignore[misc]
+        col_codes, col_table = cast(tuple[np.ndarray, list[str | None]],
+                                    seg.store.stored[name][1])
         remap = np.empty(len(col_table) + 1, dtype=np.int32)
         remap[-1] = -1
         for i, value in enumerate(col_table):
@@ -107,14 +110,26 @@ def _text_column(inputs: Sequence[Input], name: str, masks: list[np.ndarray],
                  storage: FileStorage) -> TextColumnWriter:
     """A stored text column of the live passages, copied by runs of bytes."""
     out = TextColumnWriter(storage, name)
-    for (seg, _), mask in zip(inputs, masks, strict=True):
-        blob, off, nones = seg.store.stored[name][1]  # type: ignore[misc]
-        off = np.asarray(off)
-        for a, b in _runs(mask):
-            lengths = np.diff(off[a:b + 1])
-            none_at = [d - a for d in nones if a <= d < b]
-            out.add_raw(np.asarray(blob[int(off[a]):int(off[b])]), lengths, none_at)
+    try:
+        for (seg, _), mask in zip(inputs, masks, strict=True):
+            blob, off, nones = cast(tuple[np.ndarray, np.ndarray, frozenset[int]],
+                                    seg.store.stored[name][1])
+            off = np.asarray(off)
+            for a, b in _runs(mask):
+                lengths = np.diff(off[a:b + 1])
+                none_at = [d - a for d in nones if a <= d < b]
+                out.add_raw(np.asarray(blob[int(off[a]):int(off[b])]), lengths, none_at)
+    except BaseException:
+        _close(out)
+        raise
     return out
+
+
+def _close(col: object) -> None:
+    """Close a streamed text column after a failure (a full disk fails its flush again)."""
+    if isinstance(col, TextColumnWriter):
+        with contextlib.suppress(OSError):
+            col.close()
 
 
 def merge_segments(inputs: Sequence[Input], folder: Path, avgdl: float) -> SegmentInfo | None:
@@ -183,18 +198,23 @@ def merge_segments(inputs: Sequence[Input], folder: Path, avgdl: float) -> Segme
             np.asarray(seg.store.stored["position"][1])[m]  # type: ignore[index]
             for (seg, _), m in zip(inputs, masks, strict=True)])),
         "author": CodeColumn(spellings, spelling_table),
-        "date": _text_column(inputs, "date", masks, storage),
-        "content": _text_column(inputs, "content", masks, storage),
     }
-    parts = SegmentParts(
-        content=content, stored=stored,
-        kind=np.concatenate([np.asarray(seg.kind)[m] for (seg, _), m
-                             in zip(inputs, masks, strict=True)]),
-        stamp=np.concatenate([np.asarray(seg.stamp)[m] for (seg, _), m
-                              in zip(inputs, masks, strict=True)]),
-        author=np.concatenate(author_cols), thread=thread_col,
-        author_names=author_names, author_keys=author_keys,
-        thread_ids=thread_ids, thread_records=records,
-        thread_first=np.concatenate(firsts), thread_count=np.concatenate(counts),
-        thread_hash=np.concatenate(hashes).reshape(-1), thread_titles=titles)
-    return write_parts(folder, parts, avgdl)
+    try:
+        stored["date"] = _text_column(inputs, "date", masks, storage)
+        stored["content"] = _text_column(inputs, "content", masks, storage)
+        parts = SegmentParts(
+            content=content, stored=stored,
+            kind=np.concatenate([np.asarray(seg.kind)[m] for (seg, _), m
+                                 in zip(inputs, masks, strict=True)]),
+            stamp=np.concatenate([np.asarray(seg.stamp)[m] for (seg, _), m
+                                  in zip(inputs, masks, strict=True)]),
+            author=np.concatenate(author_cols), thread=thread_col,
+            author_names=author_names, author_keys=author_keys,
+            thread_ids=thread_ids, thread_records=records,
+            thread_first=np.concatenate(firsts), thread_count=np.concatenate(counts),
+            thread_hash=np.concatenate(hashes).reshape(-1), thread_titles=titles)
+        return write_parts(folder, parts, avgdl)
+    except BaseException:
+        for col in stored.values():
+            _close(col)
+        raise

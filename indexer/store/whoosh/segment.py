@@ -28,6 +28,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from whoosh.fields import STORED, TEXT, Schema
@@ -356,7 +357,7 @@ class SegmentReader:
             (self.thread_titles, self.info.threads, "thread.title"))]
         for name, (kind, col) in self.store.stored.items():
             if kind == "text":
-                blob, off, _ = col  # type: ignore[misc]
+                blob, off, _ = cast(tuple[np.ndarray, np.ndarray, frozenset[int]], col)
                 texts.append((off, blob, self.docs, f"{name} texts"))
         for off, blob, count, what in texts:
             if len(off) != count + 1 or (count and int(off[-1]) != len(blob)):

@@ -288,8 +288,10 @@ class EmbeddedSnapshot:
         out: dict[Key, PassageRecord] = {}
         for k in keys:
             f = self.view.stored_fields(int(k))  # type: ignore[call-overload]
-            out[k] = PassageRecord(f["thread_id"], f["title"], f["kind"], f["position"],
-                                   f.get("author"), f.get("date"), f["content"])
+            out[k] = PassageRecord(str(f["thread_id"]), str(f["title"]), str(f["kind"]),
+                                   int(f["position"]),  # type: ignore[call-overload]
+                                   _opt_str(f.get("author")), _opt_str(f.get("date")),
+                                   str(f["content"]))
         return out
 
     def facets(self, plan: Plan | None, exclude_plan: Plan | None, filters: Filters,
@@ -312,6 +314,10 @@ class EmbeddedSnapshot:
     def sample_texts(self, term: str, n: int) -> list[str]:
         return [str(self.view.stored_fields(d)["content"])
                 for d in self.view.first_docs(term, n)]
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def phrase_match(view: IndexView, terms: Sequence[str], docs: np.ndarray) -> np.ndarray:

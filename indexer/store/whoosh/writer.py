@@ -16,6 +16,7 @@ import contextlib
 import errno
 import math
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -60,11 +61,20 @@ ProgressFn = Callable[[int], None]
 
 def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
     """The failed write as an IndexWriteError, in the system's words."""
-    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+    code = exc.errno
+    if code in (errno.ENOTDIR, errno.EEXIST):
         reason = "part of the path is a file, not a folder"
+    elif code is None and _SHORT_WRITE.search(str(exc)):
+        # numpy reports a short write ("N requested and M written") without an errno;
+        # a regular file is only written short when its file system is full
+        code = errno.ENOSPC
+        reason = os.strerror(code)
     else:
         reason = exc.strerror or str(exc)
-    return IndexWriteError(str(index_dir), reason, exc.errno)
+    return IndexWriteError(str(index_dir), reason, code)
+
+
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
 
 
 class _CallerError(Exception):
@@ -202,10 +212,11 @@ def rebuild(index_dir: Path, threads: Iterable[Thread],
                 if not report.threads:  # never commit an empty index over a good one
                     raise NothingToIndexError(f"no thread to index: the index at {index_dir} "
                                               "was left unchanged")
+                return builder.finish()
             except BaseException:
-                builder.close()
+                with contextlib.suppress(OSError):  # a full disk fails the flush again
+                    builder.close()
                 raise
-            return builder.finish()
 
         written = _write_segment(index_dir, build)
         assert written is not None
@@ -280,11 +291,12 @@ def update(index_dir: Path, threads: Iterable[Thread], progress: ProgressFn | No
                     report.passages += n
                     if progress:
                         progress(n)
+                return builder.finish(lambda docs, length: (live_length + length)
+                                      / max(1, live_docs + docs))
             except BaseException:
-                builder.close()
+                with contextlib.suppress(OSError):  # a full disk fails the flush again
+                    builder.close()
                 raise
-            return builder.finish(lambda docs, length: (live_length + length)
-                                  / max(1, live_docs + docs))
 
         written = _write_segment(index_dir, build)
         if written is not None:
@@ -393,7 +405,7 @@ def _merge_policy(index_dir: Path) -> int:
 def _merge(index_dir: Path, manifest: Manifest, chosen: Sequence[int]) -> int:
     """Merge the chosen segments of ``manifest`` into one and commit (write lock held)."""
     view = IndexView(index_dir, manifest, "")
-    inputs = [(view.segments[i], None if view.deleted[i] is None else ~view.deleted[i])
+    inputs = [(view.segments[i], None if (dead := view.deleted[i]) is None else ~dead)
               for i in chosen]
     avgdl = manifest.avgdl()
     written = _write_segment(index_dir, lambda folder: merge_segments(inputs, folder, avgdl))
