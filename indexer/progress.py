@@ -11,6 +11,7 @@ is a terminal); every redraw rewrites one line with a carriage return.
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -81,6 +82,7 @@ class Progress:
         """The sources are read: the store now writes (no counter of its own)."""
         if self.phase == "writing":
             return
+        self._draw(force=True)  # the reading phase as it ended
         self.phase = "writing"
         self.phase_started = time.monotonic()
         self._draw(force=True)
@@ -123,6 +125,13 @@ class Progress:
         return (f"{self.writing_label} {spinner}  {self.passages:,} of {read:,} passages "
                 f"indexed  {clock(spent)} in this phase, {clock(now - self.started)} in all")
 
+    def _columns(self) -> int:
+        """The terminal's width (the line is cut to it: a wrapped line can't be redrawn)."""
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns or 80
+        except (OSError, ValueError, AttributeError):
+            return shutil.get_terminal_size((80, 24)).columns
+
     def _draw(self, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._drawn < REDRAW_SECONDS:
@@ -131,6 +140,6 @@ class Progress:
             if self._stop.is_set():
                 return
             self._drawn = now
-            width = max(20, shutil.get_terminal_size((80, 24)).columns - 1)
+            width = max(20, self._columns() - 1)
             self.stream.write("\r" + self.line()[:width] + "\x1b[K")
             self.stream.flush()
