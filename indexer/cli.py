@@ -245,7 +245,7 @@ def print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
     """``--version``: version, stemmer, index format."""
     if not value or ctx.resilient_parsing:
         return
-    for line in about.version_lines(ctx.find_root().info_name or "fil"):
+    for line in about.version_lines("fil"):
         click.echo(line)
     ctx.exit()
 
