@@ -293,6 +293,36 @@ def test_search_json(clean_env: Path) -> None:
         assert "<mark>" in hit["snippet"]
 
 
+@pytest.mark.parametrize("query", ["tres haut debit", "lippi author:billaut", "en* debit",
+                                   "sarkosy"])
+def test_search_json_is_the_apis(clean_env: Path, make_app, query: str) -> None:
+    """``--json`` gives the API's objects (links included); only notices change language."""
+    index = build_seed_index(clean_env)
+    cli_out = json.loads(run("search", query, "--json", "--per-page", "3").stdout)
+    api = make_app(index).test_client().get(
+        "/api/search", query_string={"q": query, "per_page": 3}).get_json()
+    for out in (cli_out, api):
+        del out["elapsed_ms"]
+    cli_notices, api_notices = cli_out.pop("notices"), api.pop("notices")
+    assert cli_out == api
+    assert len(cli_notices) == len(api_notices)
+    if query == "en* debit":
+        assert cli_notices == ["en*: a prefix needs at least 3 letters; searched as a word"]
+
+
+def test_search_paging_errors_name_the_options(clean_env: Path) -> None:
+    build_seed_index(clean_env)
+    for args, message in ((("--per-page", "0"), "--per-page must be between 1 and 100"),
+                          (("--page", "101"), "--page must be between 1 and 100")):
+        result = run("search", "debit", *args)
+        assert result.exit_code == 1 and result.stdout == ""
+        assert result.stderr.splitlines() == [f"Error: {message}"]
+    bad = run("search", "author:")
+    assert bad.exit_code == 1
+    assert bad.stderr.splitlines() == [
+        "Error: author: missing value (for example author:philrig)"]
+
+
 def test_search_without_matches(clean_env: Path) -> None:
     build_seed_index(clean_env)
     result = run("search", "zzzqqq", "--json")
