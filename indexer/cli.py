@@ -130,11 +130,11 @@ class Where:
         sources = self.settings.sources if sources is None else sources
         return self.command("rebuild", *[a for src in sources for a in ("--source", src)])
 
-    def location(self) -> str:
-        """The index, as a person reads it."""
+    def location(self, reported: str = "") -> str:
+        """The index, as a person reads it (a store's own report, e.g. a redacted URL)."""
         if self.settings.backend == "whoosh":
             return self.index_typed
-        return "the PostgreSQL database"
+        return reported or "the PostgreSQL database"
 
     def open(self) -> Service:
         """The service over this store (one line if its backend can't be loaded)."""
@@ -194,7 +194,8 @@ def fail(exc: IndexerError, at: Where, sources: tuple[str, ...] | None = None) -
         raise Failure(f"the index at {at.location()} is damaged: {exc}; rebuild it with: "
                       f"{at.rebuild_hint(sources)}", EXIT_DAMAGED)
     if isinstance(exc, IndexMissingError):
-        raise Failure(f"no index at {at.location()}; build it with: {at.rebuild_hint(sources)}")
+        where = f"at {at.location()}" if at.settings.backend == "whoosh" else "in the database"
+        raise Failure(f"no index {where}; build it with: {at.rebuild_hint(sources)}")
     if isinstance(exc, QueryError):
         raise Failure(query_error_en(exc))
     if isinstance(exc, UnsupportedError):
@@ -372,7 +373,7 @@ def rebuild(sources: tuple[str, ...], index_dir: str, backend: str, database_url
     rate = built.passages / seconds if seconds else 0.0
     click.echo(f"Indexed {plural(built.threads, 'thread')}, {plural(built.passages, 'passage')} "
                f"{reading.counts()} in {seconds:.2f} s, reading included "
-               f"({rate:,.0f} passages/s) -> {at.location()}")
+               f"({rate:,.0f} passages/s) -> {at.location(built.location)}")
     if strict and reading.report.problems:
         sys.exit(EXIT_REJECTED)
 
@@ -413,7 +414,7 @@ def update(sources: tuple[str, ...], index_dir: str, backend: str, database_url:
                f"{done.unchanged:,} unchanged {reading.counts()}; "
                f"{plural(done.passages, 'passage')} written, "
                f"{plural(done.merged, 'segment')} merged, in {seconds:.2f} s, reading included "
-               f"-> {at.location()}")
+               f"-> {at.location(done.location)}")
     if strict and reading.report.problems:
         sys.exit(EXIT_REJECTED)
 
@@ -447,7 +448,8 @@ def delete(thread_ids: tuple[str, ...], index_dir: str, backend: str,
         click.echo(f"not found: {tid}", err=True)
     seconds = time.perf_counter() - started
     click.echo(f"Deleted {plural(done.deleted, 'thread')} ({len(done.missing):,} not found), "
-               f"{plural(done.merged, 'segment')} merged, in {seconds:.2f} s -> {at.location()}")
+               f"{plural(done.merged, 'segment')} merged, in {seconds:.2f} s -> "
+               f"{at.location(done.location)}")
     if done.missing:
         sys.exit(EXIT_NOT_FOUND)
 
@@ -473,7 +475,7 @@ def optimize(index_dir: str, backend: str, database_url: str | None,
     seconds = time.perf_counter() - started
     what = (f"merged {plural(done.merged, 'segment')} into one" if done.merged
             else "nothing to merge (one segment, no deleted passage)")
-    click.echo(f"Optimized: {what}, in {seconds:.2f} s -> {at.location()}")
+    click.echo(f"Optimized: {what}, in {seconds:.2f} s -> {at.location(done.location)}")
 
 
 # -- stats -------------------------------------------------------------------------------

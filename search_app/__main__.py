@@ -199,15 +199,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(app, settings)
 
 
+def raise_open_files_limit(wanted: int = 65536) -> None:
+    """Let the process open as many files as its hard limit allows (up to ``wanted``).
+
+    Each segment a process reads keeps a few dozen descriptors open (memory-mapped
+    arrays), and updates add segments until merges fold them: a 1,024 soft limit, common
+    on Linux, can be reached by a long-running server.
+    """
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+        if soft != resource.RLIM_INFINITY and soft < target:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ImportError, ValueError, OSError):  # not POSIX, or not allowed: keep the limit
+        pass
+
+
 def serve(app: object, settings: Settings) -> int:
     """Bind, say where, then serve until interrupted."""
     from waitress.server import create_server
 
+    raise_open_files_limit()
     try:
+        # poll(), not select(): every open segment holds file descriptors (its arrays are
+        # memory-mapped), and select() fails on descriptors numbered past 1024
         server = create_server(app, host=settings.host, port=settings.port,
                                threads=settings.threads, ident="Fil",
                                max_request_body_size=MAX_REQUEST_BODY,
-                               clear_untrusted_proxy_headers=True)
+                               clear_untrusted_proxy_headers=True, asyncore_use_poll=True)
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         say(f"Error: cannot listen on {settings.host}:{settings.port}: {reason}")

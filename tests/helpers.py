@@ -271,7 +271,10 @@ class Server:
     def __init__(self, app: Any, threads: int = 4) -> None:
         import waitress
 
-        self.server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+        # poll(): a test session holds many memory-mapped segments, so descriptors past
+        # 1024, which select() can't watch (the real server uses poll() too)
+        self.server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads,
+                                             asyncore_use_poll=True)
         self.port = self.server.effective_port
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.run, name="waitress", daemon=True)

@@ -384,6 +384,16 @@ def test_stray_colon_in_fil_sources_never_reads_the_cwd(clean_env: Path) -> None
     assert search_ids(clean_env / "idx", "lippi") == []
 
 
+def test_cli_does_not_import_the_web_framework() -> None:
+    """The command line shapes its JSON with the library (indexer.search.present), not Flask."""
+    code = ("import sys, indexer.cli; from indexer.cli import main; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug', "
+            "'search_app', 'jinja2')))")
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=GENEROUS_SECONDS, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_console_script_is_declared() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     target = project["project"]["scripts"]["fil"]
