@@ -95,6 +95,19 @@ def corpus_path(label: str) -> Path:
     return CORPORA / f"{label}.jsonl"
 
 
+def corpus_files(corpus: Path) -> list[Path]:
+    """The JSONL files of a corpus: the file itself, or a folder's ``*.jsonl`` in name order
+    (large corpora are split: Fil's reader refuses files over 256 MiB)."""
+    return sorted(corpus.glob("*.jsonl")) if corpus.is_dir() else [corpus]
+
+
+def corpus_lines(corpus: Path) -> Iterator[str]:
+    """The lines of a corpus file or folder, in order."""
+    for path in corpus_files(corpus):
+        with path.open(encoding="utf-8") as fh:
+            yield from fh
+
+
 def load_paragraphs(source: Path = SOURCE) -> list[Paragraph]:
     """Read the real paragraphs in file order (blank and mojibake-looking ones dropped)."""
     out = []
@@ -278,7 +291,14 @@ def write_corpus(label: str, paras: list[Paragraph] | None = None,
 
 
 def ensure_corpus(label: str) -> Path:
-    """The corpus of ``label``, built first if it is missing."""
+    """The corpus of ``label``, built first if it is missing.
+
+    Labels ``real-<N>``, ``real-max`` and ``reused-<N>`` are ``bench/realcorpus.py``'s.
+    """
+    import realcorpus
+
+    if realcorpus.is_label(label):
+        return realcorpus.ensure_corpus(label)
     path = corpus_path(label)
     return path if path.exists() else write_corpus(label)
 

@@ -93,15 +93,17 @@ def to_match(query: str, mode: str = "auto") -> str | None:
 
 
 def corpus_rows(corpus: Path) -> Iterable[Row]:
-    """Passages of a JSON Lines thread file, read with plain ``json`` (no project code)."""
-    with corpus.open(encoding="utf-8") as fh:
-        for line in fh:
-            t = json.loads(line)
-            tid = t["id"]
-            for n, text in enumerate(t.get("post", {}).get("paragraphs", []), start=1):
-                yield tid, "post", n, text
-            for n, c in enumerate(t.get("comments", []), start=1):
-                yield tid, "comment", n, "\n".join(c.get("paragraphs", []))
+    """Passages of a JSON Lines thread file (or folder of them), read with plain ``json``
+    (no project code)."""
+    from corpus import corpus_lines
+
+    for line in corpus_lines(corpus):
+        t = json.loads(line)
+        tid = t["id"]
+        for n, text in enumerate(t.get("post", {}).get("paragraphs", []), start=1):
+            yield tid, "post", n, text
+        for n, c in enumerate(t.get("comments", []), start=1):
+            yield tid, "comment", n, "\n".join(c.get("paragraphs", []))
 
 
 def build(rows: Iterable[Row], db_path: Path) -> FtsBuild:

@@ -18,15 +18,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from indexer.analysis import (  # noqa: E402
-    InflectionFilter,
-    KeywordFilter,
-    StopFilter,
-    french_chain,
-)
+import fil_adapter  # noqa: E402
+
+french_chain, StopFilter, KeywordFilter, InflectionFilter = fil_adapter.inflection_parts()
 
 DATA = ROOT / "tests" / "data"
 GROUPS_FILE = DATA / "inflections_fr.tsv"

@@ -1,7 +1,9 @@
 """Latency measurement helpers: percentiles, timed query loops, and a local HTTP server.
 
 Used by ``bench/run.py``: each search function is warmed up on queries that are not
-timed, then every measured query runs once, timed with ``time.perf_counter``.
+timed, then every measured query runs once, timed with ``time.perf_counter``; the CPU
+time of the whole timed loop (``time.process_time``: this process, all its threads) is
+kept too, as a mean per query.
 """
 
 from __future__ import annotations
@@ -38,10 +40,12 @@ class Latency:
     mean: float
     zero_hits: int
     errors: int
+    cpu_mean: float = float("nan")  # CPU ms per query (process_time over the timed loop)
 
     def as_dict(self) -> dict[str, float]:
         return {"n": self.n, "p50_ms": self.p50, "p95_ms": self.p95, "p99_ms": self.p99,
-                "mean_ms": self.mean, "zero_hits": self.zero_hits, "errors": self.errors}
+                "mean_ms": self.mean, "cpu_mean_ms": self.cpu_mean,
+                "zero_hits": self.zero_hits, "errors": self.errors}
 
 
 #: A search function: runs a query, returns how many hits it got (on the first page).
@@ -54,6 +58,7 @@ def measure(search: SearchFn, queries: Sequence[str], warmup: Sequence[str]) -> 
         search(q)
     times: list[float] = []
     zero = errors = 0
+    cpu_started = time.process_time()
     for q in queries:
         started = time.perf_counter()
         try:
@@ -62,9 +67,11 @@ def measure(search: SearchFn, queries: Sequence[str], warmup: Sequence[str]) -> 
             n, errors = 0, errors + 1
         times.append((time.perf_counter() - started) * 1000)
         zero += n == 0
+    cpu = (time.process_time() - cpu_started) * 1000
     times.sort()
     return Latency(len(times), percentile(times, 50), percentile(times, 95),
-                   percentile(times, 99), sum(times) / max(1, len(times)), zero, errors)
+                   percentile(times, 99), sum(times) / max(1, len(times)), zero, errors,
+                   cpu / max(1, len(times)))
 
 
 @contextmanager

@@ -2,7 +2,8 @@
 
 What it does:
 
-1. builds (or reuses) the benchmark corpus ``bench/corpora/<size>.jsonl`` (bench/corpus.py);
+1. builds (or reuses) the benchmark corpus ``bench/corpora/<size>.jsonl`` (bench/corpus.py,
+   or bench/realcorpus.py for ``real-*``/``reused-*`` labels);
 2. indexes it once with ``python -m indexer rebuild`` into a temporary index (or ``--index``,
    kept and reused when it already holds an index);
 3. draws a realistic query mix from the corpus (bench/queries.py): 1-3 bare words,
@@ -57,6 +58,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 import corpus as corpus_mod  # noqa: E402  (bench/ is not a package)
+import fil_adapter  # noqa: E402
 import queries as queries_mod  # noqa: E402
 
 RESULTS = BENCH / "results" / "load.md"
@@ -117,8 +119,7 @@ def ensure_index(corpus: Path, index_dir: Path) -> float | None:
         return None
     print(f"indexing {corpus} into {index_dir} …", file=sys.stderr)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "indexer", "rebuild", "--source", str(corpus),
-                    "--index", str(index_dir), "--backend", "whoosh", "--quiet"],
+    subprocess.run(fil_adapter.rebuild_command(corpus, index_dir),
                    check=True, env=python_env(), cwd=ROOT)
     return time.perf_counter() - started
 
@@ -127,7 +128,7 @@ def corpus_signatures(corpus: Path, limit: int = 2000) -> tuple[list[str], list[
     """Author names and dates (YYYY-MM-DD) seen in the first ``limit`` threads."""
     authors: dict[str, None] = {}
     dates: list[str] = []
-    with corpus.open(encoding="utf-8") as fh:
+    with corpus_mod.corpus_files(corpus)[0].open(encoding="utf-8") as fh:
         for n, line in enumerate(fh):
             if n >= limit:
                 break
@@ -199,9 +200,8 @@ def servers(count: int, index_dir: Path, threads: int, log_dir: Path) -> Iterato
             port = free_port()
             log = (log_dir / f"server-{count}-{n}.log").open("wb")
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "search_app", "--host", HOST, "--port", str(port),
-                 "--threads", str(threads), "--index", str(index_dir),
-                 "--source", str(log_dir / "no-sources")],
+                fil_adapter.serve_command(HOST, port, threads, index_dir,
+                                          log_dir / "no-sources"),
                 env=python_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
             log.close()
             ports.append(port)
@@ -375,7 +375,8 @@ def report(args: argparse.Namespace, rows: list[Row], mix: QueryMix, passages: s
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size", default="100k", help="corpus size label (10k, 100k, ...)")
+    ap.add_argument("--size", default="100k",
+                    help="corpus label (real-100k, real-max, reused-1m, legacy 10k/100k...)")
     ap.add_argument("--duration", type=float, default=20, help="seconds of load per run")
     ap.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
     ap.add_argument("--threads", type=int, default=4, help="waitress threads per worker")
@@ -396,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     workers = [int(w) for w in args.workers.split(",")]
 
     corpus = corpus_mod.ensure_corpus(args.size)
-    passages = f"{corpus_mod.parse_size(args.size):,}"
+    import corpusstats
+
+    passages = f"{corpusstats.ensure_stats(corpus, args.size)['passages']:,}"
     work = Path(tempfile.mkdtemp(prefix="fil-load-"))
     index_dir = args.index.resolve() if args.index else work / "index"
     try:

@@ -10,7 +10,7 @@ comparison (``--whoosh``). ``bench/run.py --postgres`` calls :func:`measure_post
 in a child process for its PostgreSQL column.
 
 Without ``--database-url`` (or ``DATABASE_URL``), private throwaway clusters are
-started (see :mod:`pg_cluster`)::
+started (see :mod:`indexer.pg_cluster`)::
 
     python bench/postgres.py bench/corpora/10k.jsonl --queries 200 --whoosh
     python bench/postgres.py bench/corpora/10k.jsonl --shards 1
@@ -32,19 +32,18 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-for _p in (str(ROOT), str(BENCH), str(ROOT / "tests")):
+for _p in (str(ROOT), str(BENCH)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
+import fil_adapter  # noqa: E402
 import latency  # noqa: E402
 import queries  # noqa: E402
 
 
 def available() -> bool:
     """Whether a PostgreSQL server can be used: ``DATABASE_URL`` set or binaries found."""
-    from pg_cluster import find_bindir
-
-    return bool(os.environ.get("DATABASE_URL")) or find_bindir() is not None
+    return bool(os.environ.get("DATABASE_URL")) or fil_adapter.postgres_available()
 
 
 def measure_postgres(corpus: Path, measured: dict[str, list[str]],
@@ -55,25 +54,21 @@ def measure_postgres(corpus: Path, measured: dict[str, list[str]],
     Uses ``database_url`` (its Fil tables are replaced) or else a private throwaway
     cluster, removed on return. Latencies are ``Latency.as_dict()`` per kind.
     """
-    from pg_cluster import TempCluster
-
-    from indexer.ingest.parsing import read_sources
-    from indexer.store.postgres.store import PostgresBackend
-
+    fil_adapter.use_stemmer()
     out: dict[str, Any] = {"shards": shards,
                            "server": "DATABASE_URL" if database_url else "TempCluster"}
     with contextlib.ExitStack() as stack:
         url = database_url
         if not url:
-            url = stack.enter_context(TempCluster()).create_database("fil_bench")
-        shard_urls = [stack.enter_context(TempCluster()).create_database("fil_bench_shard")
-                      for _ in range(shards)]
-        backend = PostgresBackend(url, shards=shard_urls)
+            url = stack.enter_context(fil_adapter.temp_cluster()).create_database("fil_bench")
+        shard_urls = [stack.enter_context(fil_adapter.temp_cluster())
+                      .create_database("fil_bench_shard") for _ in range(shards)]
+        backend = fil_adapter.PostgresEngine(url, shard_urls)
         stack.callback(backend.close)
         runs = []
         for _ in range(max(1, rebuilds)):
             started = time.perf_counter()
-            read = read_sources([corpus])
+            read = fil_adapter.read_threads([corpus])
             read_done = time.perf_counter()
             report = backend.rebuild(read.threads)
             done = time.perf_counter()
@@ -88,12 +83,9 @@ def measure_postgres(corpus: Path, measured: dict[str, list[str]],
         out["passages"] = best["passages"]
         out["threads"] = best["threads"]
 
-        def search(q: str) -> int:
-            return len(backend.search(q, per_page=10).hits)
-
-        out["latency"] = {k: latency.measure(search, measured[k], warmup[k]).as_dict()
+        out["latency"] = {k: latency.measure(backend.count, measured[k], warmup[k]).as_dict()
                           for k in measured}
-        out["index_bytes"] = backend.stats().size_bytes
+        out["index_bytes"] = backend.size_bytes()
     return out
 
 
@@ -122,24 +114,16 @@ def main(argv: list[str] | None = None) -> int:
                 pg["passages"] / min(r["backend_seconds"] for r in pg["rebuilds"]), 1),
             "postgres": pg["latency"], "index_bytes": pg["index_bytes"]}
     if args.whoosh:
-        from indexer.store.whoosh.generations import build_index
-
-        from indexer.ingest.parsing import read_sources
-        from indexer.store.whoosh.store import WhooshBackend
-
-        read = read_sources([args.corpus])
+        read = fil_adapter.read_threads([args.corpus])
         with tempfile.TemporaryDirectory() as tmp:
             index_dir = Path(tmp) / "index"
             started = time.perf_counter()
-            report = build_index(read.threads, index_dir)
+            report = fil_adapter.build_index(read.threads, index_dir)
             out["whoosh_rebuild_passages_per_second"] = round(
                 report.passages / (time.perf_counter() - started), 1)
-            wb = WhooshBackend(index_dir)
+            wb = fil_adapter.whoosh_backend(index_dir)
             try:
-                def wsearch(q: str) -> int:
-                    return len(wb.search(q, per_page=10).hits)
-
-                out["whoosh"] = {k: latency.measure(wsearch, measured[k], warmup[k]).as_dict()
+                out["whoosh"] = {k: latency.measure(wb.count, measured[k], warmup[k]).as_dict()
                                  for k in measured}
             finally:
                 wb.close()

@@ -79,12 +79,13 @@ def strip_accents(text: str) -> str:
 
 def read_passages(corpus: Path) -> list[str]:
     """Passages of a JSON Lines corpus: each post paragraph, each whole comment (file order)."""
+    from corpus import corpus_lines
+
     out: list[str] = []
-    with corpus.open(encoding="utf-8") as fh:
-        for line in fh:
-            t = json.loads(line)
-            out.extend(t.get("post", {}).get("paragraphs", []))
-            out.extend("\n".join(c.get("paragraphs", [])) for c in t.get("comments", []))
+    for line in corpus_lines(corpus):
+        t = json.loads(line)
+        out.extend(t.get("post", {}).get("paragraphs", []))
+        out.extend("\n".join(c.get("paragraphs", [])) for c in t.get("comments", []))
     return out
 
 

@@ -1,14 +1,20 @@
-"""One project rebuild (``read_sources`` + ``build_index``), meant to run in its own process.
+"""One rebuild (Fil's ``read_sources`` + ``build_index``, or a yardstick), in its own process.
 
-``bench/run.py`` starts this script as a child so that the rebuild's peak memory can be
-read from the kernel (``os.wait4`` rusage of this one child). The script prints one
-JSON object: read and build seconds, counts and its own peak RSS.
+``bench/run.py`` starts this script as a child so that the rebuild's peak memory and
+CPU time can be read from the kernel (``os.wait4`` rusage of this one child: user +
+system time of all its threads). The script prints one JSON object: read and build
+seconds, counts and its own peak RSS (``VmHWM``, see :func:`self_rss`).
+
+Fil's stemmer: ``--stemmer python`` (default install) or ``pystemmer`` (the ``fast``
+extra); see ``bench/fil_adapter.py``.
 
 Run alone::
 
     python bench/rebuild.py bench/corpora/10k.jsonl /tmp/fil-index
+    python bench/rebuild.py bench/corpora/10k.jsonl /tmp/fil-index --stemmer pystemmer
     python bench/rebuild.py bench/corpora/10k.jsonl /tmp/fil-index --profile  # pyinstrument
     python bench/rebuild.py bench/corpora/10k.jsonl /tmp/fts5.db --engine fts5
+    python bench/rebuild.py bench/corpora/10k.jsonl /tmp/tantivy --engine tantivy
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +45,12 @@ class RebuildRun:
     read_seconds: float
     build_seconds: float
     seconds: float
-    peak_rss_bytes: int  # the child's peak RSS as the parent reads it (os.wait4 rusage)
-    main_rss_bytes: int  # the child's own reading (RUSAGE_SELF), as printed when run alone
+    peak_rss_bytes: int  # the child's peak RSS: its VmHWM (see self_rss)
+    main_rss_bytes: int  # the same, as the child prints it when run alone
+    cpu_seconds: float = 0.0  # user + system CPU of the whole child (os.wait4 rusage)
+    wait4_maxrss_bytes: int = 0  # os.wait4's ru_maxrss: at least the parent's RSS at fork
+    engine: str = "fil"
+    stemmer: str = ""  # Fil only: python or pystemmer, as resolved in the child
 
     @property
     def per_second(self) -> float:
@@ -45,50 +58,74 @@ class RebuildRun:
 
 
 def self_rss() -> int:
-    """Peak RSS of this process in bytes (Linux reports ``ru_maxrss`` in KiB)."""
+    """Peak RSS of this process's own memory in bytes: ``VmHWM`` of /proc/self/status.
+
+    Not ``ru_maxrss``: on Linux a child's ``ru_maxrss`` starts from its parent's RSS at
+    fork (exec keeps the larger value), so a small child of a large benchmark process
+    would report the parent's size. ``VmHWM`` belongs to the address space, which exec
+    replaces. Falls back to ``ru_maxrss`` where /proc is missing.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def rebuild(corpus: Path, index_dir: Path) -> dict[str, object]:
-    """Read the corpus and build the index; return timings and counts."""
-    sys.path.insert(0, str(ROOT))
-    from indexer.store.whoosh.generations import build_index
+def rebuild(corpus: Path, index_dir: Path, stemmer: str = "python") -> dict[str, object]:
+    """Read the corpus and build Fil's index; return timings and counts."""
+    import fil_adapter
 
-    from indexer.ingest.parsing import read_sources
-
+    fil_adapter.use_stemmer(stemmer)
     started = time.perf_counter()
-    read = read_sources([corpus])
+    read = fil_adapter.read_threads([corpus])
     read_done = time.perf_counter()
-    report = build_index(read.threads, index_dir)
+    report = fil_adapter.build_index(read.threads, index_dir)
     done = time.perf_counter()
     return {
         "threads": report.threads, "passages": report.passages,
         "rejected": len(read.rejected),
         "read_seconds": read_done - started, "build_seconds": done - read_done,
         "seconds": done - started, "main_rss_bytes": self_rss(),
+        "engine": "fil", "stemmer": fil_adapter.stemmer_in_use(),
     }
 
 
 def rebuild_fts5(corpus: Path, db_path: Path) -> dict[str, object]:
     """Build the FTS5 yardstick database from the corpus (reading included in the time)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     import fts5
 
     b = fts5.build_from_corpus(corpus, db_path)
     return {
         "threads": 0, "passages": b.passages, "rejected": 0,
         "read_seconds": 0.0, "build_seconds": b.seconds, "seconds": b.seconds,
-        "main_rss_bytes": self_rss(),
+        "main_rss_bytes": self_rss(), "engine": "fts5",
     }
 
 
-def run_child(corpus: Path, index_dir: Path, engine: str = "fil") -> RebuildRun:
-    """Run one rebuild in a child process and read its peak RSS from the kernel.
+def rebuild_tantivy(corpus: Path, index_dir: Path) -> dict[str, object]:
+    """Build the tantivy yardstick index from the corpus (reading included in the time)."""
+    import tantivy_engine
 
-    ``engine`` "fts5" builds the SQLite yardstick instead (``index_dir`` is the db file).
+    b = tantivy_engine.build_from_corpus(corpus, index_dir)
+    return {
+        "threads": 0, "passages": b.passages, "rejected": 0,
+        "read_seconds": 0.0, "build_seconds": b.seconds, "seconds": b.seconds,
+        "main_rss_bytes": self_rss(), "engine": "tantivy",
+    }
+
+
+def run_child(corpus: Path, index_dir: Path, engine: str = "fil",
+              stemmer: str = "python") -> RebuildRun:
+    """Run one rebuild in a child process; read its peak RSS and CPU time from the kernel.
+
+    ``engine`` "fts5" builds the SQLite yardstick instead (``index_dir`` is the db file),
+    "tantivy" the tantivy one. ``stemmer`` is Fil's (python or pystemmer).
     """
     cmd = [sys.executable, str(Path(__file__).resolve()), str(corpus), str(index_dir),
-           "--engine", engine]
+           "--engine", engine, "--stemmer", stemmer]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=ROOT)
     assert proc.stdout is not None
     out = proc.stdout.read()
@@ -98,26 +135,32 @@ def run_child(corpus: Path, index_dir: Path, engine: str = "fil") -> RebuildRun:
     if proc.returncode != 0:
         raise RuntimeError(f"rebuild child failed with exit code {proc.returncode}: {cmd}")
     data = json.loads(out)
-    return RebuildRun(peak_rss_bytes=usage.ru_maxrss * 1024, **data)
+    return RebuildRun(peak_rss_bytes=data["main_rss_bytes"],
+                      cpu_seconds=usage.ru_utime + usage.ru_stime,
+                      wait4_maxrss_bytes=usage.ru_maxrss * 1024, **data)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("corpus", type=Path)
     ap.add_argument("index_dir", type=Path)
-    ap.add_argument("--engine", choices=("fil", "fts5"), default="fil")
+    ap.add_argument("--engine", choices=("fil", "fts5", "tantivy"), default="fil")
+    ap.add_argument("--stemmer", choices=("python", "pystemmer"), default="python",
+                    help="Fil's stemmer: default install (python) or the fast extra")
     ap.add_argument("--profile", action="store_true", help="profile with pyinstrument")
     args = ap.parse_args(argv)
     if args.engine == "fts5":
         result = rebuild_fts5(args.corpus, args.index_dir)
+    elif args.engine == "tantivy":
+        result = rebuild_tantivy(args.corpus, args.index_dir)
     elif args.profile:
         from pyinstrument import Profiler
 
         with Profiler() as prof:
-            result = rebuild(args.corpus, args.index_dir)
+            result = rebuild(args.corpus, args.index_dir, args.stemmer)
         print(prof.output_text(unicode=True, color=False, show_all=False), file=sys.stderr)
     else:
-        result = rebuild(args.corpus, args.index_dir)
+        result = rebuild(args.corpus, args.index_dir, args.stemmer)
     print(json.dumps(result))
     return 0
 

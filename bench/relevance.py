@@ -37,10 +37,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import fil_adapter  # noqa: E402
 import fts5  # noqa: E402
-from indexer.store.whoosh.generations import build_index  # noqa: E402
-
-from indexer.ingest.parsing import read_sources  # noqa: E402
 
 PIAF = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "piaf"
 REFERENCES = (
@@ -129,19 +127,14 @@ def evaluate(questions: Iterable[Question],
 
 def project_scores(threads_path: Path, questions: list[Question], workdir: Path) -> Scores:
     """Index the threads with the project and score its search core."""
-    from indexer.store.whoosh.store import open_engine
-
-    read = read_sources([threads_path])
+    read = fil_adapter.read_threads([threads_path])
     if read.rejected:
         print(f"warning: {len(read.rejected)} thread(s) rejected, e.g. {read.rejected[0]}",
               file=sys.stderr)
-    build_index(read.threads, workdir / "index")
-    engine = open_engine(workdir / "index")
+    fil_adapter.build_index(read.threads, workdir / "index")
+    engine = fil_adapter.Engine(workdir / "index")
     try:
-        def search(q: str) -> list[HitKey]:
-            return [(h.thread_id, h.kind, h.position)
-                    for h in engine.search(q, per_page=10).hits]
-        return evaluate(questions, search)
+        return evaluate(questions, engine.search)
     finally:
         engine.close()
 

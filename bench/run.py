@@ -1,35 +1,41 @@
-"""The benchmark: Fil (Whoosh) against an SQLite FTS5 yardstick, at several corpus sizes.
+"""The benchmark: Fil against SQLite FTS5 and tantivy yardsticks, on the same corpus and queries.
 
-For each size (passage count) it:
+For each corpus (a label: ``real-100k``, ``real-max``, ``reused-1m`` from
+``bench/realcorpus.py``, or a legacy ``10k``/``100k``/``300k`` from ``bench/corpus.py``) it:
 
-1. builds the corpus if missing (``bench/corpus.py``) and draws the query sets
-   (``bench/queries.py``: 1-3 words, quoted phrases, 10+ word questions);
-2. rebuilds the Fil index through ``read_sources`` + ``build_index`` in a child process
-   and reads the child's peak RSS from the kernel (``os.wait4`` rusage);
-3. measures index size on disk (current generation of that index, the one queried)
-   and query latency p50/p95/p99 through ``engine.search(q, per_page=10)``
-   (snippets included), after a warm-up on queries that are not timed; each latency
-   measurement runs in a fresh process, so no cache warmed by another one helps it;
-4. does the same over HTTP (``search_app.create_app`` served by waitress in a thread,
-   ``GET /api/search?q=...``), or prints why it was skipped;
-5. builds the FTS5 yardstick on the same passages (also in a child) and times the same
-   queries (top 10 by bm25 with snippet());
+1. builds the corpus if missing, reads its statistics (``bench/corpusstats.py``: passages,
+   threads, distinct paragraphs, chunks, words, analysed terms, MB of text, real or
+   reused) and draws the query sets (``bench/queries.py``: 1-3 words, quoted phrases,
+   10+ word questions);
+2. rebuilds Fil's index as the default install has it (PyStemmer's Snowball stemmer),
+   in a child process, reading its wall time, CPU time (user + system, all threads) and
+   peak RSS from the kernel (``os.wait4`` rusage); then once more with PyStemmer (the
+   ``fast`` extra, when installed) into another directory, rebuild figures only;
+3. builds the FTS5 and tantivy yardsticks the same way (children, same figures);
+4. measures index sizes on disk, and the cold-open cost of each system: a fresh process
+   imports, opens the index and runs its first query (``bench/measure.py:cold_open``);
+5. (full sizes only) query latency p50/p95/p99 and CPU time per query of Fil's search
+   core (``engine.search(q, per_page=10)``, snippets included), of ``GET /api/search``
+   (Flask app served by waitress in a thread), of FTS5 (top 10 by bm25 with snippet())
+   and of tantivy (top 10 by BM25 with snippets, total count), each in a fresh process
+   after an untimed warm-up on other queries;
 6. with ``--postgres`` (the default when PostgreSQL binaries are found or ``DATABASE_URL``
    is set), rebuilds the PostgreSQL backend on the same corpus and times the same
-   queries through ``backend.search(q, per_page=10)``, in a fresh process, on a private
-   throwaway cluster (``pg_cluster.TempCluster``) or ``DATABASE_URL``
-   (``bench/postgres.py``).
+   queries (``bench/postgres.py``), on a private throwaway cluster or ``DATABASE_URL``.
 
-Prints one markdown table (Fil vs FTS5 and Fil/FTS5 ratios, plus PostgreSQL and
-PostgreSQL/FTS5 when measured) with the machine description,
-and writes it to ``bench/results/latest.md`` and the raw numbers to ``latest.json``.
-Indexes are written under ``bench/out/<size>/`` (git-ignored; Fil's in ``fil-p1/``).
+``--build-only`` sizes get steps 1-4 only (rebuilds, sizes, cold open), for corpora too
+large for the latency loops to be worth their time.
+
+Prints one markdown table per corpus and writes the whole report to
+``bench/results/latest.md`` and the raw numbers to ``latest.json``. Indexes go under
+``bench/out/<label>/`` (git-ignored; Fil's queried index in ``fil-p1/``). Every call into
+Fil goes through ``bench/fil_adapter.py``.
 
 Run::
 
-    python bench/run.py                               # 10k,100k,300k, 200 queries per kind
-    python bench/run.py --sizes 10k --queries 50      # smoke run
-    python bench/run.py --sizes 10k --no-postgres     # without the PostgreSQL column
+    python bench/run.py                                   # real-100k, 200 queries per kind
+    python bench/run.py --sizes real-100k,real-max --build-only reused-1m
+    python bench/run.py --sizes 10k --queries 50 --no-postgres   # quick smoke run
 """
 
 from __future__ import annotations
@@ -54,20 +60,37 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 import corpus  # noqa: E402
+import corpusstats  # noqa: E402
 import fts5  # noqa: E402
 import postgres  # noqa: E402
 import queries  # noqa: E402
 import report  # noqa: E402
-from measure import engine_latency, fresh_process, fts5_latency, http_latency  # noqa: E402
-from rebuild import run_child  # noqa: E402
+import tantivy_engine  # noqa: E402
+from measure import (  # noqa: E402
+    cold_open,
+    engine_latency,
+    fresh_process,
+    fts5_latency,
+    http_latency,
+    tantivy_latency,
+)
+from rebuild import RebuildRun, run_child  # noqa: E402
 
 OUT = BENCH / "out"
 FIL_DIR = "fil-p1"  # Fil's index in OUT/<size>/; the README's load example points at it
+FIL_FAST_DIR = "fil-purepython"
 RESULTS = BENCH / "results"
 
 
+def version(pkg: str) -> str:
+    try:
+        return metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
 def machine() -> dict[str, Any]:
-    """CPU model, cores, memory, Python/SQLite/Whoosh versions."""
+    """CPU model, cores, memory, Python/SQLite/Whoosh/tantivy versions."""
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -83,19 +106,13 @@ def machine() -> dict[str, Any]:
                 mem = int(line.split()[1]) * 1024
     except OSError:
         pass
-
-    def version(pkg: str) -> str:
-        try:
-            return metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            return "absent"
-
     return {
         "cpu": cpu, "cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)),
         "memory_gib": round(mem / 2**30, 1), "python": platform.python_version(),
         "os": f"{platform.system()} {platform.release()}", "sqlite": sqlite3.sqlite_version,
         "whoosh": version("Whoosh"), "pystemmer": version("PyStemmer"),
-        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+        "snowballstemmer": version("snowballstemmer"), "tantivy": version("tantivy"),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "commit": commit(),
     }
 
@@ -112,111 +129,194 @@ def commit() -> str:
     return head + ("+changes" if dirty.strip() else "")
 
 
+def load1() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
 def dir_size(path: Path) -> int:
     """Bytes of all files under ``path``."""
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def index_size(index_dir: Path) -> int:
-    """Bytes of the generation that answers queries."""
-    from indexer.store.whoosh.generations import current_generation
-
-    gen = current_generation(index_dir)
-    return dir_size(gen) if gen else 0
+def fil_index_size(index_dir: Path) -> int:
+    """Bytes of the index that answers queries (measured in a child: no Fil import in
+    this process, so that children choose their own stemmer)."""
+    return fresh_process(_fil_index_size, index_dir)
 
 
-def query_sets(corpus_path: Path, n: int, warm: int) -> tuple[dict[str, list[str]],
-                                                             dict[str, list[str]]]:
-    """Measured queries (``n`` per kind) and separate warm-up queries (``warm`` per kind)."""
-    maker = queries.QueryMaker(queries.read_passages(corpus_path))
+def _fil_index_size(index_dir: Path) -> int:
+    import fil_adapter
+
+    return fil_adapter.index_size(index_dir)
+
+
+def query_sets(corpus_path: Path, n: int, warm: int, sample: int | None = None
+               ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Measured queries (``n`` per kind) and separate warm-up queries (``warm`` per kind).
+
+    ``sample``: draw from every k-th passage only, at most ``sample`` of them (build-only
+    sizes need a few cold-open queries, not document frequencies over a million passages).
+    """
+    passages = queries.read_passages(corpus_path)
+    if sample and len(passages) > sample:
+        passages = passages[::-(-len(passages) // sample)]
+    maker = queries.QueryMaker(passages)
     every = maker.all(n + warm)
     return ({k: v[:n] for k, v in every.items()}, {k: v[n:] for k, v in every.items()})
 
 
+def rebuild_entry(run: RebuildRun, load_before: float, index_bytes: int) -> dict[str, Any]:
+    return asdict(run) | {"per_second": run.per_second, "load_1m_before": load_before,
+                          "index_bytes": index_bytes}
+
+
 def run_size(label: str, n_queries: int, warm: int, skip_http: bool,
-             with_postgres: bool = False) -> dict[str, Any]:
-    """Every measurement for one corpus size."""
+             with_postgres: bool = False, build_only: bool = False,
+             with_tantivy: bool = True, with_fast: bool = True) -> dict[str, Any]:
+    """Every measurement for one corpus."""
     started = time.perf_counter()
     log = report.log
+    load_start = load1()
     corpus_path = corpus.ensure_corpus(label)
-    measured, warmup = query_sets(corpus_path, n_queries, warm)
+    log(f"[{label}] corpus statistics ...")
+    stats = fresh_process(corpusstats.ensure_stats, corpus_path, label)
+    log(f"[{label}] query sets ...")
+    measured, warmup = query_sets(corpus_path, 1 if build_only else n_queries,
+                                  0 if build_only else warm,
+                                  sample=200_000 if build_only else None)
     out = OUT / label
     out.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
+    systems: dict[str, dict[str, Any]] = {}
+
     queried = out / FIL_DIR
     shutil.rmtree(queried, ignore_errors=True)
-    log(f"[{label}] Fil rebuild ...")
-    fil_build = run_child(corpus_path, queried)
-    log(f"[{label}]   {fil_build.seconds:.1f}s")
+    log(f"[{label}] Fil rebuild (default install, PyStemmer) ...")
+    before = load1()
+    fil_build = run_child(corpus_path, queried, stemmer="pystemmer")
+    log(f"[{label}]   {fil_build.seconds:.1f}s wall, {fil_build.cpu_seconds:.1f}s CPU")
+    systems["fil"] = {"rebuild": rebuild_entry(fil_build, before, fil_index_size(queried))}
+    if with_fast:
+        fast_dir = out / FIL_FAST_DIR
+        shutil.rmtree(fast_dir, ignore_errors=True)
+        log(f"[{label}] Fil rebuild with the pure-Python stemmer fallback ...")
+        before = load1()
+        fast = run_child(corpus_path, fast_dir, stemmer="python")
+        log(f"[{label}]   {fast.seconds:.1f}s wall, {fast.cpu_seconds:.1f}s CPU")
+        systems["fil_pystemmer"] = {"rebuild": rebuild_entry(fast, before,
+                                                             fil_index_size(fast_dir))}
+        shutil.rmtree(fast_dir, ignore_errors=True)  # not queried: do not keep the disk
     log(f"[{label}] FTS5 build ...")
     db = out / "fts5.db"
+    before = load1()
     fts_build = run_child(corpus_path, db, engine="fts5")
-    log(f"[{label}] engine latency ...")
-    eng = fresh_process(engine_latency, queried, measured, warmup)
-    log(f"[{label}] HTTP latency ...")
-    http, http_note = ({}, "HTTP API skipped (--skip-http)") if skip_http else (
-        fresh_process(http_latency, queried, measured, warmup))
-    if http and any(v.errors for v in http.values()):
-        http_note = "HTTP API: some requests failed (see the errors counts in latest.json)"
-    if http_note:
-        notes.append(http_note)
-        log(f"[{label}] {http_note}")
-    log(f"[{label}] FTS5 latency ...")
-    fts = fresh_process(fts5_latency, db, measured, warmup)
-    pg: dict[str, Any] | None = None
-    if with_postgres:
-        log(f"[{label}] PostgreSQL rebuild + latency ...")
-        try:
-            pg = fresh_process(postgres.measure_postgres, corpus_path, measured, warmup,
-                               os.environ.get("DATABASE_URL"))
-            log(f"[{label}]   rebuild {pg['rebuild']['seconds']:.1f}s")
-        except Exception as exc:  # the rest of the benchmark still stands
-            notes.append(f"PostgreSQL skipped: {type(exc).__name__}: "
-                         f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
-            log(f"[{label}] {notes[-1]}")
+    systems["fts5"] = {"rebuild": rebuild_entry(fts_build, before, db.stat().st_size)}
+    tdir = out / "tantivy"
+    if with_tantivy:
+        log(f"[{label}] tantivy build ...")
+        before = load1()
+        tan_build = run_child(corpus_path, tdir, engine="tantivy")
+        systems["tantivy"] = {"rebuild": rebuild_entry(tan_build, before, dir_size(tdir))}
+
+    cold_queries = [measured[k][0] for k in queries.KINDS]
+    log(f"[{label}] cold open ...")
+    systems["fil"]["cold"] = fresh_process(cold_open, "fil", queried, cold_queries, "pystemmer")
+    systems["fts5"]["cold"] = fresh_process(cold_open, "fts5", db, cold_queries)
+    if with_tantivy:
+        systems["tantivy"]["cold"] = fresh_process(cold_open, "tantivy", tdir, cold_queries)
+
+    if not build_only:
+        log(f"[{label}] Fil latency ...")
+        eng = fresh_process(engine_latency, queried, measured, warmup, "pystemmer")
+        systems["fil"]["latency"] = {k: v.as_dict() for k, v in eng.items()}
+        if skip_http:
+            http, http_note = {}, "HTTP API skipped (--skip-http)"
+        else:
+            log(f"[{label}] HTTP latency ...")
+            http, http_note = fresh_process(http_latency, queried, measured, warmup, "pystemmer")
+        if http and any(v.errors for v in http.values()):
+            http_note = "HTTP API: some requests failed (see the errors counts in latest.json)"
+        if http_note:
+            notes.append(http_note)
+            log(f"[{label}] {http_note}")
+        systems["fil"]["http"] = {k: v.as_dict() for k, v in http.items()}
+        log(f"[{label}] FTS5 latency ...")
+        fts = fresh_process(fts5_latency, db, measured, warmup)
+        systems["fts5"]["latency"] = {k: v.as_dict() for k, v in fts.items()}
+        if with_tantivy:
+            log(f"[{label}] tantivy latency ...")
+            tan = fresh_process(tantivy_latency, tdir, measured, warmup)
+            systems["tantivy"]["latency"] = {k: v.as_dict() for k, v in tan.items()}
+        if with_postgres:
+            log(f"[{label}] PostgreSQL rebuild + latency ...")
+            try:
+                pg = fresh_process(postgres.measure_postgres, corpus_path, measured, warmup,
+                                   os.environ.get("DATABASE_URL"))
+                systems["postgres"] = pg
+                log(f"[{label}]   rebuild {pg['rebuild']['seconds']:.1f}s")
+            except Exception as exc:  # the rest of the benchmark still stands
+                notes.append(f"PostgreSQL skipped: {type(exc).__name__}: "
+                             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+                log(f"[{label}] {notes[-1]}")
     return {
-        "size": label, "passages": fil_build.passages, "threads": fil_build.threads,
-        "corpus_bytes": corpus_path.stat().st_size,
-        "queries_per_kind": n_queries, "warmup_per_kind": warm,
-        "rebuild": asdict(fil_build) | {"per_second": fil_build.per_second},
-        "index_bytes": index_size(queried), "queried_index": str(queried.relative_to(ROOT)),
-        "fts5_build": asdict(fts_build) | {"per_second": fts_build.per_second},
-        "fts5_bytes": db.stat().st_size,
-        "engine": {k: v.as_dict() for k, v in eng.items()},
-        "http": {k: v.as_dict() for k, v in http.items()}, "notes": notes,
-        "fts5": {k: v.as_dict() for k, v in fts.items()},
-        "postgres": pg,
+        "size": label, "mode": "build-only" if build_only else "full", "corpus": stats,
+        "corpus_file": str(corpus_path.relative_to(ROOT)),
+        "passages": fil_build.passages, "threads": fil_build.threads,
+        "queries_per_kind": 0 if build_only else n_queries,
+        "warmup_per_kind": 0 if build_only else warm,
+        "systems": systems, "notes": notes,
+        "queried_index": str(queried.relative_to(ROOT)),
         "query_examples": {k: v[:3] for k, v in measured.items()},
         "wall_seconds": time.perf_counter() - started,
-        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+        "load_average_1m_at_start": load_start, "load_average_1m_at_end": load1(),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="10k,100k,300k", help="comma-separated passage counts")
+    ap.add_argument("--sizes", default="real-100k",
+                    help="comma-separated corpus labels measured in full "
+                         "(real-<N>, real-max, reused-<N>, or legacy 10k/100k/300k)")
+    ap.add_argument("--build-only", default="",
+                    help="comma-separated corpus labels measured without latency loops "
+                         "(rebuilds, sizes, cold open), e.g. reused-1m")
     ap.add_argument("--queries", type=int, default=200, help="measured queries per kind")
     ap.add_argument("--warmup", type=int, default=20, help="untimed warm-up queries per kind")
     ap.add_argument("--skip-http", action="store_true", help="do not measure the HTTP API")
+    ap.add_argument("--no-tantivy", action="store_true", help="leave tantivy out")
+    ap.add_argument("--no-pystemmer", action="store_true",
+                    help="skip the extra Fil rebuild with PyStemmer")
     ap.add_argument("--postgres", action=argparse.BooleanOptionalAction, default=None,
                     help="also measure the PostgreSQL backend (default: when its binaries "
                     "are found or DATABASE_URL is set)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where latest.md/json go")
     ap.add_argument("--render", type=Path, metavar="JSON",
-                    help="only print the table of an earlier run's latest.json")
+                    help="only print the report of an earlier run's latest.json")
     args = ap.parse_args(argv)
     if args.render:
         print(report.markdown(json.loads(args.render.read_text(encoding="utf-8"))))
         return 0
     with_postgres = postgres.available() if args.postgres is None else args.postgres
+    with_tantivy = not args.no_tantivy and tantivy_engine.available()
+    full = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    light = [s.strip() for s in args.build_only.split(",") if s.strip()]
+    command = "python bench/run.py" + ("" if argv is None and len(sys.argv) == 1
+                                       else " " + " ".join(argv or sys.argv[1:]))
     results = {
         "machine": machine(),
+        "command": command,
         "settings": {"queries_per_kind": args.queries, "warmup_per_kind": args.warmup,
-                     "fts5_tokenize": fts5.TOKENIZE, "postgres": with_postgres},
-        "sizes": [run_size(label.strip(), args.queries, args.warmup, args.skip_http,
-                           with_postgres)
-                  for label in args.sizes.split(",")],
+                     "fts5_tokenize": fts5.TOKENIZE, "postgres": with_postgres,
+                     "tantivy": with_tantivy,
+                     "tantivy_analyser": tantivy_engine.ANALYSER_DESCRIPTION,
+                     "tantivy_writer": f"writer(heap_size={tantivy_engine.HEAP_BYTES}, "
+                                       f"num_threads={tantivy_engine.WRITER_THREADS})"},
+        "sizes": [run_size(label, args.queries, args.warmup, args.skip_http, with_postgres,
+                           build_only=label in light and label not in full,
+                           with_tantivy=with_tantivy, with_fast=not args.no_pystemmer)
+                  for label in full + [x for x in light if x not in full]],
     }
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     text = report.markdown(results)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -192,10 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "again.")
         return EXIT_ERROR
     if state == "damaged":
-        say(f"Warning: the index cannot be read ({cause}); it is left as it is and pages "
+        say(f"warning: the index cannot be read ({cause}); it is left as it is and pages "
             f"answer 503 until it is rebuilt with: {rebuild_hint(args, settings)}")
     elif state == "unavailable":
-        say(f"Warning: {cause}; serving anyway (pages answer 503 until it answers).")
+        say(f"warning: {cause}; serving anyway (pages answer 503 until it answers).")
     return serve(app, settings)
 
 

@@ -155,6 +155,7 @@ def stuck_rebuild(index_dir: Path, word: str,
         child.communicate(timeout=GENEROUS_SECONDS)
 
 
+
 def embedded(index_dir: str | os.PathLike[str]) -> Service:
     """A search service over an embedded index directory."""
     return Service(EmbeddedStore(index_dir))

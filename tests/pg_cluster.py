@@ -20,6 +20,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -97,18 +98,60 @@ class TempCluster:
         data = base / "data"
         self._run(["initdb", "-D", str(data), "-U", self.user, "-A", "trust",
                    "-E", "UTF8", "--locale=C", "--no-sync"])
-        opts = " ".join([f"-p {self.port}", "-c listen_addresses=127.0.0.1",
-                         f"-c unix_socket_directories={base}"]
-                        + [f"-c {k}={v}" for k, v in FAST_SETTINGS.items()])
         try:
-            self._run(["pg_ctl", "-D", str(data), "-l", str(base / "server.log"), "-o", opts,
+            self.start_server()
+        except ClusterError:
+            self.stop()
+            raise
+        return self
+
+    def start_server(self) -> None:
+        """Start the server of an initialised cluster (again, after :meth:`stop_server`)."""
+        assert self.dir is not None, "start() first"
+        opts = " ".join([f"-p {self.port}", "-c listen_addresses=127.0.0.1",
+                         f"-c unix_socket_directories={self.dir}"]
+                        + [f"-c {k}={v}" for k, v in FAST_SETTINGS.items()])
+        log = self.dir / "server.log"
+        try:
+            self._run(["pg_ctl", "-D", str(self.dir / "data"), "-l", str(log), "-o", opts,
                        "-w", "-t", "60", "start"])
         except ClusterError as exc:
-            log = base / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            self.stop()
             raise ClusterError(f"{exc}\n{tail}") from None
-        return self
+
+    def stop_server(self, mode: str = "immediate") -> None:
+        """Stop the server but keep the cluster (``immediate``: as a crash would)."""
+        assert self.dir is not None, "start() first"
+        self._run(["pg_ctl", "-D", str(self.dir / "data"), "-m", mode, "-w", "stop"])
+
+    # -- faults ----------------------------------------------------------------------
+    def pids(self) -> list[int]:
+        """The postmaster's process id, then its children's (backends, workers)."""
+        assert self.dir is not None, "start() first"
+        postmaster = int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                # "pid (comm) state ppid ...": comm may hold spaces, so split after ")"
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    children.append(int(stat.parent.name))
+        return [postmaster, *sorted(children)]
+
+    def freeze(self) -> None:
+        """SIGSTOP the server and its backends: it answers nothing, as a frozen VM or a
+        network partition would, while its port still accepts TCP connections."""
+        self._signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT what :meth:`freeze` stopped."""
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        postmaster = self.pids()[0]
+        os.kill(postmaster, sig)  # first: a stopped postmaster forks no new backend
+        for pid in self.pids()[1:]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and remove its directory."""
@@ -116,6 +159,8 @@ class TempCluster:
             return
         data = self.dir / "data"
         if (data / "postmaster.pid").exists():
+            with contextlib.suppress(OSError, ValueError):
+                self.thaw()  # a frozen server would not stop
             with contextlib.suppress(ClusterError):
                 self._run(["pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"])
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -278,7 +278,7 @@ def test_server_leaves_a_damaged_index_alone_and_its_hint_repairs_it(tmp_path: P
     before = {p.relative_to(index): p.read_bytes() for p in index.rglob("*") if p.is_file()}
     server = serve("--port 0", cwd)
     url = server.url()
-    warning = next(ln for ln in server.lines if ln.startswith("Warning:"))
+    warning = next(ln for ln in server.lines if ln.startswith("warning:"))
     assert "cannot be read" in warning and damaged.parent.name in warning
     status, page = get(url + "?q=debit")
     assert status == 503 and "Index endommagé" in page and "Traceback" not in page

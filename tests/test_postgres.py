@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +33,7 @@ from helpers import (
     GENEROUS_SECONDS,
     PIAF_QUERIES,
     PIAF_THREADS,
+    ROOT,
     SEED_FILE,
     SEED_ID,
     build_index,
@@ -41,13 +44,21 @@ from helpers import (
 from helpers import SEED_TOP_FIVE as TOP_FIVE
 
 from indexer.cli import EXIT_LOCKED, cli
-from indexer.errors import IndexerError, IndexMissingError, QueryError, RebuildLockedError
+from indexer.errors import (
+    BackendUnavailableError,
+    IndexerError,
+    IndexMissingError,
+    QueryError,
+    RebuildLockedError,
+)
 from indexer.ingest.model import Comment, Thread
 from indexer.ingest.parsing import read_sources
 from indexer.search.results import SearchResults
 from indexer.service import Service, open_service
 from indexer.store.postgres.build import LOCK_KEY
+from indexer.store.postgres.connections import SEARCH_OPTIONS, redact, with_defaults
 from indexer.store.postgres.sql import quote_lexeme, tsvector_literal
+from indexer.store.postgres.store import NoIndexError, PostgresStore
 
 pytestmark = pytest.mark.postgres
 
@@ -386,15 +397,80 @@ def test_open_backend_chooses_postgres(pg_seed_url: str,
         open_service("postgres")
 
 
-def test_missing_index(fresh_db: str) -> None:
-    backend = postgres(fresh_db, shards=[])
+def with_password(url: str, password: str = "secret") -> str:
+    """The URL with a password (trust authentication ignores it)."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    return psycopg.conninfo.make_conninfo(**{**info, "password": password})
+
+
+def test_missing_index_names_the_command_with_the_options(fresh_db: str,
+                                                          make_pg_app: Callable[..., Any]
+                                                          ) -> None:
+    url = with_password(fresh_db)
+    command = f"python -m indexer rebuild --backend postgres --database-url {redact(url)}"
+    backend = postgres(url, shards=[])
     try:
         for call in (lambda: backend.search(""), lambda: backend.search("lippi"),
                      lambda: backend.get_thread(SEED_ID), backend.stats):
-            with pytest.raises(IndexMissingError, match="python -m indexer rebuild"):
+            with pytest.raises(IndexMissingError) as info:
                 call()
+            assert isinstance(info.value, NoIndexError)
+            assert info.value.command == command and command in str(info.value)
+            assert "secret" not in str(info.value)
     finally:
         backend.close()
+    sharded = PostgresStore(url, shards=[fresh_db, fresh_db])
+    assert sharded.rebuild_command() == f"{command} (with FIL_PG_SHARDS set to its 2 shard URLs)"
+    resp = make_pg_app(url).test_client().get("/api/search?q=lippi")
+    assert resp.status_code == 503 and resp.headers["Retry-After"].isdigit()
+    assert "secret" not in resp.get_data(as_text=True)
+
+
+#: URLs libpq cannot read (or would read wrongly): refused up front, password unseen.
+BAD_URLS = [
+    "host=db password=my secret",  # libpq: missing "=" after "secret"
+    "host=db password='secret",  # unterminated quote
+    "postgresql://fil:sec ret@db/fil",  # libpq: unexpected spaces found in "sec ret"
+    "postgresql://fil@db/fil?password=secret&bogus=1",  # unknown parameter
+    "postgresql://fil:p@secret@db:5432/fil",  # unencoded @: libpq's host "secret@db"
+    "postgresql://fil:se/secret@db/fil",  # unencoded /: libpq's host "fil", port "se"
+]
+
+
+@pytest.mark.parametrize("url", BAD_URLS, ids=range(len(BAD_URLS)))
+def test_bad_urls_are_refused_without_their_password(url: str, tmp_path: Path) -> None:
+    for make in (lambda: PostgresStore(url), lambda: PostgresStore("postgresql://db/fil",
+                                                                    shards=[url])):
+        with pytest.raises(IndexerError) as info:
+            make()
+        assert "secret" not in str(info.value) and "cannot be parsed" in str(info.value) \
+            or "ambiguous" in str(info.value), str(info.value)
+    assert "secret" not in redact(url)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FIL_BACKEND": "postgres",
+           "FIL_DATABASE_URL": url, "FIL_PG_SHARDS": ""}
+    proc = subprocess.run([sys.executable, "-m", "search_app", "--port", "0"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    assert "Traceback" not in output and "secret" not in output, output
+    assert len(output.strip().splitlines()) == 1, output
+
+
+def test_url_libpq_reads_but_cannot_use_fails_without_its_password() -> None:
+    backend = postgres("postgresql://fil:secret@127.0.0.1:54x/fil?sslmode=bogus")
+    with pytest.raises(BackendUnavailableError) as info:
+        backend.search("lippi")
+    assert "secret" not in str(info.value) and "unreachable" in str(info.value)
+
+
+def test_connection_defaults_leave_the_urls_own_values() -> None:
+    url = with_defaults("postgresql://fil@db/fil?keepalives_idle=30&connect_timeout=9",
+                        SEARCH_OPTIONS)
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    assert (info["keepalives_idle"], info["connect_timeout"]) == ("30", "9")
+    assert (info["keepalives"], info["keepalives_interval"], info["keepalives_count"],
+            info["tcp_user_timeout"]) == ("1", "5", "3", "10000")
+    assert (info["user"], info["host"], info["dbname"]) == ("fil", "db", "fil")
 
 
 def test_unreachable_server_is_a_backend_error(make_pg_app: Callable[..., Any]) -> None:
@@ -406,8 +482,10 @@ def test_unreachable_server_is_a_backend_error(make_pg_app: Callable[..., Any]) 
         backend.search("lippi")
     assert not isinstance(info.value, IndexMissingError)
     assert "secret" not in str(info.value)
-    resp = make_pg_app(url).test_client().get("/api/search?q=lippi")
-    assert resp.status_code == 503 and "secret" not in resp.get_data(as_text=True)
+    for path in ("/api/search?q=lippi", "/?q=lippi", f"/thread/{SEED_ID}"):
+        resp = make_pg_app(url).test_client().get(path)
+        assert resp.status_code == 503 and resp.headers["Retry-After"].isdigit(), path
+        assert "secret" not in resp.get_data(as_text=True)
 
 
 def test_reconnects_after_lost_connections(pg_seed: Service, pg_seed_url: str) -> None:
@@ -639,6 +717,28 @@ def test_two_servers_rebuild_swaps_and_cleans(corpus: list[Thread], coordinator_
         assert backend.get_thread(corpus[40].id) is not None
     finally:
         backend.close()
+
+
+def test_foreign_servers_get_timeouts_and_keepalives(coordinator_url: str, shard_url: str,
+                                                    pg_server: PgServer) -> None:
+    """Defaults in each foreign server's options, except where the shard URL sets its own."""
+    url = pg_server.new_database("fil_coord3")
+    info = psycopg.conninfo.conninfo_to_dict(shard_url)
+    own = psycopg.conninfo.make_conninfo(**{**info, "connect_timeout": "7",
+                                            "keepalives_idle": "30"})
+    backend = postgres(url, shards=[own])
+    try:
+        backend.rebuild(small_threads("serveur", 6))
+        assert backend.search("serveur").total == 6
+    finally:
+        backend.close()
+    with psycopg.connect(url) as conn:
+        (options,) = conn.execute("SELECT srvoptions FROM pg_foreign_server").fetchone()
+    options = dict(o.split("=", 1) for o in options)
+    assert options["connect_timeout"] == "7" and options["keepalives_idle"] == "30"
+    assert (options["keepalives"], options["keepalives_interval"], options["keepalives_count"],
+            options["tcp_user_timeout"]) == ("1", "5", "3", "10000")
+    assert options["async_capable"] == "true" and "password" not in options
 
 
 def test_coordinators_sharing_a_shard_keep_their_partitions(

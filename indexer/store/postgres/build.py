@@ -14,18 +14,20 @@ One rebuild, on the coordinator, in one transaction: take the advisory lock (or 
 RebuildLockedError), create ``fil_*_new`` tables, COPY, build indexes, ANALYZE, then
 drop the live tables and rename the new ones in, and commit. Readers see the old
 tables or the new ones; a failure rolls everything back and the old tables keep
-answering. With shards (see :mod:`indexer.pg`), each shard's partition is first built
+answering. With shards (see :mod:`.store`), each shard's partition is first built
 and committed on its own server under a generation-stamped name that nothing reads
 yet; the coordinator's transaction then attaches it as a foreign partition of the new
 ``fil_passages``, and the swap makes it live. Partitions of older generations are
-dropped from the shards once the swap has committed.
+dropped from the shards once the swap has committed. Every commit of a rebuild is made
+with ``synchronous_commit = on`` (DURABLE), so a crash cannot lose a step the next one
+relies on. A connection lost in the middle of a COPY fails the rebuild (the old index
+keeps answering) without psycopg's "error ignored terminating" warning.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import re
 import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -35,6 +37,7 @@ from typing import Any
 import numpy as np
 import psycopg
 from psycopg import sql
+from psycopg.copy import LibpqWriter
 
 from ...analysis import analyzer
 from ...errors import IndexerError, RebuildLockedError
@@ -42,6 +45,7 @@ from ...ingest.folding import author_key
 from ...ingest.model import Thread, date_key
 from ..base import BuildReport
 from ..records import thread_record
+from .connections import BUILD_OPTIONS, FDW_OPTIONS, first_line, redact, with_defaults
 from .sql import lexeme_ok, tsvector_literal
 
 LOCK_KEY = 0x46494C5245  # "FILRE": pg_try_advisory_xact_lock key of rebuilds (per database)
@@ -50,6 +54,18 @@ ROUTE_TABLE = "fil_route"  # empty hash-partitioned table: routes thread ids to 
 GENERATIONS_TABLE = "fil_generations"  # generations that may have partitions on shards
 ROUTE_CHUNK = 500  # threads routed per round trip
 SWAP_LOCK_TIMEOUT = "60s"  # wait at most this long for running searches before swapping
+#: Each commit of a rebuild is on disk before the next step relies on it, whatever the
+#: server's synchronous_commit: a shard's partition before the coordinator swaps it in,
+#: the swap before the replaced partitions are dropped from the shards, the generation
+#: log before any partition is created (a crash must not lose a committed step).
+DURABLE = "SET LOCAL synchronous_commit = on"
+#: libpq options of a shard URL that its foreign server keeps (user and password go to
+#: the user mapping); FDW_OPTIONS fills in the ones the URL leaves out.
+SERVER_OPTIONS = frozenset({
+    "host", "hostaddr", "port", "dbname", "sslmode", "sslrootcert", "sslcrl",
+    "application_name", "connect_timeout", "keepalives", "keepalives_idle",
+    "keepalives_interval", "keepalives_count", "tcp_user_timeout", "target_session_attrs",
+    "gssencmode", "options"})
 
 PASSAGE_COLUMNS = """
     ord bigint NOT NULL,
@@ -146,6 +162,7 @@ class Builder:
             conn.execute("SET LOCAL statement_timeout = 0")
             conn.execute("SET LOCAL lock_timeout = 0")
             conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            conn.execute(DURABLE)
             self._create(conn)
             for i, url in enumerate(self.shards, start=1):
                 shard_conns.append(self._open_shard(i, url))
@@ -204,13 +221,15 @@ class Builder:
     def _open_shard(self, i: int, url: str) -> psycopg.Connection[Any]:
         """A transaction on shard ``i`` with its new (empty) partition table created."""
         try:
-            sc: psycopg.Connection[Any] = psycopg.connect(url, autocommit=False,
-                                                          connect_timeout=10)
+            sc: psycopg.Connection[Any] = psycopg.connect(
+                with_defaults(url, BUILD_OPTIONS), autocommit=False,
+                application_name="fil-rebuild")
         except psycopg.OperationalError as exc:
             raise IndexerError(f"shard {redact(url)} is unreachable: "
-                               f"{str(exc).strip().splitlines()[0]}") from None
+                               f"{first_line(exc)}") from None
         sc.execute("SET LOCAL statement_timeout = 0")
         sc.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        sc.execute(DURABLE)
         sc.execute(_create_passages(self.partition(i)))
         return sc
 
@@ -235,6 +254,7 @@ class Builder:
         several coordinators may keep their partitions in the same shard database.
         """
         side = self.connect(autocommit=True, search=False)
+        side.execute(DURABLE.replace(" LOCAL", ""))
         for ddl in (f"CREATE TABLE IF NOT EXISTS {ROUTE_TABLE} (thread_id text) "
                     "PARTITION BY HASH (thread_id)",
                     f"CREATE TABLE IF NOT EXISTS {GENERATIONS_TABLE} (generation text PRIMARY KEY, "
@@ -259,12 +279,12 @@ class Builder:
         local_table = self.partition(0) if self.shards else "fil_passages_new"
         columns = sql.SQL(", ").join(map(sql.Identifier, PASSAGE_NAMES))
         with contextlib.ExitStack() as stack:
-            copies = [stack.enter_context(conn.cursor().copy(
-                sql.SQL("COPY {} ({}) FROM STDIN WITH (FREEZE)").format(
+            copies = [stack.enter_context(_copy(conn, sql.SQL(
+                "COPY {} ({}) FROM STDIN WITH (FREEZE)").format(
                     sql.Identifier(local_table), columns)))]
             for i, sc in enumerate(shard_conns, start=1):
-                copies.append(stack.enter_context(sc.cursor().copy(
-                    sql.SQL("COPY {} ({}) FROM STDIN WITH (FREEZE)").format(
+                copies.append(stack.enter_context(_copy(sc, sql.SQL(
+                    "COPY {} ({}) FROM STDIN WITH (FREEZE)").format(
                         sql.Identifier(self.partition(i)), columns))))
             for chunk in _chunks(threads, ROUTE_CHUNK):
                 routes = self._route(router, [t.id for t in chunk])
@@ -310,14 +330,14 @@ class Builder:
                     report.passages += len(passages)
                     if progress:
                         progress(len(passages))
-        with conn.cursor().copy("COPY fil_threads_new (id, title, url, author, date, data) "
-                                "FROM STDIN") as copy:
+        with _copy(conn, sql.SQL("COPY fil_threads_new (id, title, url, author, date, data) "
+                                 "FROM STDIN")) as copy:
             for row in thread_rows:
                 copy.write_row(row)
-        with conn.cursor().copy("COPY fil_terms_new (term, df) FROM STDIN") as copy:
+        with _copy(conn, sql.SQL("COPY fil_terms_new (term, df) FROM STDIN")) as copy:
             for item in stats.df.items():
                 copy.write_row(item)
-        with conn.cursor().copy("COPY fil_authors_new (key, code, name) FROM STDIN") as copy:
+        with _copy(conn, sql.SQL("COPY fil_authors_new (key, code, name) FROM STDIN")) as copy:
             for key, (code, name) in authors.items():
                 copy.write_row((key, code, name))
 
@@ -338,14 +358,13 @@ class Builder:
             info = psycopg.conninfo.conninfo_to_dict(url)
             user = info.pop("user", None)
             password = info.pop("password", None)
-            opts = {k: str(v) for k, v in info.items()
-                    if k in {"host", "hostaddr", "port", "dbname", "sslmode", "sslrootcert",
-                             "connect_timeout", "application_name"}}
-            opts.setdefault("application_name", "fil-coordinator")
+            opts = {k: str(v) for k, v in info.items() if k in SERVER_OPTIONS}
+            for key, value in {**FDW_OPTIONS, "application_name": "fil-coordinator"}.items():
+                opts.setdefault(key, value)
             opts.update({"async_capable": "true", "fetch_size": "1000"})
             conn.execute(sql.SQL("CREATE SERVER {} FOREIGN DATA WRAPPER postgres_fdw "
                                  "OPTIONS ({})").format(sql.Identifier(server), _options(opts)))
-            mapping = {k: v for k, v in (("user", user), ("password", password)) if v}
+            mapping = {k: str(v) for k, v in (("user", user), ("password", password)) if v}
             conn.execute(sql.SQL("CREATE USER MAPPING FOR CURRENT_USER SERVER {}{}").format(
                 sql.Identifier(server),
                 sql.SQL(" OPTIONS ({})").format(_options(mapping)) if mapping else sql.SQL("")))
@@ -405,7 +424,7 @@ class Builder:
         done = set(gens)
         for i, url in enumerate(self.shards, start=1):
             try:
-                with psycopg.connect(url, autocommit=True, connect_timeout=10) as sc:
+                with psycopg.connect(with_defaults(url, BUILD_OPTIONS), autocommit=True) as sc:
                     for g in gens:
                         sc.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
                             sql.Identifier(f"fil_passages_{g}_p{i}")))
@@ -415,6 +434,23 @@ class Builder:
             with contextlib.suppress(psycopg.Error):
                 side.execute(f"DELETE FROM {GENERATIONS_TABLE} WHERE generation = ANY(%s)",
                              (list(done),))
+
+
+class _CopyWriter(LibpqWriter):
+    """Ends a COPY, unless its connection is already lost: then nothing is left to end
+    (psycopg would try, and log "error ignored terminating <psycopg.Copy [BAD]>")."""
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        if exc is not None and self.connection.broken:
+            return
+        super().finish(exc)
+
+
+def _copy(conn: psycopg.Connection[Any],
+          statement: sql.Composed | sql.SQL) -> contextlib.AbstractContextManager[Any]:
+    """``conn.cursor().copy(statement)``, quiet about a connection lost meanwhile."""
+    cursor = conn.cursor()
+    return cursor.copy(statement, writer=_CopyWriter(cursor))
 
 
 def _options(opts: dict[str, str]) -> sql.Composed:
@@ -431,15 +467,3 @@ def _chunks(threads: Iterable[Thread], n: int) -> Iterator[list[Thread]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def redact(url: str) -> str:
-    """A connection URL without its password, for messages: ``postgresql://u@h:5432/db``."""
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        return re.sub(r"//[^@/]*@", "//", url)
-    host = info.get("host") or info.get("hostaddr") or "localhost"
-    user = f"{info['user']}@" if info.get("user") else ""
-    port = f":{info['port']}" if info.get("port") else ""
-    return f"postgresql://{user}{host}{port}/{info.get('dbname', '')}"

@@ -9,10 +9,10 @@ Same analysis
 PostgreSQL's own parsers and dictionaries are never used. Passages are analysed in
 Python by the project's French chain (:func:`indexer.analysis.analyzer`) and stored as
 ``tsvector`` literals with positions (``'deb':3,8 'tres':1``, cast with ``::tsvector``);
-queries are parsed by :mod:`indexer.query` and written as ``tsquery`` text over the
+queries are parsed by :mod:`indexer.search.query` and written as ``tsquery`` text over the
 same terms (``&``, ``|``, ``!``, ``<->`` for phrases, compounds as their parts in a
 phrase OR the joined form, bounded prefixes as an OR of the index's terms), bound as a
-parameter and cast with ``::tsquery`` (see :mod:`indexer.pg_query`).
+parameter and cast with ``::tsquery`` (see :mod:`.sql`).
 
 Same ranking
 ------------
@@ -30,7 +30,7 @@ on the seed and PIAF threads. (It scores in float8 where the embedded store uses
 float32; and its phrases are always checked exactly, where the embedded store checks
 the best PHRASE_CHECK_LIMIT.)
 
-Schema (one database; built by :mod:`indexer.pg_build`, swapped in atomically)::
+Schema (one database; built by :mod:`.build`, swapped in atomically)::
 
     fil_meta     (generation, threads, passages, total_length, avg_length, terms,
                   built_at, seconds, shards)
@@ -48,7 +48,7 @@ Filters are SQL conditions: ``author:`` -> ``author_key = $1``, ``kind:`` -> ``k
 
 Scale-out: passages partitioned by thread over several servers
 ----------------------------------------------------------------
-``PostgresBackend(url, shards=["postgresql://...", ...])`` (or ``FIL_PG_SHARDS``, URLs
+``PostgresStore(url, shards=["postgresql://...", ...])`` (or ``FIL_PG_SHARDS``, URLs
 separated by spaces or commas) makes the database at ``url`` the coordinator: threads,
 terms and statistics stay there, and passages are hash-partitioned by ``thread_id``,
 partition 0 on the coordinator and partition *i* on shard *i* through ``postgres_fdw``.
@@ -68,8 +68,11 @@ A rebuild creates, for generation ``G`` and two servers::
         FOR VALUES WITH (MODULUS 2, REMAINDER 0);
     COPY fil_passages_G_p0 FROM STDIN;                      -- the threads hashed to 0
     CREATE SERVER fil_G_s1 FOREIGN DATA WRAPPER postgres_fdw
-        OPTIONS (host '10.0.0.2', port '5432', dbname 'fil',
-                 async_capable 'true', fetch_size '1000');
+        OPTIONS (host '10.0.0.2', port '5432', dbname 'fil',   -- from the shard URL
+                 connect_timeout '2', keepalives '1', keepalives_idle '10',
+                 keepalives_interval '5', keepalives_count '3', tcp_user_timeout '10000',
+                 application_name 'fil-coordinator', async_capable 'true',
+                 fetch_size '1000');
     CREATE USER MAPPING FOR CURRENT_USER SERVER fil_G_s1 OPTIONS (user 'fil', password '…');
     CREATE FOREIGN TABLE fil_passages_G_p1 PARTITION OF fil_passages_new
         FOR VALUES WITH (MODULUS 2, REMAINDER 1)
@@ -86,20 +89,46 @@ coordinators may share a shard database).
 Queries run unchanged on the coordinator. The match (``tsv @@ $1::tsquery``) and the
 filters are built-in operators that ``postgres_fdw`` ships to the shard, which uses its
 own GIN index and returns only the narrow columns the score needs; the partitions are
-scanned concurrently (``async_capable``); ``thread:`` prunes to one partition. Shard URLs must be
-reachable from the coordinator server as written; as a non-superuser, the shard URL
-needs a password (``postgres_fdw`` rule) and ``postgres_fdw`` must already be installed.
+scanned concurrently (``async_capable``); ``thread:`` prunes to one partition. Shard URLs
+must be reachable from the coordinator server as written (and from the machine that
+rebuilds); as a non-superuser, the shard URL needs a password (``postgres_fdw`` rule) and
+``postgres_fdw`` must already be installed.
 
-Connections: a small pool (reconnects when a connection breaks; one retry per call);
-each search is one read-only REPEATABLE READ transaction (a snapshot) whose first
-statement locks ``fil_meta`` in ACCESS SHARE mode (``LOCK`` takes no snapshot, so the
-transaction's snapshot is taken after any swap it waited for), every statement bounded
-by ``statement_timeout`` = what is left of the search's deadline.
+Shard URL options: a shard URL's libpq parameters become its foreign server's options
+(``host``, ``hostaddr``, ``port``, ``dbname``, ``sslmode``, ``sslrootcert``, ``sslcrl``,
+``gssencmode``, ``target_session_attrs``, ``options``, ``application_name``,
+``connect_timeout``, ``keepalives``, ``keepalives_idle``, ``keepalives_interval``,
+``keepalives_count``, ``tcp_user_timeout``); ``user`` and ``password`` go to the user
+mapping. Left out of the URL, the time limits default to ``connect_timeout=2`` (libpq's
+least: the coordinator's connection attempt, which no ``statement_timeout`` interrupts,
+then gives up within 2 s), ``keepalives=1``, ``keepalives_idle=10``,
+``keepalives_interval=5``, ``keepalives_count=3`` and ``tcp_user_timeout=10000`` (ms),
+e.g. ``postgresql://fil:pw@10.0.0.2:5432/fil?sslmode=require&connect_timeout=3``.
+Characters ``@ / ? # :`` in a user name or password must be percent-encoded; a URL libpq
+cannot read is refused before any connection, without showing its password.
+
+Connections and time limits (see :mod:`.connections`): a small pool (reconnects when a
+connection breaks; one retry when a pooled connection is found dead at once); each search
+is one read-only REPEATABLE READ transaction (a snapshot) whose first statement locks
+``fil_meta`` in ACCESS SHARE mode (``LOCK`` takes no snapshot, so the transaction's
+snapshot is taken after any swap it waited for: a search sees the old index or the new
+one, never none), every statement bounded by ``statement_timeout`` = what is left of the
+search's deadline. The app's own connections have TCP keepalives and
+``tcp_user_timeout``, are opened within what is left of the deadline, and are watched:
+WATCHDOG_MARGIN (0.5 s) past the deadline, a connection whose server has not answered is
+broken, so a frozen server costs a search its time limit plus 0.5 s, then a 503
+(BackendUnavailableError). Out of time on a healthy server, a search returns what it
+found (DeadlineExceeded: a ``timed_out`` notice). On a partitioned index, a timed-out
+search first probes the shards (a trivial query on each foreign partition, PROBE_SECONDS
+0.3 s, broken 0.2 s later): if one does not answer, the search fails rather than return
+results that may lack a whole shard. Measured (tests/test_postgres_faults.py, 2 s
+limit): a stopped shard or server, 503 at once; a frozen shard, 503 after 2.0-2.5 s; a
+frozen coordinator, 503 after 2.5 s; recovery on the next search once it is back.
 """
 from __future__ import annotations
 
 import contextlib
-import threading
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -108,7 +137,12 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from ...analysis import analyzer
-from ...errors import BackendUnavailableError, IndexerError, IndexMissingError
+from ...errors import (
+    BackendUnavailableError,
+    IndexDamagedError,
+    IndexerError,
+    IndexMissingError,
+)
 from ...ingest.model import Thread, day_bounds
 from ...search.deadline import Deadline, DeadlineExceeded
 from ...search.plan import AndNot, Filters, Plan, plan_terms
@@ -116,14 +150,42 @@ from ...search.store import Facets, Key, Matches, PassageRecord
 from ...search.suggest import levenshtein
 from ..base import BuildReport, IndexStats
 from ..records import thread_from_record
-from .build import Builder, redact
+from .build import Builder
+from .connections import (
+    BUILD_OPTIONS,
+    SEARCH_OPTIONS,
+    ConnectTimeout,
+    Pool,
+    Watchdog,
+    check_url,
+    connect_within,
+    first_line,
+    mask_quoted,
+    redact,
+    with_defaults,
+)
 from .sql import MAX_POSITION, MAX_POSITIONS, Emitter, lexeme_ok, quote_lexeme
 
 KINDS = ("post", "comment")  # facet order
 POOL_SIZE = 8  # idle connections kept (more are opened under load, closed when returned)
-CONNECT_TIMEOUT = 10  # seconds
 STATS_TIME_LIMIT = 30.0  # seconds for `fil stats`
 THREAD_TIME_LIMIT = 5.0  # seconds to read one whole thread
+#: Seconds past a transaction's deadline before the watchdog breaks its connection: the
+#: server's own statement_timeout has had that long to answer.
+WATCHDOG_MARGIN = 0.5
+#: After a search timed out on a partitioned index: every shard must answer a trivial
+#: query within PROBE_SECONDS (connection broken PROBE_MARGIN later), or the search
+#: fails (503) rather than show results that may lack a whole shard.
+PROBE_SECONDS = 0.3
+PROBE_MARGIN = 0.2
+
+#: The first statements of every search transaction, sent in one round trip. LOCK takes
+#: no snapshot: the transaction's snapshot is taken by its first query, after any swap
+#: the LOCK waited for.
+BEGIN = ("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+         "SET LOCAL statement_timeout = {ms}; "
+         "SET LOCAL enable_partitionwise_aggregate = on")
+LOCK = "; LOCK TABLE fil_meta IN ACCESS SHARE MODE"
 
 T = TypeVar("T")
 
@@ -134,44 +196,18 @@ def title_terms(title: str) -> frozenset[str]:
     return frozenset(analyzer().terms(title))
 
 
-class _Pool:
-    """A few open connections shared by the threads of one process."""
+class NoIndexError(IndexMissingError):
+    """No index in this database: where, and the command that builds one."""
 
-    def __init__(self, factory: Callable[[], psycopg.Connection[Any]], size: int) -> None:
-        self.factory = factory
-        self.size = size
-        self._idle: list[psycopg.Connection[Any]] = []
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-        if conn is None:
-            conn = self.factory()
-        try:
-            yield conn
-        finally:
-            reusable = (not conn.closed and not conn.broken
-                        and conn.info.transaction_status == TransactionStatus.IDLE)
-            with self._lock:
-                if reusable and len(self._idle) < self.size:
-                    self._idle.append(conn)
-                    conn = None
-            if conn is not None:
-                conn.close()
-
-    def discard_idle(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+    def __init__(self, location: str, command: str) -> None:
+        self.location = location
+        self.command = command
+        super().__init__(f"no index in the database {location}: build it with `{command}`")
 
 
-def first_line(exc: BaseException) -> str:
-    """The first line of an error's message (PostgreSQL adds detail lines)."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _ms(seconds: float) -> int:
+    """A statement_timeout value: milliseconds, at least 1 (0 would mean no limit)."""
+    return max(1, int(seconds * 1000))
 
 
 class PostgresStore:
@@ -184,52 +220,144 @@ class PostgresStore:
             raise IndexerError("the postgres backend needs a database URL")
         self.url = url
         self.shards = list(shards)
+        check_url(url)
+        for i, shard in enumerate(self.shards, start=1):
+            check_url(shard, f"URL of shard {i}")
         self.location = redact(url)
-        self._pool = _Pool(lambda: self._connect(autocommit=True, search=True), pool_size)
+        self._watchdog = Watchdog()
+        self._pool = Pool(lambda seconds: self._connect(autocommit=True, search=True,
+                                                        seconds=seconds), pool_size)
 
     # -- connections -----------------------------------------------------------------
-    def _connect(self, autocommit: bool, search: bool) -> psycopg.Connection[Any]:
+    def _connect(self, autocommit: bool, search: bool,
+                 seconds: float | None = None) -> psycopg.Connection[Any]:
+        """A new connection; within ``seconds`` when given (BackendUnavailableError if not)."""
+        conninfo = with_defaults(self.url, SEARCH_OPTIONS if search else BUILD_OPTIONS)
+        options: dict[str, Any] = {"autocommit": autocommit, "prepare_threshold": None,
+                                   "application_name": "fil"}
         try:
-            conn: psycopg.Connection[Any] = psycopg.connect(
-                self.url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT,
-                prepare_threshold=None, application_name="fil")
+            if seconds is None:
+                return psycopg.connect(conninfo, **options)
+            return connect_within(conninfo, seconds, **options)
+        except ConnectTimeout:
+            raise BackendUnavailableError(
+                f"PostgreSQL at {self.location} did not accept a connection within "
+                f"{seconds:.1f} s") from None
         except psycopg.Error as exc:
             raise BackendUnavailableError(f"PostgreSQL at {self.location} is unreachable: "
-                                          f"{first_line(exc)}") from None
-        if search:
-            conn.execute("SET enable_partitionwise_aggregate = on")
-            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            conn.read_only = True
-        return conn
+                                          f"{self._reason(exc)}") from None
+
+    def _reason(self, exc: BaseException) -> str:
+        """An error's first line, naming shards by number and URL (never a password).
+
+        ``could not connect to server "fil_g…_s1"`` becomes ``could not connect to shard 1
+        (postgresql://u@h:p/db): Connection refused`` (libpq's reason, from the detail).
+        """
+        text = first_line(exc)
+        if isinstance(exc, psycopg.ProgrammingError):
+            text = mask_quoted(text)
+        detail = getattr(getattr(exc, "diag", None), "message_detail", None)
+        if detail and text.startswith("could not connect"):
+            text += ": " + first_line(Exception(detail)).rsplit(" failed: ", 1)[-1]
+
+        return re.sub(r'(?:server )?"?fil_g[0-9]+_s([0-9]+)"?',
+                      lambda m: self._shard_name(int(m.group(1))), text)
+
+    def _shard_name(self, i: int) -> str:
+        """``shard 1 (postgresql://u@h:p/db)`` (the URL when this store knows it)."""
+        where = f" ({redact(self.shards[i - 1])})" if 0 < i <= len(self.shards) else ""
+        return f"shard {i}{where}"
+
+    def rebuild_command(self) -> str:
+        """The command that builds this index, with this store's options (no password)."""
+        command = f"python -m indexer rebuild --backend postgres --database-url {self.location}"
+        if self.shards:
+            command += f" (with FIL_PG_SHARDS set to its {len(self.shards)} shard URLs)"
+        return command
 
     @contextlib.contextmanager
-    def _transaction(self, seconds: float) -> Iterator[psycopg.Connection[Any]]:
-        """One read-only transaction on a pooled connection, its statements bounded by
-        ``seconds``; retried once if the pool's connection is found broken at once."""
+    def _transaction(self, deadline: Deadline, lock: bool = True,
+                     margin: float = WATCHDOG_MARGIN) -> Iterator[psycopg.Connection[Any]]:
+        """One read-only REPEATABLE READ transaction on a pooled connection, bounded by
+        ``deadline``: its statements by ``statement_timeout``, the whole of it (connecting
+        included) by the watchdog ``margin`` seconds later. With ``lock``, its first
+        statement locks ``fil_meta`` (see BEGIN). Retried once on a new connection when
+        the pooled one is found broken at once (a server restarted since)."""
         for attempt in (1, 2):
-            started = False
+            started = fired = False
             try:
-                with self._pool.connection() as conn, conn.transaction():
-                    conn.execute(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
-                    conn.execute("LOCK TABLE fil_meta IN ACCESS SHARE MODE")
-                    started = True
-                    yield conn
+                with self._pool.connection(deadline.remaining() + margin) as conn:
+                    watch = self._watchdog.watch(conn, deadline.remaining() + margin)
+                    try:
+                        conn.execute(BEGIN.format(ms=_ms(deadline.remaining()))
+                                     + (LOCK if lock else ""))
+                        started = True
+                        yield conn
+                    finally:
+                        if not conn.broken and \
+                                conn.info.transaction_status != TransactionStatus.IDLE:
+                            with contextlib.suppress(psycopg.Error):
+                                conn.execute("ROLLBACK")
+                        if self._watchdog.release(watch):
+                            fired = True
+                            conn.close()
                 return
-            except psycopg.errors.UndefinedTable:
-                raise IndexMissingError(
-                    f"no index in the database {self.location}: build it with "
-                    "`python -m indexer rebuild --backend postgres`") from None
+            except psycopg.errors.UndefinedTable as exc:
+                context = exc.diag.context or ""
+                if "remote SQL command" in context:  # a shard lost its partition
+                    part = re.search(r"fil_passages_g[0-9]+_p([0-9]+)", context)
+                    where = self._shard_name(int(part.group(1))) if part else "a shard"
+                    raise IndexDamagedError(
+                        f"the index in {self.location} lacks its partition on {where}: "
+                        f"rebuild it with `{self.rebuild_command()}`") from None
+                raise NoIndexError(self.location, self.rebuild_command()) from None
             except psycopg.errors.QueryCanceled:
                 raise DeadlineExceeded from None
             except psycopg.OperationalError as exc:
+                if fired:
+                    raise BackendUnavailableError(
+                        f"PostgreSQL at {self.location} did not answer within "
+                        f"{deadline.seconds + margin:.1f} s") from None
                 if not started and attempt == 1:
                     self._pool.discard_idle()  # the others are likely dead too
                     continue
                 raise BackendUnavailableError(f"PostgreSQL at {self.location} failed: "
-                                              f"{first_line(exc)}") from None
+                                              f"{self._reason(exc)}") from None
             except psycopg.Error as exc:
                 raise BackendUnavailableError(f"PostgreSQL at {self.location} failed: "
-                                              f"{first_line(exc)}") from None
+                                              f"{self._reason(exc)}") from None
+
+    @contextlib.contextmanager
+    def _bounded(self, seconds: float, what: str) -> Iterator[psycopg.Connection[Any]]:
+        """``_transaction`` for one whole operation: running out of time is an error."""
+        try:
+            with self._transaction(Deadline(seconds)) as conn:
+                yield conn
+        except DeadlineExceeded:
+            raise BackendUnavailableError(
+                f"PostgreSQL at {self.location} did not {what} within {seconds:.0f} s") \
+                from None
+
+    def probe_shards(self) -> str | None:
+        """None when every shard answers a trivial query (an index lookup on each foreign
+        partition, all at once) within PROBE_SECONDS; else what went wrong."""
+        try:
+            with self._transaction(Deadline(PROBE_SECONDS), lock=False,
+                                   margin=PROBE_MARGIN) as conn:
+                foreign = [r[0] for r in conn.execute(
+                    "SELECT c.oid::regclass::text FROM pg_inherits i "
+                    "JOIN pg_class c ON c.oid = i.inhrelid "
+                    "WHERE i.inhparent = to_regclass('fil_passages') AND c.relkind = 'f'")]
+                if foreign:
+                    conn.execute(" UNION ALL ".join(
+                        f"SELECT 1 FROM {name} WHERE ord = -1" for name in foreign)).fetchall()
+        except IndexMissingError:
+            return None  # swapped out meanwhile: nothing to say about the shards
+        except DeadlineExceeded:
+            return f"PostgreSQL at {self.location} did not answer within {PROBE_SECONDS} s"
+        except BackendUnavailableError as exc:
+            return str(exc)
+        return None
 
     # -- index lifecycle -------------------------------------------------------------
     def rebuild(self, threads: Iterable[Thread],
@@ -239,16 +367,16 @@ class PostgresStore:
             where = self.location + (f" (+{len(self.shards)} shards)" if self.shards else "")
             return Builder(self._connect, where, self.shards).run(threads, progress)
         except psycopg.Error as exc:
-            raise IndexerError(f"rebuild in {self.location} failed: {first_line(exc)}") \
+            raise IndexerError(f"rebuild in {self.location} failed: {self._reason(exc)}") \
                 from None
 
     def stats(self) -> IndexStats:
         """Counts and size of the current index (shards' partitions included when known)."""
-        with self._transaction(STATS_TIME_LIMIT) as conn:
+        with self._bounded(STATS_TIME_LIMIT, "answer") as conn:
             row = conn.execute("SELECT threads, passages, terms, built_at, generation, shards "
                                "FROM fil_meta").fetchone()
             if row is None:
-                raise IndexMissingError(f"no index in the database {self.location}")
+                raise NoIndexError(self.location, self.rebuild_command())
             threads, passages, terms, built_at, gen, nshards = row
             size = conn.execute(
                 "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
@@ -260,12 +388,25 @@ class PostgresStore:
         location = self.location + (f" (+{nshards} shards)" if nshards else "")
         st = IndexStats(location, threads, passages, terms, int(size), built_at)
         for i, url in enumerate(self.shards, start=1):
-            with contextlib.suppress(psycopg.Error), \
-                    psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT) as sc:
-                size = sc.execute("SELECT pg_total_relation_size(to_regclass(%s))",
-                                  (f"fil_passages_{gen}_p{i}",)).fetchone()[0]
-                st.size_bytes += int(size or 0)
+            st.size_bytes += self._shard_size(url, f"fil_passages_{gen}_p{i}")
         return st
+
+    def _shard_size(self, url: str, table: str) -> int:
+        """Size of one shard's partition, 0 when the shard does not answer in time."""
+        deadline = Deadline(THREAD_TIME_LIMIT)
+        try:
+            conn = connect_within(with_defaults(url, SEARCH_OPTIONS), deadline.remaining(),
+                                  autocommit=True)
+        except (ConnectTimeout, psycopg.Error):
+            return 0
+        with contextlib.closing(conn), \
+                self._watchdog.watching(conn, deadline.remaining() + WATCHDOG_MARGIN), \
+                contextlib.suppress(psycopg.Error):
+            conn.execute(f"SET statement_timeout = {_ms(deadline.remaining())}")
+            row = conn.execute("SELECT pg_total_relation_size(to_regclass(%s))",
+                               (table,)).fetchone()
+            return int(row[0] or 0) if row else 0
+        return 0
 
     def close(self) -> None:
         """Close the pooled connections (the store reconnects if used again)."""
@@ -274,16 +415,20 @@ class PostgresStore:
     # -- what the pipeline asks ------------------------------------------------------
     @contextlib.contextmanager
     def snapshot(self, deadline: Deadline) -> Iterator[PostgresSnapshot]:
-        """One read-only transaction, every statement bounded by what is left of the deadline."""
-        with self._transaction(deadline.remaining()) as conn:
-            yield PostgresSnapshot(conn, deadline)
+        """One read-only transaction, every statement bounded by what is left of the deadline.
+
+        Raises NoIndexError (an IndexMissingError) when the database holds no index,
+        BackendUnavailableError when the server, or a shard, cannot answer in time.
+        """
+        with self._transaction(deadline) as conn:
+            yield PostgresSnapshot(conn, deadline, self.probe_shards)
 
     def thread(self, thread_id: str) -> Thread | None:
         """The whole thread with this id, or None."""
         if not isinstance(thread_id, str) or not thread_id or len(thread_id) > 500 \
                 or "\x00" in thread_id:
             return None
-        with self._transaction(THREAD_TIME_LIMIT) as conn:
+        with self._bounded(THREAD_TIME_LIMIT, "return a thread") as conn:
             row = conn.execute("SELECT data FROM fil_threads WHERE id = %s",
                                (thread_id,)).fetchone()
         return thread_from_record(row[0]) if row is not None else None
@@ -296,24 +441,39 @@ class PostgresSnapshot:
     partition that holds the passage.
     """
 
-    def __init__(self, conn: psycopg.Connection[Any], deadline: Deadline) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], deadline: Deadline,
+                 probe: Callable[[], str | None] | None = None) -> None:
         self.conn = conn
         self.deadline = deadline
-        row = self._execute("SELECT passages, avg_length FROM fil_meta").fetchone()
+        self.probe = probe
+        self.shards = 0
+        row = self._execute("SELECT passages, avg_length, shards FROM fil_meta").fetchone()
         if row is None:
-            raise IndexMissingError("empty fil_meta")
+            raise IndexMissingError("the index's fil_meta table is empty: rebuild it")
         self.n_docs, self.avg_length = int(row[0]), float(row[1] or 1.0)
+        self.shards = int(row[2] or 0)
         self._df: dict[str, int] = {}
 
     def _execute(self, query: str, params: Sequence[object] | None = None) -> Any:
-        """Run one statement within what is left of the search's time."""
+        """Run one statement within what is left of the search's time.
+
+        When it times out on a partitioned index, the shards are probed: a shard that
+        cannot answer makes the search fail (BackendUnavailableError) rather than come
+        back with what the other partitions found; otherwise the search is just long
+        (DeadlineExceeded: the pipeline returns what it has).
+        """
         left = self.deadline.remaining()
         if left <= 0:
             raise DeadlineExceeded
         try:
-            self.conn.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
+            self.conn.execute(f"SET LOCAL statement_timeout = {_ms(left)}")
             return self.conn.execute(query, params)  # type: ignore[arg-type]
         except psycopg.errors.QueryCanceled:
+            problem = self.probe() if self.shards and self.probe is not None else None
+            if problem is not None:
+                raise BackendUnavailableError(
+                    f"a search timed out and a shard did not answer in time ({problem})") \
+                    from None
             raise DeadlineExceeded from None
 
     # -- statistics and terms ------------------------------------------------------------

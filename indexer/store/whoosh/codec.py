@@ -7,7 +7,8 @@ Whoosh's index model — schema, TOC, segments, readers, searchers, queries, mat
 the Levenshtein automata — and changes only how one segment is laid out on disk, so
 that :mod:`indexer.postings` can produce a whole segment with a few numpy sorts:
 
-    <index>_<segid>.fil.json          manifest: doc count, fields, sorted terms, stored columns
+    <index>_<segid>.fil.json          manifest: doc count, fields, stored columns
+    <index>_<segid>.<field>.terms.blob / .terms.off.npy   the sorted terms (UTF-8, offsets)
     <index>_<segid>.<field>.ids.npy   int32 doc numbers, term after term (ascending per term)
     <index>_<segid>.<field>.freq.npy  uint32 occurrences of the term in each posting
     <index>_<segid>.<field>.pos.npy   uint32 positions, posting after posting (phrase fields)
@@ -30,6 +31,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from whoosh.codec.base import (
@@ -174,7 +176,8 @@ def write_segment(storage: object, indexname: str, data: SegmentData) -> FilSegm
         if fd.positions is not None and fd.pstart is not None:
             _save(folder, f"{stem}.{name}.pos.npy", fd.positions.astype(np.uint32, copy=False))
             _save(folder, f"{stem}.{name}.pstart.npy", fd.pstart.astype(np.int64, copy=False))
-        fields_meta[name] = {"terms": fd.terms, "positions": has_pos}
+        _save_terms(folder, f"{stem}.{name}.terms", fd.terms)
+        fields_meta[name] = {"terms": len(fd.terms), "positions": has_pos}
     stored_meta: dict[str, object] = {}
     for name, col in data.stored.items():
         if isinstance(col, TextColumn):
@@ -222,6 +225,66 @@ def _raw(path: str, dtype: type) -> np.ndarray:
     return np.asarray(np.memmap(path, dtype=dtype, mode="r"))
 
 
+def _save_terms(folder: str, stem: str, terms: Sequence[str]) -> None:
+    """Write sorted terms as one UTF-8 blob and their offsets (opened without parsing)."""
+    data = [t.encode("utf-8") for t in terms]
+    with open(os.path.join(folder, stem + ".blob"), "wb") as fh:
+        fh.write(b"".join(data))
+    offsets = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, data), dtype=np.int64, count=len(data)), out=offsets[1:])
+    _save(folder, stem + ".off.npy", offsets)
+
+
+class TermList(Sequence[str]):
+    """A field's sorted terms, memory-mapped: opening costs nothing, a term is decoded when
+    read, and lookups (binary search) remember what they found."""
+
+    FOUND_CACHE = 100_000  # lookups remembered before the memory is cleared
+
+    def __init__(self, stem: str, count: int) -> None:
+        self._off = _mapped(stem + ".off.npy")
+        self._blob = _raw(stem + ".blob", np.uint8)
+        if len(self._off) != count + 1:
+            raise ValueError(f"{os.path.basename(stem)}: {len(self._off) - 1} terms, "
+                             f"the manifest says {count}")
+        self._found: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._off) - 1
+
+    def _one(self, i: int) -> str:
+        return bytes(self._blob[int(self._off[i]):int(self._off[i + 1])]).decode("utf-8")
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self._one(k) for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._one(i)
+
+    def __iter__(self) -> Iterator[str]:
+        data = bytes(self._blob).decode("utf-8")
+        # offsets count bytes; decode once and cut by characters when the text is ASCII
+        if len(data) == len(self._blob):
+            off = self._off.tolist()
+            return iter([data[off[k]:off[k + 1]] for k in range(len(off) - 1)])
+        return iter([self._one(k) for k in range(len(self))])
+
+    def find(self, text: str) -> int:
+        """Index of a term, or -1."""
+        i = self._found.get(text)
+        if i is None:
+            i = bisect_left(self, text)
+            if not (i < len(self) and self._one(i) == text):
+                i = -1
+            if len(self._found) >= self.FOUND_CACHE:
+                self._found.clear()
+            self._found[text] = i
+        return i
+
+
 class FieldPostings:
     """Read side of one indexed field (memory-mapped arrays)."""
 
@@ -230,7 +293,8 @@ class FieldPostings:
             return _mapped(os.path.join(folder, f"{stem}.{name}.{ext}.npy"))
 
         self.name = name
-        self.terms: list[str] = meta["terms"]
+        self.terms: Sequence[str] = TermList(os.path.join(folder, f"{stem}.{name}.terms"),
+                                             meta["terms"])
         self.ids = load("ids")
         self.freqs = load("freq")
         self.lengths = load("len")
@@ -241,8 +305,7 @@ class FieldPostings:
 
     def find(self, text: str) -> int:
         """Index of a term, or -1."""
-        i = bisect_left(self.terms, text)
-        return i if i < len(self.terms) and self.terms[i] == text else -1
+        return self.terms.find(text)  # type: ignore[attr-defined]
 
     def span(self, i: int) -> tuple[int, int]:
         return int(self.tstart[i]), int(self.tstart[i + 1])

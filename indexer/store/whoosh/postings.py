@@ -21,6 +21,7 @@ from ...analysis import FrenchAnalyzer
 from .codec import FieldData
 
 FLUSH_CHARS = 1 << 23  # characters of text buffered before they are expanded into triples
+BLOCK = 1 << 22  # elements handled at a time where a whole-array temporary would be big
 SEPARATOR = "\x00"  # the chunk put between passages when they are split together
 
 
@@ -39,7 +40,7 @@ class PostingsBuilder:
         self._wrel = array("i")
         self._pending: list[str] = []
         self._pending_chars = 0
-        self._triples: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # flushed passages
         self.doc_count = 0
         self._new_word(SEPARATOR)  # word number 0: between passages, no term
 
@@ -110,13 +111,11 @@ class PostingsBuilder:
         return wid
 
     def _flush(self) -> None:
-        """Expand the pending passages into (term, doc, position) triples."""
+        """Expand the pending passages into (term, position) pairs and per-passage counts."""
         if not self._pending:
             return
         codes, counts = self._split(self._pending)
         n_docs = len(counts)
-        docs = np.repeat(np.arange(self.doc_count, self.doc_count + n_docs, dtype=np.int32),
-                         counts)
         advance = np.frombuffer(self._advance, dtype=np.int32)[codes]
         # position of each word: advances of the words before it in the same passage
         before = np.cumsum(advance, dtype=np.int64) - advance
@@ -132,42 +131,78 @@ class PostingsBuilder:
                                          - out_first[word_of])
         terms = np.frombuffer(self._wterm, dtype=np.int32)[flat]
         positions = (base[word_of] + np.frombuffer(self._wrel, dtype=np.int32)[flat])
-        self._triples.append((terms, docs[word_of], positions.astype(np.uint32)))
+        # terms each passage holds (its length): the words' term counts, summed per passage
+        cum = np.concatenate(([0], np.cumsum(nterms, dtype=np.int64)))
+        per_doc = cum[first + counts] - cum[first]
+        self._runs.append((terms, positions.astype(np.uint32), per_doc.astype(np.int32)))
         self.doc_count += n_docs
         self._pending = []
         self._pending_chars = 0
 
     def finish(self) -> FieldData:
-        """Sort everything by term and cut it into postings."""
+        """Place every (term, position) pair at its final index, run after run, and cut postings.
+
+        A counting placement, not a global sort: the number of pairs of each term gives
+        where its postings start; each run (passages in order) is sorted by term on its
+        own (stable: passages, then positions, ascend) and written at the next free
+        places of its terms. Memory: the runs, shrinking, plus the two output arrays.
+        """
         self._flush()
         n_terms = len(self.terms)
-        if self._triples:
-            terms = np.concatenate([t[0] for t in self._triples])
-            docs = np.concatenate([t[1] for t in self._triples])
-            positions = np.concatenate([t[2] for t in self._triples])
-        else:
-            terms = np.empty(0, dtype=np.int32)
-            docs = np.empty(0, dtype=np.int32)
-            positions = np.empty(0, dtype=np.uint32)
-        self._triples = []
         order_of_terms = sorted(range(n_terms), key=self.terms.__getitem__)
-        rank = np.empty(n_terms, dtype=np.int32)
-        rank[order_of_terms] = np.arange(n_terms, dtype=np.int32)
-        terms = rank[terms]
-        order = np.argsort(terms, kind="stable")
-        terms, docs, positions = terms[order], docs[order], positions[order]
-        del order
-        lengths = np.bincount(docs, minlength=self.doc_count).astype(np.uint32)
-        new = np.ones(len(terms), dtype=bool)
-        if len(terms):
-            new[1:] = (terms[1:] != terms[:-1]) | (docs[1:] != docs[:-1])
-        heads = np.flatnonzero(new)
-        freqs = np.diff(np.append(heads, len(terms))).astype(np.uint32)
+        counts = np.zeros(n_terms, dtype=np.int64)
+        for terms, _, _ in self._runs:
+            counts += np.bincount(terms, minlength=n_terms)
+        total = int(counts.sum())
+        starts_ranked = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(counts[order_of_terms], out=starts_ranked[1:])
+        cursor = np.empty(n_terms, dtype=np.int64)
+        cursor[order_of_terms] = starts_ranked[:-1]
+        docs = np.empty(total, dtype=np.int32)
+        positions = np.empty(total, dtype=np.uint32)
+        lengths = np.empty(self.doc_count, dtype=np.uint32)
+        doc0 = 0
+        runs, self._runs = self._runs, []
+        runs.reverse()
+        while runs:
+            terms, pos, per_doc = runs.pop()
+            n = len(per_doc)
+            lengths[doc0:doc0 + n] = per_doc
+            run_docs = np.repeat(np.arange(doc0, doc0 + n, dtype=np.int32), per_doc)
+            doc0 += n
+            o = np.argsort(terms, kind="stable")
+            t = terms[o]
+            head = np.ones(len(t), dtype=bool)
+            head[1:] = t[1:] != t[:-1]
+            run_start = np.flatnonzero(head)
+            run_len = np.diff(np.append(run_start, len(t)))
+            rank = np.arange(len(t), dtype=np.int64) - np.repeat(run_start, run_len)
+            dest = cursor[t] + rank
+            docs[dest] = run_docs[o]
+            positions[dest] = pos[o]
+            cursor += np.bincount(terms, minlength=n_terms)
+            del terms, pos, per_doc, run_docs, o, t, head, dest, rank, run_len
+        new = np.ones(total, dtype=bool)
+        if total:
+            new[1:] = docs[1:] != docs[:-1]
+            new[starts_ranked[:-1][counts[order_of_terms] > 0]] = True
+        heads = _flatnonzero32(new)
+        del new
+        freqs = np.empty(len(heads), dtype=np.uint32)
+        for a in range(0, len(heads), BLOCK):  # block by block: no int64 copy of it all
+            b = min(a + BLOCK, len(heads))
+            nxt = heads[b] if b < len(heads) else total
+            freqs[a:b] = np.diff(np.append(heads[a:b], nxt))
         ids = docs[heads]
-        term_of_posting = terms[heads]
-        wanted = np.arange(n_terms + 1, dtype=np.int32)
-        tstart = np.searchsorted(term_of_posting, wanted).astype(np.int64)
-        pstart = np.searchsorted(terms, wanted).astype(np.int64)
+        del docs
+        tstart = np.searchsorted(heads, starts_ranked).astype(np.int64)
         return FieldData(terms=[self.terms[i] for i in order_of_terms], tstart=tstart,
                          ids=ids, freqs=freqs, lengths=lengths, positions=positions,
-                         pstart=pstart)
+                         pstart=starts_ranked)
+
+
+def _flatnonzero32(mask: np.ndarray) -> np.ndarray:
+    """Indexes of the True values of a big mask, as int32, found block by block."""
+    parts = [np.flatnonzero(mask[a:a + BLOCK]).astype(np.int32) + np.int32(a)
+             for a in range(0, len(mask), BLOCK)]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)

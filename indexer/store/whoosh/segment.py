@@ -46,7 +46,6 @@ from .codec import (
     IntColumn,
     SegmentData,
     SegmentStore,
-    TextColumn,
     TextColumnWriter,
     write_segment,
 )
@@ -67,12 +66,21 @@ def passage_schema() -> Schema:
                   content=TEXT(analyzer=analyzer(), phrase=True, stored=True))
 
 
+def length_norm(lengths: np.ndarray, avgdl: float) -> np.ndarray:
+    """BM25's length normalisation of each passage: ``k1·(1−b+b·dl/avgdl)`` (float32)."""
+    dl = np.asarray(lengths).astype(np.float32)
+    return (BM25_K1 * (1 - BM25_B + BM25_B * dl / max(avgdl, 1e-9))).astype(np.float32)
+
+
+def bm25_weights(freqs: np.ndarray, norm: np.ndarray) -> np.ndarray:
+    """BM25 term weights ``tf·(k1+1)/(tf+norm)`` of postings, given their passages' norms."""
+    tf = np.asarray(freqs).astype(np.float32)
+    return (tf * np.float32(BM25_K1 + 1) / (tf + norm)).astype(np.float32)
+
+
 def impacts(fd: FieldData | FieldPostings, avgdl: float) -> np.ndarray:
     """BM25 impact of every posting of a field (aligned with ``fd.ids``) for this avgdl."""
-    lengths = np.asarray(fd.lengths).astype(np.float32)
-    norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / max(avgdl, 1e-9))
-    tf = np.asarray(fd.freqs).astype(np.float32)
-    return (tf * np.float32(BM25_K1 + 1) / (tf + norm[fd.ids])).astype(np.float32)
+    return bm25_weights(fd.freqs, length_norm(fd.lengths, avgdl)[fd.ids])
 
 
 # -- small column files ------------------------------------------------------------------
@@ -88,17 +96,40 @@ def load_array(folder: Path, name: str) -> np.ndarray:
     return np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r"))
 
 
-def save_texts(folder: Path, name: str, values: Iterable[str]) -> None:
-    """Write strings as ``name.blob`` (UTF-8, concatenated) and ``name.off.npy``."""
-    lengths = array("q")
-    with open(folder / f"{name}.blob", "wb") as fh:
-        for v in values:
-            data = v.encode("utf-8")
-            fh.write(data)
-            lengths.append(len(data))
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(np.frombuffer(lengths, dtype=np.int64), out=offsets[1:])
-    save_array(folder, f"{name}.off", offsets)
+class TextsWriter:
+    """Streams strings to ``name.blob`` (UTF-8, concatenated); ``close`` writes the offsets."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.folder, self.name = folder, name
+        self.lengths = array("q")
+        self._fh = open(folder / f"{name}.blob", "wb", buffering=1 << 20)  # noqa: SIM115
+
+    def add(self, value: str) -> None:
+        data = value.encode("utf-8")
+        self._fh.write(data)
+        self.lengths.append(len(data))
+
+    def close(self) -> None:
+        if self._fh.closed:
+            return
+        self._fh.close()
+        offsets = np.zeros(len(self.lengths) + 1, dtype=np.int64)
+        np.cumsum(np.frombuffer(self.lengths, dtype=np.int64), out=offsets[1:])
+        save_array(self.folder, f"{self.name}.off", offsets)
+
+
+def save_texts(folder: Path, name: str, values: Iterable[str] | TextsWriter) -> None:
+    """Write strings as ``name.blob`` (UTF-8, concatenated) and ``name.off.npy``.
+
+    A TextsWriter that already streamed them there is just closed.
+    """
+    if isinstance(values, TextsWriter):
+        values.close()
+        return
+    out = TextsWriter(folder, name)
+    for v in values:
+        out.add(v)
+    out.close()
 
 
 class Texts:
@@ -148,7 +179,7 @@ class SegmentParts:
     author_names: list[str]
     author_keys: list[str]
     thread_ids: list[str]
-    thread_records: Sequence[str]
+    thread_records: Sequence[str] | TextsWriter
     thread_first: np.ndarray
     thread_count: np.ndarray
     thread_hash: np.ndarray
@@ -204,7 +235,8 @@ class SegmentBuilder:
         storage = FileStorage(str(folder))
         self.postings = PostingsBuilder(analyzer())
         self.texts = TextColumnWriter(storage, "content")
-        self.dates: list[str | None] = []
+        self.dates = TextColumnWriter(storage, "date")
+        self.docs = 0
         self.kinds = array("B")
         self.positions = array("q")
         self.stamps = array("q")
@@ -216,14 +248,14 @@ class SegmentBuilder:
         self.threads = array("i")  # local thread code of each passage
         self.thread_ids: list[str] = []
         self.thread_titles: list[str] = []
-        self.thread_records: list[str] = []
+        self.thread_records = TextsWriter(folder, "thread.record")
         self.thread_first = array("i")
         self.thread_count = array("i")
         self.hashes = bytearray()
         self.seen: set[str] = set()
 
     def __len__(self) -> int:
-        return len(self.dates)
+        return self.docs
 
     def add(self, t: Thread, digest: bytes | None = None) -> int:
         """Add one thread (ids must be new to this segment); return its passage count."""
@@ -234,12 +266,14 @@ class SegmentBuilder:
         passages = t.passages()
         n = len(passages)
         texts = [p.text for p in passages]
-        self.thread_first.append(len(self.dates))
+        self.thread_first.append(self.docs)
+        self.docs += n
         self.thread_count.append(n)
         self.postings.add_many(texts)
         self.texts.add_many(texts)
         dates = [p.date for p in passages]
-        self.dates.extend(dates)
+        for d in dates:
+            self.dates.add(d)
         self.stamps.extend(map(date_key, dates))
         self.kinds.extend([p.kind == COMMENT for p in passages])
         self.positions.extend([p.position for p in passages])
@@ -252,7 +286,7 @@ class SegmentBuilder:
             self.spellings.append(codes[1])
         self.thread_ids.append(t.id)
         self.thread_titles.append(t.title)
-        self.thread_records.append(thread_record(t, with_texts=False))
+        self.thread_records.add(thread_record(t, with_texts=False))
         self.hashes += digest if digest is not None else thread_hash(t)
         return n
 
@@ -268,8 +302,10 @@ class SegmentBuilder:
         return code, len(self.author_codes)
 
     def close(self) -> None:
-        """Close the streamed text column (after a failure, the folder is removed)."""
+        """Close the streamed columns (after a failure, the folder is removed)."""
         self.texts.close()
+        self.dates.close()
+        self.thread_records.close()
 
     def finish(self, avgdl: AvgLength = None) -> SegmentInfo:
         """Write the segment (impacts for ``avgdl``: see :func:`write_parts`)."""
@@ -283,7 +319,7 @@ class SegmentBuilder:
             "position": IntColumn(np.frombuffer(self.positions, dtype=np.int64)),
             "author": CodeColumn(np.frombuffer(self.spellings, dtype=np.int32),
                                  list(self.author_codes)),
-            "date": TextColumn(self.dates),
+            "date": self.dates,
             "content": self.texts,
         }
         # after the passages: title words met in them are analysed already

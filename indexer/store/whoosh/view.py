@@ -2,11 +2,14 @@
 
 Passages are numbered across the segments in manifest order (segment ``i`` starts at
 ``bases[i]``); deleted passages keep their numbers but never match. Statistics are
-those of the live passages: the passage count, the document frequency of a term
-(counted over its live postings) and so its idf. A posting's BM25 weight is its
-segment's impact (computed with the average length of the index when the segment was
-written: see :mod:`.segment`) times the live idf. Opened segments and deletion masks
-are shared by every view of a process.
+those of the live passages: the passage count, their average length, the document
+frequency of a term (counted over its live postings) and so its idf, so that scores
+are exactly those of a full rebuild of the same threads. A posting's BM25 weight is
+its segment's stored impact when the segment was written with the index's current
+average length (after a rebuild or an optimize: every segment), and is otherwise
+computed from its term frequency and passage length at query time, with the same
+formula in the same float32 arithmetic. Opened segments and deletion masks are
+shared by every view of a process.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from ...ingest.model import Thread
 from ...search.ranking import idf as bm25_idf
 from .codec import FilFieldCursor
 from .manifest import Manifest
-from .segment import SegmentReader
+from .segment import SegmentReader, bm25_weights, length_norm
 
 Result = tuple[np.ndarray, np.ndarray]  # (passage numbers ascending, values)
 _EMPTY_IDS = np.empty(0, dtype=np.int32)
@@ -99,6 +102,7 @@ class IndexView:
         self.n_threads_total = thread_bases[-1]
         self.avgdl = manifest.avgdl()
         self._columns: dict[str, np.ndarray] = {}
+        self._norms: dict[int, np.ndarray] = {}
         self._authors: tuple[dict[str, int], list[str], list[np.ndarray]] | None = None
         self._lock = threading.Lock()
 
@@ -127,7 +131,9 @@ class IndexView:
             if t < 0:
                 continue
             s, e = seg.field.span(t)
-            ids, w = seg.field.ids[s:e], seg.impact[s:e]
+            ids = seg.field.ids[s:e]
+            w = seg.impact[s:e] if self._current_impacts(i) else \
+                bm25_weights(seg.field.freqs[s:e], self._norm(i)[ids])
             dead = self.deleted[i]
             if dead is not None:
                 keep = ~dead[ids]
@@ -140,6 +146,17 @@ class IndexView:
             return parts_ids[0], parts_w[0]
         return (np.concatenate(parts_ids).astype(np.int32, copy=False),
                 np.concatenate(parts_w))
+
+    def _current_impacts(self, i: int) -> bool:
+        """True when segment i's stored impacts used the index's current average length."""
+        return self.segments[i].info.avgdl == self.avgdl
+
+    def _norm(self, i: int) -> np.ndarray:
+        """Segment i's length normalisation for the current average length (computed once)."""
+        found = self._norms.get(i)
+        if found is None:
+            found = self._norms[i] = length_norm(self.segments[i].lengths, self.avgdl)
+        return found
 
     def df(self, term: str) -> int:
         """Number of live passages holding ``term``."""
