@@ -302,10 +302,19 @@ class SegmentBuilder:
         return code, len(self.author_codes)
 
     def close(self) -> None:
-        """Close the streamed columns (after a failure, the folder is removed)."""
-        self.texts.close()
-        self.dates.close()
-        self.thread_records.close()
+        """Close the streamed columns (after a failure, the folder is removed).
+
+        Each is closed even when an earlier one fails (a full disk fails every flush);
+        the first error is raised after.
+        """
+        failed: OSError | None = None
+        for col in (self.texts, self.dates, self.thread_records):
+            try:
+                col.close()
+            except OSError as exc:
+                failed = failed or exc
+        if failed is not None:
+            raise failed
 
     def finish(self, avgdl: AvgLength = None) -> SegmentInfo:
         """Write the segment (impacts for ``avgdl``: see :func:`write_parts`)."""
