@@ -25,8 +25,8 @@ INDEX_DAMAGED_MESSAGE = (
 )
 
 INDEX_MISSING_MESSAGE = (
-    "Aucun index de recherche n'a encore été construit. "
-    "Construisez-le avec la commande « python -m indexer rebuild », puis rechargez la page."
+    "Aucun index de recherche n’a encore été construit. Construisez-le avec la commande "
+    "«\u00a0python -m indexer rebuild\u00a0», puis rechargez la page."
 )
 
 

@@ -301,7 +301,7 @@ def test_missing_index_page_command_works_in_the_servers_folder(tmp_path: Path,
     shutil.move(cwd / "ailleurs", cwd / "index_data" / "threads")
     from search_app.errors import INDEX_MISSING_MESSAGE
 
-    command = re.search(r"« ?(python -m indexer rebuild) ?»", INDEX_MISSING_MESSAGE)
+    command = re.search(r"«\s(python -m indexer rebuild)\s»", INDEX_MISSING_MESSAGE)
     assert command is not None
     assert shell(command[1], cwd).returncode == 0
     url = serve("--port 0", cwd).url()
