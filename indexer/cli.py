@@ -10,7 +10,8 @@ through FIL_DATABASE_URL is left in the environment rather than printed.
 
 Exit status: 0 success; 1 an error (one line on stderr); 2 a usage error;
 3 ``--strict`` and an input was rejected or skipped; 4 another change holds the index's
-write lock; 5 the index is damaged; 6 ``delete`` named threads that are not in the index.
+write lock; 5 the index is damaged; 6 ``delete`` named threads that are not in the index;
+70 a bug in Fil (one line, not a traceback).
 """
 
 from __future__ import annotations
@@ -88,8 +89,6 @@ def program_name() -> str:
     """
     orig = getattr(sys, "orig_argv", [])
     if len(orig) >= 3 and orig[1:3] == ["-m", "indexer"]:
-        return f"{shlex.quote(orig[0])} -m indexer"
-    if len(orig) >= 2 and orig[1] == "-m" and orig[2:3] == ["indexer"]:  # pragma: no cover
         return f"{shlex.quote(orig[0])} -m indexer"
     name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "fil"
     return "fil" if name in ("__main__.py", "-c", "") else name
@@ -178,9 +177,12 @@ def where(index_dir: str, backend: str, database_url: str | None, shards: tuple[
           sources: tuple[str, ...] = ()) -> Where:
     """The store (and sources) of the running command, from its options and the environment."""
     ctx = click.get_current_context()
-    settings = Settings.from_env().override(index_dir=index_dir, backend=backend,
-                                            database_url=database_url, shards=shards,
-                                            sources=sources)
+    try:
+        settings = Settings.from_env().override(index_dir=index_dir, backend=backend,
+                                                database_url=database_url, shards=shards,
+                                                sources=sources)
+    except ValueError as exc:  # e.g. FIL_THREADS=abc
+        raise Failure(f"invalid setting in the environment: {exc}") from None
     return Where(ctx.find_root().info_name or "fil", settings, index_dir,
                  ctx.get_parameter_source("database_url") == ParameterSource.COMMANDLINE,
                  bool(shards))

@@ -8,10 +8,10 @@ rebuild, describe. Which store answers (the embedded index or PostgreSQL) is a s
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
-from .errors import IndexerError, UnsupportedError
+from .errors import IndexerError, NothingToIndexError, UnsupportedError
 from .ingest.model import Thread
 from .search.pipeline import search
 from .search.results import SearchResults
@@ -61,8 +61,12 @@ class Service:
 
     def rebuild(self, threads: Iterable[Thread],
                 progress: Callable[[int], None] | None = None) -> BuildReport:
-        """Replace the whole index with these threads, atomically."""
-        return self.store.rebuild(threads, progress=progress)
+        """Replace the whole index with these threads, atomically.
+
+        Threads that turn out to be none fail the rebuild (NothingToIndexError) from
+        inside the store's own reading, so every store abandons it and keeps its index.
+        """
+        return self.store.rebuild(_at_least_one(threads), progress=progress)
 
     def update(self, threads: Iterable[Thread],
                progress: Callable[[int], None] | None = None) -> UpdateReport:
@@ -111,6 +115,16 @@ class Service:
     def close(self) -> None:
         """Release the store's open files or connections."""
         self.store.close()
+
+
+def _at_least_one(threads: Iterable[Thread]) -> Iterator[Thread]:
+    """The threads; NothingToIndexError where they end if there were none."""
+    n = 0
+    for t in threads:
+        n += 1
+        yield t
+    if not n:
+        raise NothingToIndexError("no thread to index: the index was left unchanged")
 
 
 def open_store(settings: Settings) -> Store:

@@ -234,3 +234,18 @@ def test_disk_full_rebuild_leaves_the_previous_index(clean_env: Path) -> None:
         assert_previous_answers(index, current)
         assert current_manifest(index) == current.strip()
     gc.collect()  # a file the failed writes left open would warn now, in this test
+
+
+@pytest.mark.postgres
+def test_postgres_rebuild_from_nothing_keeps_the_index(clean_env: Path, pg_server) -> None:
+    """Sources with no thread fail the rebuild on PostgreSQL too; the index still answers."""
+    url = pg_server.new_database("fil_empty_rebuild")
+    opts = ("--backend", "postgres", "--database-url", url)
+    assert run("rebuild", "--source", str(SEED_FILE), *opts).exit_code == 0
+    (clean_env / "vide").mkdir()
+    result = run("rebuild", "--source", "vide", *opts)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "Error: no thread could be read from vide; the index was left as it was"]
+    found = run("search", "Sarkozy", "--json", *opts)
+    assert found.exit_code == 0 and SEED_ID in found.stdout
