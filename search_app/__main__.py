@@ -56,7 +56,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, S
     parser = argparse.ArgumentParser(
         prog=server_program(),
         description="Serve the Fil search engine (waitress WSGI server). Builds the index "
-                    "from --source first when there is none.")
+                    "from --source first when there is none.",
+        epilog=f"{_SETTING['write_token'].env} (environment only) enables the write API "
+               "(POST /api/threads, DELETE /api/threads/<id>) for requests bearing it.")
     parser.add_argument("--version", action="store_true",
                         help="show the version, the stemmer in use and the index format")
     parser.add_argument("--host", help=_help("host", "listening address (default 127.0.0.1)"))
@@ -64,17 +66,17 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, S
                                                         "0: any free port)"))
     parser.add_argument("--threads", type=int, help=_help("threads", "worker threads "
                                                           "(default 4)"))
-    parser.add_argument("--index", help=_help("index_dir", "index directory of the embedded "
-                                              f"store (default {DEFAULT_INDEX_DIR})"))
-    parser.add_argument("--source", action="append",
+    parser.add_argument("--index", metavar="DIR", help=_help(
+        "index_dir", f"index directory of the embedded store (default {DEFAULT_INDEX_DIR})"))
+    parser.add_argument("--source", action="append", metavar="PATH",
                         help=_help("sources", "thread files or folders the index is built from "
                                    f"when there is none; repeatable (default "
                                    f"{DEFAULT_SOURCE_DIR}; ':'-separated in the environment)"))
     parser.add_argument("--backend", choices=BACKENDS,
                         help=_help("backend", "where the index lives (default whoosh)"))
-    parser.add_argument("--database-url", help=_help("database_url", "PostgreSQL URL for "
-                                                     "--backend postgres"))
-    parser.add_argument("--shard", action="append",
+    parser.add_argument("--database-url", metavar="URL", help=_help(
+        "database_url", "PostgreSQL URL for --backend postgres"))
+    parser.add_argument("--shard", action="append", metavar="URL",
                         help=_help("shards", "PostgreSQL shard URL; repeatable"))
     args = parser.parse_args(argv)
     try:
