@@ -128,6 +128,9 @@ def test_postgres_extra_missing_is_one_line_naming_it(tmp_path: Path) -> None:
     assert done.stderr.splitlines() == [
         "Error: the postgres backend is not available (import of psycopg halted; None in "
         "sys.modules): install it with `pip install 'fil-search[postgres]'`"]
+    from test_packaging import assert_install_hint_resolves
+
+    assert_install_hint_resolves("pip install 'fil-search[postgres]'")
 
 
 @pytest.mark.postgres

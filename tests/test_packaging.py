@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES, GENEROUS_SECONDS, ROOT, SEED_FILE, child_env, unavailable
+from helpers import FIXTURES, GENEROUS_SECONDS, ROOT, SEED_FILE, child_env, shell, unavailable
 
 from indexer import about
 from indexer.analysis import analyzer
@@ -55,6 +55,16 @@ def test_pure_python_stemmer_gives_the_same_terms() -> None:
     here = [[t.text for t in analyzer()(x)] for x in texts]
     assert sum(map(len, here)) > 1000  # a real amount of text
     assert fallback["terms"] == here
+    hint = re.search(r"`(pip install [^`]+)`", fallback["stemmer"])
+    assert hint is not None and hint[1] == "pip install PyStemmer"
+    assert_install_hint_resolves(hint[1])
+
+
+def assert_install_hint_resolves(hint: str) -> None:
+    """Run an install hint as printed, plus ``--dry-run --no-index`` so the test environment
+    is not changed: pip must resolve it from what is installed."""
+    done = shell(f"{hint} --dry-run --no-index", ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_project_metadata() -> None:
