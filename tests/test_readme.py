@@ -29,7 +29,7 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from helpers import GENEROUS_SECONDS, ROOT, free_port, shell_env
+from helpers import GENEROUS_SECONDS, ROOT, free_port, shell_env, unavailable
 
 README = ROOT / "README.md"
 BLOCK_RE = re.compile(r"^```sh\n(.*?)^```$", re.M | re.S)
@@ -122,6 +122,10 @@ def test_readme_sh_blocks_run_in_order(tmp_path: Path) -> None:
     cwd = copy_checkout(tmp_path / "fil")
     for n, block in enumerate(b for b in sh_blocks() if not needs_postgres(b)):
         done = run_block(block, cwd, tmp_path)
+        if done.returncode != 0 and "pip install" in block and re.search(
+                r"Could not find a version that satisfies|NewConnectionError|"
+                r"Temporary failure in name resolution", done.stdout + done.stderr):
+            unavailable("pip can't reach a package index for the build backend (setuptools)")
         assert done.returncode == 0, (f"block {n}:\n{block}\n--- stdout:\n{done.stdout[-3000:]}"
                                       f"\n--- stderr:\n{done.stderr[-3000:]}")
         assert "Traceback" not in done.stderr, done.stderr
