@@ -44,6 +44,34 @@ class BackendUnavailableError(IndexerError):
     """The store cannot answer right now (a database server down or too slow)."""
 
 
+class IndexWriteError(IndexerError):
+    """Writing the index failed (disk full, no permission, a path that can't be a folder).
+
+    What the failed write had written is removed; the previous index, if any, still
+    answers. ``location`` is the index, ``reason`` the system's words (``strerror``),
+    ``errno`` its number when known.
+    """
+
+    def __init__(self, location: str, reason: str, errno: int | None = None) -> None:
+        self.location = location
+        self.reason = reason
+        self.errno = errno
+        super().__init__(f"cannot write the index at {location}: {reason}")
+
+
+class NothingToIndexError(IndexerError):
+    """A rebuild was given no thread at all: the index is left as it was."""
+
+
+class UnsupportedError(IndexerError):
+    """The store does not do this operation (e.g. incremental updates on PostgreSQL yet)."""
+
+    def __init__(self, backend: str, operation: str) -> None:
+        self.backend = backend
+        self.operation = operation
+        super().__init__(f"the {backend} backend does not support {operation} yet")
+
+
 #: English wording of each query error code; ``{…}`` are the error's fields.
 QUERY_MESSAGES_EN = {
     "not_text": "the query must be text",

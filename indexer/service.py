@@ -8,10 +8,10 @@ rebuild, describe. Which store answers (the embedded index or PostgreSQL) is a s
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
-from .errors import IndexerError
+from .errors import IndexerError, NothingToIndexError, UnsupportedError
 from .ingest.model import Thread
 from .search.pipeline import search
 from .search.results import SearchResults
@@ -21,24 +21,17 @@ from .store.base import BuildReport, IndexStats, UpdateReport
 
 
 class Store(SearchStore, Protocol):
-    """A store the service can also rebuild, describe and close."""
+    """A store the service can also rebuild, describe and close.
+
+    Stores may also change in place — ``update(threads, progress)``, ``delete(ids)``,
+    ``optimize()`` returning an :class:`UpdateReport` — and check their write lock
+    before a change reads anything (``check_writable()``); :class:`Service` looks for
+    those and says when a store lacks one (:class:`~indexer.errors.UnsupportedError`).
+    """
 
     def rebuild(self, threads: Iterable[Thread],
                 progress: Callable[[int], None] | None = None) -> BuildReport:
         """Replace the whole index with these threads, atomically."""
-        ...
-
-    def update(self, threads: Iterable[Thread],
-               progress: Callable[[int], None] | None = None) -> UpdateReport:
-        """Add new threads and replace changed ones, by id (unchanged ones cost nothing)."""
-        ...
-
-    def delete(self, thread_ids: Iterable[str]) -> UpdateReport:
-        """Remove threads by id."""
-        ...
-
-    def optimize(self) -> UpdateReport:
-        """Compact the index (merge segments, drop deleted passages)."""
         ...
 
     def stats(self) -> IndexStats:
@@ -69,21 +62,52 @@ class Service:
 
     def rebuild(self, threads: Iterable[Thread],
                 progress: Callable[[int], None] | None = None) -> BuildReport:
-        """Replace the whole index with these threads, atomically."""
-        return self.store.rebuild(threads, progress=progress)
+        """Replace the whole index with these threads, atomically.
+
+        Threads that turn out to be none fail the rebuild (NothingToIndexError) from
+        inside the store's own reading, so every store abandons it and keeps its index.
+        """
+        return self.store.rebuild(_at_least_one(threads), progress=progress)
 
     def update(self, threads: Iterable[Thread],
                progress: Callable[[int], None] | None = None) -> UpdateReport:
         """Add new threads and replace changed ones, by id; searches see it at once."""
-        return self.store.update(threads, progress=progress)
+        return self._change("update", "incremental updates")(threads, progress=progress)
 
     def delete(self, thread_ids: Iterable[str]) -> UpdateReport:
         """Remove threads by id."""
-        return self.store.delete(thread_ids)
+        return self._change("delete", "deleting threads")(thread_ids)
 
     def optimize(self) -> UpdateReport:
         """Compact the index (merge segments, drop deleted passages)."""
-        return self.store.optimize()
+        return self._change("optimize", "optimize")()
+
+    def _change(self, method: str, what: str) -> Callable[..., UpdateReport]:
+        """The store's method for a change, or UnsupportedError when it has none.
+
+        A store may lack the method or raise NotImplementedError from it: both mean the
+        same to the caller, said as data it can word.
+        """
+        func = getattr(self.store, method, None)
+        if func is None:
+            raise UnsupportedError(self.name, what)
+
+        def call(*args: object, **kwargs: object) -> UpdateReport:
+            try:
+                return func(*args, **kwargs)
+            except NotImplementedError:
+                raise UnsupportedError(self.name, what) from None
+
+        return call
+
+    def check_writable(self) -> None:
+        """Raise RebuildLockedError now if another change holds the index (reads no source).
+
+        Stores without a cheap check (PostgreSQL) accept the call and check when writing.
+        """
+        probe = getattr(self.store, "check_writable", None)
+        if probe is not None:
+            probe()
 
     def stats(self) -> IndexStats:
         """Counts and size of the current index."""
@@ -92,6 +116,16 @@ class Service:
     def close(self) -> None:
         """Release the store's open files or connections."""
         self.store.close()
+
+
+def _at_least_one(threads: Iterable[Thread]) -> Iterator[Thread]:
+    """The threads; NothingToIndexError where they end if there were none."""
+    n = 0
+    for t in threads:
+        n += 1
+        yield t
+    if not n:
+        raise NothingToIndexError("no thread to index: the index was left unchanged")
 
 
 def open_store(settings: Settings) -> Store:

@@ -12,85 +12,25 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from indexer.errors import QueryError
 from indexer.ingest.model import Thread
+from indexer.search import present
 from indexer.search.pipeline import check_paging
-from indexer.search.results import Hit, SearchResults, ThreadGroup
+from indexer.search.results import SearchResults
 
 from .errors import error_response
 from .messages import notice_fr, query_error_fr
 from .state import get_service
-from .urls import hit_url, thread_url
 
 bp = Blueprint("api", __name__)
 
 
-def hit_json(hit: Hit, query: str) -> dict[str, Any]:
-    """One result: where it is, who wrote it, its snippet (safe HTML) and score."""
-    return {
-        "thread_id": hit.thread_id,
-        "thread_title": hit.thread_title,
-        "kind": hit.kind,
-        "position": hit.position,
-        "url": hit_url(hit, query),
-        "author": hit.author,
-        "date": hit.date,
-        "snippet": hit.snippet,
-        "score": hit.score,
-        "paragraph": hit.paragraph,
-        "anchor": hit.anchor,
-    }
-
-
-def group_json(g: ThreadGroup, query: str) -> dict[str, Any]:
-    """One thread of a page grouped by thread: where it is, its best passages, the rest."""
-    return {
-        "thread_id": g.thread_id,
-        "thread_title": g.thread_title,
-        "score": g.score,
-        "url": thread_url(g.thread_id, query),
-        "passages": [hit_json(h, query) for h in g.hits],
-        "more": g.more,
-    }
-
-
 def results_json(res: SearchResults, query: str, facets: bool) -> dict[str, Any]:
-    """The search contract: query, total, page, per_page, suggestion, results (+ extras)."""
-    out: dict[str, Any] = {
-        "query": query,
-        "total": res.total,
-        "total_exact": res.total_exact,
-        "total_passages": res.total_passages,
-        "group": res.group,
-        "page": res.page,
-        "per_page": res.per_page,
-        "suggestion": res.suggestion,
-        "results": ([group_json(g, query) for g in res.groups] if res.group == "thread"
-                    else [hit_json(h, query) for h in res.hits]),
-        "matched": res.matched,
-        "notices": [notice_fr(n) for n in res.notices],
-        "elapsed_ms": round(res.elapsed_ms, 2),
-    }
-    if facets:
-        out["authors"] = [{"name": name, "count": count} for name, count in res.authors]
-        out["kinds"] = dict(res.kinds)
-    return out
+    """The search contract (:func:`indexer.search.present.results_json`), notices in French."""
+    return present.results_json(res, query, facets, notice_fr, base=request.script_root)
 
 
 def thread_json(t: Thread) -> dict[str, Any]:
-    """A whole thread: post paragraphs and comments (plain text, as indexed)."""
-    return {
-        "id": t.id,
-        "title": t.title,
-        "url": t.url,
-        "author": t.author,
-        "date": t.date,
-        "page_url": thread_url(t.id),
-        "paragraphs": list(t.paragraphs),
-        "comments": [
-            {"position": c.position, "author": c.author, "date": c.date,
-             "paragraphs": list(c.paragraphs), "reply_to": list(c.reply_to)}
-            for c in t.comments
-        ],
-    }
+    """A whole thread (:func:`indexer.search.present.thread_json`)."""
+    return present.thread_json(t, base=request.script_root)
 
 
 @bp.get("/search")
@@ -113,7 +53,8 @@ def search() -> Response | tuple[Response, int]:
     try:
         page, per_page = check_paging(
             request.args.get("page", "1"),
-            request.args.get("per_page", str(current_app.config["PER_PAGE"])))
+            request.args.get("per_page", str(current_app.config["PER_PAGE"])),
+        )
         res = get_service().search(q, page=page, per_page=per_page, facets=facets,
                                    group=group)
     except QueryError as exc:

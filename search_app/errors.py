@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from indexer.errors import IndexerError, IndexMissingError, QueryError
+from indexer.errors import IndexDamagedError, IndexerError, IndexMissingError, QueryError
 
 from .messages import query_error_fr
 
@@ -19,9 +19,14 @@ ERROR_MESSAGES = {
     503: ("Service indisponible", "Le moteur de recherche est momentanément indisponible."),
 }
 
+INDEX_DAMAGED_MESSAGE = (
+    "L’index de recherche est endommagé et ne peut pas être lu. Reconstruisez-le avec "
+    "la commande «\u00a0python -m indexer rebuild\u00a0», puis rechargez la page."
+)
+
 INDEX_MISSING_MESSAGE = (
-    "Aucun index de recherche n'a encore été construit. "
-    "Construisez-le avec la commande « python -m indexer rebuild », puis rechargez la page."
+    "Aucun index de recherche n’a encore été construit. Construisez-le avec la commande "
+    "«\u00a0python -m indexer rebuild\u00a0», puis rechargez la page."
 )
 
 
@@ -50,6 +55,7 @@ def register_error_handlers(app: Flask) -> None:
     """Install the handlers: HTTP errors, missing index, search core errors, anything else."""
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(QueryError, _query_error)
+    app.register_error_handler(IndexDamagedError, _index_damaged)
     app.register_error_handler(IndexMissingError, _index_missing)
     app.register_error_handler(IndexerError, _backend_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -70,6 +76,15 @@ def _http_error(exc: HTTPException) -> Response:
 def _index_missing(exc: IndexMissingError) -> Response:
     """No index built yet: say how to build it (503); the index path is not shown."""
     resp = error_response(503, INDEX_MISSING_MESSAGE, "Index introuvable",
+                          command="python -m indexer rebuild")
+    resp.headers["Retry-After"] = "60"
+    return resp
+
+
+def _index_damaged(exc: IndexDamagedError) -> Response:
+    """An index that exists but can't be read: 503, the cause in the log, not on the page."""
+    current_app.logger.error("index damaged: %s", exc)
+    resp = error_response(503, INDEX_DAMAGED_MESSAGE, "Index endommagé",
                           command="python -m indexer rebuild")
     resp.headers["Retry-After"] = "60"
     return resp

@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from indexer.service import Service
 
 EXTENSION = "fil"
+SETTINGS_EXTENSION = "fil.settings"
 
 
 def get_service(app: Flask | None = None) -> Service:

@@ -1,12 +1,17 @@
-"""URL pieces shared by the pages and the API: the thread id converter and passage links."""
+"""URL pieces shared by the pages and the API: the thread id converter and passage links.
+
+The links themselves are built by :mod:`indexer.search.present` (the command line prints
+the same ones), under the app's script root.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import url_for
+from flask import request
 from werkzeug.routing import BaseConverter
 
+from indexer.search import present
 from indexer.search.results import Hit
 
 
@@ -31,9 +36,7 @@ class ThreadIdConverter(BaseConverter):
 
 def thread_url(thread_id: str, query: str | None = None, anchor: str | None = None) -> str:
     """Link to a thread page, optionally with the query (for marks) and a passage anchor."""
-    if query:
-        return url_for("views.thread", thread_id=thread_id, _anchor=anchor, q=query)
-    return url_for("views.thread", thread_id=thread_id, _anchor=anchor)
+    return present.thread_path(thread_id, query, anchor, base=request.script_root)
 
 
 def hit_url(hit: Hit, query: str | None) -> str:

@@ -96,6 +96,23 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def shell_env(**extra: str) -> dict[str, str]:
+    """:func:`child_env` with this interpreter's folder first on PATH, so ``python``,
+    ``fil`` and ``fil-serve`` in a shell line are this environment's."""
+    env = child_env()
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PYTHONWARNINGS"] = "ignore::SyntaxWarning,ignore::DeprecationWarning"
+    env.update(extra)
+    return env
+
+
+def shell(command: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run one command line with bash, as a person would type it (see :func:`shell_env`)."""
+    return subprocess.run(["bash", "-c", command], cwd=cwd, env=shell_env(**env),
+                          capture_output=True, text=True, timeout=GENEROUS_SECONDS,
+                          check=False)
+
+
 _STUCK_REBUILD = """
 import sys, threading
 from pathlib import Path
@@ -255,7 +272,10 @@ class Server:
     def __init__(self, app: Any, threads: int = 4) -> None:
         import waitress
 
-        self.server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+        # poll(): a test session holds many memory-mapped segments, so descriptors past
+        # 1024, which select() can't watch (the real server uses poll() too)
+        self.server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads,
+                                             asyncore_use_poll=True)
         self.port = self.server.effective_port
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.run, name="waitress", daemon=True)

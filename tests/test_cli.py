@@ -17,13 +17,23 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import GENEROUS_SECONDS, ROOT, SEED_FILE, SEED_ID, current_manifest, segment_dirs
+from helpers import (
+    GENEROUS_SECONDS,
+    ROOT,
+    SEED_FILE,
+    SEED_ID,
+    SEED_TITLE,
+    current_manifest,
+    segment_dirs,
+)
 
+from indexer import about
 from indexer.cli import EXIT_LOCKED, EXIT_REJECTED, cli
 from indexer.store.whoosh.manifest import CURRENT, writer_lock
 
-SUMMARY_RE = re.compile(r"^Indexed (\d+) threads, (\d+) passages, (\d+) rejected inputs in "
-                        r"[\d.]+ s \([\d,]+ passages/s\) -> (.+)$")
+SUMMARY_RE = re.compile(r"^Indexed ([\d,]+) threads?, ([\d,]+) passages? \(([\d,]+) rejected, "
+                        r"([\d,]+) skipped\) in [\d.]+ s, reading included "
+                        r"\([\d,]+ passages/s\) -> (.+)$")
 
 
 @pytest.fixture(autouse=True)
@@ -54,12 +64,12 @@ def seed_tree(base: Path) -> Path:
 
 
 def summary(result: Result) -> tuple[int, int, int, str]:
-    """Parse the one-line summary of a rebuild."""
+    """Parse the one-line summary of a rebuild: threads, passages, rejected, location."""
     lines = result.stdout.splitlines()
     assert len(lines) == 1, result.stdout
     m = SUMMARY_RE.match(lines[0])
     assert m, lines[0]
-    return int(m[1]), int(m[2]), int(m[3]), m[4]
+    return int(m[1]), int(m[2]), int(m[3]), m[5]
 
 
 def stderr_lines(result: Result) -> list[str]:
@@ -82,7 +92,7 @@ def test_rebuild_defaults(clean_env: Path) -> None:
     result = run("rebuild")
     assert result.exit_code == 0, result.stderr
     assert summary(result) == (1, 29, 0, "index_data/index")
-    assert result.stdout.startswith("Indexed 1 threads, 29 passages, 0 rejected inputs in ")
+    assert result.stdout.startswith("Indexed 1 thread, 29 passages (0 rejected, 0 skipped) in ")
     assert result.stderr == ""
     assert current_manifest(clean_env / "index_data" / "index") is not None
     assert (SEED_ID, "post", 15) in search_ids(
@@ -174,7 +184,8 @@ def test_strict_exits_3_for_a_file_that_is_not_read(clean_env: Path) -> None:
     (src / "notes.md").write_text("# pas un fil\n", encoding="utf-8")
     result = run("rebuild", "--source", "src", "--index", "idx", "--strict")
     assert result.exit_code == EXIT_REJECTED
-    assert f"rejected: {Path('src') / 'notes.md'}: unknown file type" in result.stderr
+    assert f"skipped: {Path('src') / 'notes.md'}: unknown file type" in result.stderr
+    assert summary(result)[:3] == (1, 1, 0) and "(0 rejected, 1 skipped)" in result.stdout
 
 
 def test_no_good_thread_leaves_index_untouched(clean_env: Path) -> None:
@@ -186,7 +197,7 @@ def test_no_good_thread_leaves_index_untouched(clean_env: Path) -> None:
     (bad / "b.txt").write_bytes(b"\x00\x01binaire")
     result = run("rebuild", "--source", "mauvais")
     assert result.exit_code != 0
-    assert "no thread could be read from mauvais; index left unchanged" in result.stderr
+    assert "no thread could be read from mauvais; the index was left as it was" in result.stderr
     assert "rejected: " in result.stderr and "Traceback" not in result.output
     assert_untouched(index, before)
     empty = clean_env / "vide"
@@ -212,14 +223,20 @@ def test_rebuild_while_locked_exits_4(clean_env: Path) -> None:
 # -- stats and search ----------------------------------------------------------------
 
 
+def stats_fields(result: Result) -> dict[str, str]:
+    return dict(re.match(r"^(\w+):\s+(.*)$", ln).groups()  # type: ignore[union-attr]
+                for ln in result.stdout.splitlines())
+
+
 def test_stats(clean_env: Path) -> None:
     index = build_seed_index(clean_env)
     result = run("stats")
     assert result.exit_code == 0, result.stderr
-    fields = dict(re.match(r"^(\w+):\s+(.*)$", ln).groups()  # type: ignore[union-attr]
-                  for ln in result.stdout.splitlines())
-    assert fields.keys() == {"index", "built", "threads", "passages", "terms", "size"}
+    fields = stats_fields(result)
+    assert fields.keys() == {"index", "built", "updated", "threads", "passages", "deleted",
+                             "segments", "terms", "size", "stemmer"}
     assert fields["threads"] == "1" and fields["passages"] == "29"
+    assert fields["segments"] == "1" and fields["deleted"].startswith("0 ")
     assert int(fields["terms"]) > 300
     size = int(re.search(r"\((\d+) bytes\)", fields["size"])[1])  # type: ignore[index]
     on_disk = sum(f.stat().st_size for d in segment_dirs(index) for f in d.rglob("*")
@@ -227,6 +244,8 @@ def test_stats(clean_env: Path) -> None:
     assert size == on_disk > 0
     assert fields["index"] == "index_data/index"
     assert re.match(r"\d{4}-\d{2}-\d{2}T", fields["built"])
+    assert fields["updated"] == fields["built"]
+    assert fields["stemmer"] == about.stemmer()
 
 
 def test_search_prints_results(clean_env: Path) -> None:
@@ -236,12 +255,28 @@ def test_search_prints_results(clean_env: Path) -> None:
     lines = result.stdout.splitlines()
     m = re.match(r"^(\d+) results \([\d.]+ ms\)$", lines[0])
     assert m and int(m[1]) == 5
-    hits = [ln for ln in lines if re.match(r"^\s+\d+\. ", ln)]
-    assert len(hits) == 5
-    assert all(SEED_ID in h for h in hits)
-    assert hits[0].split("  [")[0].endswith(f"{SEED_ID} ¶14")  # a post paragraph
-    assert f"{SEED_ID} comment 1 — Christophe Humbert, 2009-02-05T14:51" in result.stdout
-    assert "[TRES] [haut] [débit]" in result.stdout and "<mark>" not in result.stdout
+    heads = [i for i, ln in enumerate(lines) if re.match(r"^\s+\d+\. ", ln)]
+    assert len(heads) == 5 and len(lines) == 1 + 3 * 5  # title line, link, snippet
+    first, link, snippet = lines[heads[0]:heads[0] + 3]
+    assert re.match(rf"^  1\. {re.escape(SEED_TITLE)} — post ¶14  \[[\d.]+\]$", first)
+    assert link.strip() == f"/thread/{SEED_ID}?q=tres+haut+debit#p14"
+    assert "**TRES** **haut** **débit**" in snippet and "<mark>" not in result.stdout
+    assert "&#x27;" not in result.stdout and "qu'une" in result.stdout  # plain text
+    assert (f"{SEED_TITLE} — comment 1 ¶2 — Christophe Humbert, 2009-02-05 14:51"
+            in result.stdout)
+
+
+def test_search_labels_and_base_url(clean_env: Path) -> None:
+    build_seed_index(clean_env)
+    result = run("search", "tres haut debit author:philrig", "--base-url",
+                 "https://fil.example.org/")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("1 result (")  # singular
+    assert re.match(rf"^  1\. {re.escape(SEED_TITLE)} — comment 13 ¶2 — philrig, "
+                    r"2009-02-08 19:00  \[[\d.]+\]$", lines[1])
+    assert lines[2].strip() == ("https://fil.example.org/thread/lippi-billautshow-2009-02"
+                                "?q=tres+haut+debit+author:philrig#c13")
 
 
 def test_search_json(clean_env: Path) -> None:
@@ -256,6 +291,36 @@ def test_search_json(clean_env: Path) -> None:
         assert hit["thread_id"] == SEED_ID
         assert hit["kind"] in ("post", "comment") and isinstance(hit["position"], int)
         assert "<mark>" in hit["snippet"]
+
+
+@pytest.mark.parametrize("query", ["tres haut debit", "lippi author:billaut", "en* debit",
+                                   "sarkosy"])
+def test_search_json_is_the_apis(clean_env: Path, make_app, query: str) -> None:
+    """``--json`` gives the API's objects (links included); only notices change language."""
+    index = build_seed_index(clean_env)
+    cli_out = json.loads(run("search", query, "--json", "--per-page", "3").stdout)
+    api = make_app(index).test_client().get(
+        "/api/search", query_string={"q": query, "per_page": 3}).get_json()
+    for out in (cli_out, api):
+        del out["elapsed_ms"]
+    cli_notices, api_notices = cli_out.pop("notices"), api.pop("notices")
+    assert cli_out == api
+    assert len(cli_notices) == len(api_notices)
+    if query == "en* debit":
+        assert cli_notices == ["en*: a prefix needs at least 3 letters; searched as a word"]
+
+
+def test_search_paging_errors_name_the_options(clean_env: Path) -> None:
+    build_seed_index(clean_env)
+    for args, message in ((("--per-page", "0"), "--per-page must be between 1 and 100"),
+                          (("--page", "101"), "--page must be between 1 and 100")):
+        result = run("search", "debit", *args)
+        assert result.exit_code == 1 and result.stdout == ""
+        assert result.stderr.splitlines() == [f"Error: {message}"]
+    bad = run("search", "author:")
+    assert bad.exit_code == 1
+    assert bad.stderr.splitlines() == [
+        "Error: author: missing value (for example author:philrig)"]
 
 
 def test_search_without_matches(clean_env: Path) -> None:
@@ -319,6 +384,16 @@ def test_stray_colon_in_fil_sources_never_reads_the_cwd(clean_env: Path) -> None
     assert search_ids(clean_env / "idx", "lippi") == []
 
 
+def test_cli_does_not_import_the_web_framework() -> None:
+    """The command line shapes its JSON with the library (indexer.search.present), not Flask."""
+    code = ("import sys, indexer.cli; from indexer.cli import main; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug', "
+            "'search_app', 'jinja2')))")
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=GENEROUS_SECONDS, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_console_script_is_declared() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     target = project["project"]["scripts"]["fil"]
@@ -346,7 +421,7 @@ def test_subprocess_rebuild_stats_search(clean_env: Path) -> None:
     seed_tree(clean_env)
     done = python_m_indexer("rebuild", cwd=clean_env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("Indexed 1 threads, 29 passages, 0 rejected inputs in ")
+    assert done.stdout.startswith("Indexed 1 thread, 29 passages (0 rejected, 0 skipped) in ")
     assert "Traceback" not in done.stderr
     stats = python_m_indexer("stats", cwd=clean_env)
     assert stats.returncode == 0 and "passages: 29" in stats.stdout

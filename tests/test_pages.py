@@ -403,19 +403,19 @@ def test_serve_builds_missing_index_then_serves(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=GENEROUS_SECONDS)
-    assert "Aucun index trouvé" in err and "Index construit" in err
+    assert "No index yet: building it from" in err and "Index built: 1 thread" in err
 
 
 def test_serve_fails_clearly_without_source(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    """No index and no thread files: a French message and exit status 1, no traceback."""
+    """No index and no thread files: one message, a hint, exit status 1, no traceback."""
     from search_app.__main__ import main
 
     code = main(["--index", str(tmp_path / "index"), "--source", str(tmp_path / "none"),
                  "--port", "0"])
     assert code == 1
     err = capsys.readouterr().err
-    assert "Impossible de construire l'index" in err and "python -m indexer rebuild" in err
+    assert "Cannot build the index: source not found" in err and " rebuild --index " in err
 
 
 def test_active_filters_link_back(client: FlaskClient) -> None:

@@ -651,7 +651,7 @@ def test_cli_rebuild_stats_search(fresh_db: str, monkeypatch: pytest.MonkeyPatch
     runner = CliRunner()
     result = runner.invoke(cli, ["rebuild", "--source", str(SEED_FILE)], env=env)
     assert result.exit_code == 0, result.output
-    assert "Indexed 1 threads, 29 passages" in result.output
+    assert "Indexed 1 thread, 29 passages" in result.output
     assert "password" not in result.output
     result = runner.invoke(cli, ["stats"], env=env)
     assert result.exit_code == 0 and "passages: 29" in result.output, result.output

@@ -244,10 +244,22 @@ def read_lines(path: Path, compressed: bool, report: FileReport, warn: Warn, cut
     can't be opened. A read error later (a corrupt ``.gz``) ends the lines with a
     LineFault ``read-error`` at the line where it happened.
     """
+    with open(path, "rb") as raw:
+        yield from stream_lines(raw, compressed, report, warn, cut_ok, on_bytes)
+
+
+def memory_lines(data: bytes, report: FileReport, warn: Warn,
+                 cut_ok: bool) -> Iterator[Line]:
+    """:func:`read_lines` for bytes already in memory (a request body), same rules."""
+    yield from stream_lines(io.BufferedReader(io.BytesIO(data)), False, report, warn, cut_ok)
+
+
+def stream_lines(raw: io.BufferedReader, compressed: bool, report: FileReport, warn: Warn,
+                 cut_ok: bool, on_bytes: Callable[[int], None] | None = None) -> Iterator[Line]:
+    """:func:`read_lines` over an open binary stream (the caller closes it)."""
     decoder = LineDecoder(report, warn, cut_ok)
     done = 0
     with contextlib.ExitStack() as closing:
-        raw = closing.enter_context(open(path, "rb"))
         stream: gzip.GzipFile | io.BufferedReader = (
             closing.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")) if compressed else raw)
         n = 0

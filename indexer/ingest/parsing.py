@@ -11,7 +11,7 @@ from __future__ import annotations
 from .dates import CANONICAL_DATE_RE, ISO_DATE_RE, parse_date
 from .decoding import MAX_LINE_BYTES, decode_lines
 from .jsonrec import parse_jsonl, thread_from_json
-from .reader import ReadResult, iter_threads, read_file, read_sources
+from .reader import ReadResult, iter_data_threads, iter_threads, read_file, read_sources
 from .record import MAX_ID_CHARS, default_title, resolve_replies
 from .report import Fault, FileReport, ReadReport, Skipped
 from .sources import SourceFile, SourcePlan, file_format, plan_sources
@@ -20,7 +20,8 @@ from .txt import SIGNATURE_RE, first_comment_start, parse_txt, split_lines
 __all__ = [
     "CANONICAL_DATE_RE", "ISO_DATE_RE", "MAX_ID_CHARS", "MAX_LINE_BYTES", "SIGNATURE_RE",
     "Fault", "FileReport", "ReadReport", "ReadResult", "Skipped", "SourceFile", "SourcePlan",
-    "decode_lines", "default_title", "file_format", "first_comment_start", "iter_threads",
+    "decode_lines", "default_title", "file_format", "first_comment_start", "iter_data_threads",
+    "iter_threads",
     "parse_date", "parse_jsonl", "parse_txt", "plan_sources", "read_file", "read_sources",
     "resolve_replies", "split_lines", "thread_from_json",
 ]

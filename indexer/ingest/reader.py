@@ -18,6 +18,7 @@ from .decoding import (
     MAX_LINE_BYTES,
     BinaryFileError,
     LineFault,
+    memory_lines,
     read_lines,
     size_text,
     summarize,
@@ -62,11 +63,15 @@ class _FileReader:
         self.report.rejected.append(Fault(self.name, line, code, reason))
         self.file.rejected += 1
 
-    def threads(self, on_bytes: ByteProgress | None) -> Iterator[tuple[Thread, int | None]]:
-        """(thread, line) for each thread read; faults go to the report."""
+    def threads(self, on_bytes: ByteProgress | None,
+                data: bytes | None = None) -> Iterator[tuple[Thread, int | None]]:
+        """(thread, line) for each thread read (from ``data`` when given, not the file);
+        faults go to the report."""
         try:
-            lines = read_lines(self.f.path, self.f.compressed, self.file, self.warn,
-                               cut_ok=self.f.format == "txt", on_bytes=on_bytes)
+            cut_ok = self.f.format == "txt"
+            lines = (read_lines(self.f.path, self.f.compressed, self.file, self.warn,
+                                cut_ok=cut_ok, on_bytes=on_bytes) if data is None
+                     else memory_lines(data, self.file, self.warn, cut_ok))
             if self.f.format == "jsonl":
                 yield from self._jsonl(lines)
             elif self.f.format == "json":
@@ -145,17 +150,36 @@ def iter_threads(plan: SourcePlan, report: ReadReport,
     seen: dict[str, str] = {}
     for f in plan.files:
         reader = _FileReader(f, report)
-        for t, line in reader.threads(on_bytes):
-            first = seen.get(t.id)
-            if first is not None:
-                reader.reject(line, "duplicate-id", f"duplicate thread id {t.id!r} (already "
-                              f"read from {first}); kept the first")
-                continue
-            seen[t.id] = t.source
-            reader.file.threads += 1
-            report.threads += 1
-            report.passages += len(t.paragraphs) + len(t.comments)
-            yield t
+        yield from _unique(reader, reader.threads(on_bytes), seen)
+
+
+def _unique(reader: _FileReader, threads: Iterator[tuple[Thread, int | None]],
+            seen: dict[str, str]) -> Iterator[Thread]:
+    """The threads whose id was not met before (later ones rejected), counted."""
+    report = reader.report
+    for t, line in threads:
+        first = seen.get(t.id)
+        if first is not None:
+            reader.reject(line, "duplicate-id", f"duplicate thread id {t.id!r} (already "
+                          f"read from {first}); kept the first")
+            continue
+        seen[t.id] = t.source
+        reader.file.threads += 1
+        report.threads += 1
+        report.passages += len(t.paragraphs) + len(t.comments)
+        yield t
+
+
+def iter_data_threads(data: bytes, name: str, report: ReadReport,
+                      fmt: str = "jsonl") -> Iterator[Thread]:
+    """Threads from bytes in memory (e.g. a request body) read as a file of format ``fmt``.
+
+    The same rules as files: decoding, per-record faults in ``report`` by line (``name``
+    stands for the path), duplicate ids rejected.
+    """
+    f = SourceFile(Path(name), fmt, False, len(data))
+    reader = _FileReader(f, report)
+    yield from _unique(reader, reader.threads(None, data=data), {})
 
 
 @dataclass(slots=True)

@@ -157,6 +157,7 @@ class Lease:
     """A shared lock on one manifest while a process reads its segments."""
 
     def __init__(self, index_dir: Path) -> None:
+        missing: set[str] = set()
         for _ in range(20):  # a writer may remove the manifest we just read CURRENT for
             name = current_name(index_dir)
             if name is None:
@@ -166,6 +167,7 @@ class Lease:
             try:
                 fd = os.open(index_dir / name, os.O_RDONLY)
             except FileNotFoundError:
+                missing.add(name)
                 continue
             fcntl.flock(fd, fcntl.LOCK_SH)
             try:
@@ -178,6 +180,9 @@ class Lease:
                 self.path = index_dir / name
                 return
             os.close(fd)
+        if len(missing) == 1:  # not a race with writers: CURRENT names a file that is gone
+            raise IndexDamagedError(f"{index_dir / CURRENT} names {missing.pop()}, which does "
+                                    "not exist")
         raise IndexDamagedError(f"{index_dir}: the current manifest keeps changing")
 
     def read(self) -> Manifest:

@@ -8,6 +8,7 @@ computed again with the index's current average passage length.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -125,15 +126,26 @@ def _text_column(inputs: Sequence[Input], name: str, masks: list[np.ndarray],
                  storage: FileStorage) -> TextColumnWriter:
     """A stored text column of the live passages, copied by runs of bytes."""
     out = TextColumnWriter(storage, name)
-    for (seg, _), mask in zip(inputs, masks, strict=True):
-        col = seg.store.stored[name]
-        assert isinstance(col, StoredText)
-        blob, off, nones = col.blob, np.asarray(col.off), col.nones
-        for a, b in _runs(mask):
-            lengths = np.diff(off[a:b + 1])
-            none_at = [d - a for d in nones if a <= d < b]
-            out.add_raw(np.asarray(blob[int(off[a]):int(off[b])]), lengths, none_at)
+    try:
+        for (seg, _), mask in zip(inputs, masks, strict=True):
+            col = seg.store.stored[name]
+            assert isinstance(col, StoredText)
+            blob, off, nones = col.blob, np.asarray(col.off), col.nones
+            for a, b in _runs(mask):
+                lengths = np.diff(off[a:b + 1])
+                none_at = [d - a for d in nones if a <= d < b]
+                out.add_raw(np.asarray(blob[int(off[a]):int(off[b])]), lengths, none_at)
+    except BaseException:
+        _close(out)
+        raise
     return out
+
+
+def _close(col: object) -> None:
+    """Close a streamed text column after a failure (a full disk fails its flush again)."""
+    if isinstance(col, TextColumnWriter):
+        with contextlib.suppress(OSError):
+            col.close()
 
 
 def merge_segments(inputs: Sequence[Input], folder: Path,
@@ -209,18 +221,23 @@ def merge_segments(inputs: Sequence[Input], folder: Path,
             np.asarray(_ints(seg, "position"))[m]
             for (seg, _), m in zip(inputs, masks, strict=True)])),
         "author": CodeColumn(spellings, spelling_table),
-        "date": _text_column(inputs, "date", masks, storage),
-        "content": _text_column(inputs, "content", masks, storage),
     }
-    parts = SegmentParts(
-        content=content, stored=stored,
-        kind=np.concatenate([np.asarray(seg.kind)[m] for (seg, _), m
-                             in zip(inputs, masks, strict=True)]),
-        stamp=np.concatenate([np.asarray(seg.stamp)[m] for (seg, _), m
-                              in zip(inputs, masks, strict=True)]),
-        author=np.concatenate(author_cols), thread=thread_col,
-        author_names=author_names, author_keys=author_keys,
-        thread_ids=thread_ids, thread_records=records,
-        thread_first=np.concatenate(firsts), thread_count=np.concatenate(counts),
-        thread_hash=np.concatenate(hashes).reshape(-1), thread_titles=titles)
-    return write_parts(folder, parts, averages)
+    try:
+        stored["date"] = _text_column(inputs, "date", masks, storage)
+        stored["content"] = _text_column(inputs, "content", masks, storage)
+        parts = SegmentParts(
+            content=content, stored=stored,
+            kind=np.concatenate([np.asarray(seg.kind)[m] for (seg, _), m
+                                 in zip(inputs, masks, strict=True)]),
+            stamp=np.concatenate([np.asarray(seg.stamp)[m] for (seg, _), m
+                                  in zip(inputs, masks, strict=True)]),
+            author=np.concatenate(author_cols), thread=thread_col,
+            author_names=author_names, author_keys=author_keys,
+            thread_ids=thread_ids, thread_records=records,
+            thread_first=np.concatenate(firsts), thread_count=np.concatenate(counts),
+            thread_hash=np.concatenate(hashes).reshape(-1), thread_titles=titles)
+        return write_parts(folder, parts, averages)
+    except BaseException:
+        for col in stored.values():
+            _close(col)
+        raise

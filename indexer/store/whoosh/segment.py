@@ -45,6 +45,7 @@ from .codec import (
     IntColumn,
     SegmentData,
     SegmentStore,
+    StoredText,
     TextColumnWriter,
     write_segment,
 )
@@ -368,10 +369,19 @@ class SegmentBuilder:
         return code, len(self.author_codes)
 
     def close(self) -> None:
-        """Close the streamed columns (after a failure, the folder is removed)."""
-        self.texts.close()
-        self.dates.close()
-        self.thread_records.close()
+        """Close the streamed columns (after a failure, the folder is removed).
+
+        Each is closed even when an earlier one fails (a full disk fails every flush);
+        the first error is raised after.
+        """
+        failed: OSError | None = None
+        for col in (self.texts, self.dates, self.thread_records):
+            try:
+                col.close()
+            except OSError as exc:
+                failed = failed or exc
+        if failed is not None:
+            raise failed
 
     def finish(self, averages: AveragesFor = None) -> SegmentInfo:
         """Write the segment (impacts for ``averages``: see :func:`write_parts`)."""
@@ -461,6 +471,18 @@ class SegmentReader:
                                 (self.tpost_freq, len(self.tpost_ids), "tpost.freq")):
             if len(arr) != size:
                 raise ValueError(f"{folder.name}: {what} holds {len(arr)} values, not {size}")
+        # a truncated blob would give cut or empty texts without any error: check its size
+        texts = [(t.off, t.blob, n, f"{name}.blob") for t, n, name in (
+            (self.thread_ids, self.info.threads, "thread.id"),
+            (self.thread_records, self.info.threads, "thread.record"),
+            (self.thread_titles, self.info.threads, "thread.title"))]
+        for name, col in self.store.stored.items():
+            if isinstance(col, StoredText):
+                texts.append((np.asarray(col.off), col.blob, self.docs, f"{name} texts"))
+        for off, blob, count, what in texts:
+            if len(off) != count + 1 or (count and int(off[-1]) != len(blob)):
+                raise ValueError(f"{folder.name}: {what} holds {len(blob)} bytes, its offsets "
+                                 f"say {int(off[-1]) if len(off) else 0}")
 
     def thread_code(self, thread_id: str) -> int | None:
         """The local code of a thread id, or None (binary search over the sorted ids)."""

@@ -83,6 +83,10 @@ class EmbeddedStore:
         """Merge all segments into one (exact statistics, fastest searches)."""
         return writer.optimize(self.index_dir)
 
+    def check_writable(self) -> None:
+        """Raise RebuildLockedError if another change holds the write lock (nothing read)."""
+        writer.probe_lock(self.index_dir)
+
     def stats(self) -> IndexStats:
         """Counts and size of the current index."""
         with self._view() as view:
@@ -120,8 +124,7 @@ class EmbeddedStore:
             cur = self._current
             if cur is None or cur.pointer != pointer:
                 if pointer is None:
-                    raise IndexMissingError(f"no index at {self.index_dir}: build it with "
-                                            "`python -m indexer rebuild`")
+                    raise IndexMissingError(f"no index at {self.index_dir}")
                 lease = Lease(self.index_dir)
                 try:
                     view = IndexView(self.index_dir, lease.read(), lease.name)
@@ -366,11 +369,10 @@ class EmbeddedSnapshot:
         out: dict[Key, PassageRecord] = {}
         for k in keys:
             f = self.view.stored_fields(int(k))  # type: ignore[call-overload]
-            author, date = f.get("author"), f.get("date")
             out[k] = PassageRecord(str(f["thread_id"]), str(f["title"]), str(f["kind"]),
                                    int(f["position"]),  # type: ignore[call-overload]
-                                   None if author is None else str(author),
-                                   None if date is None else str(date), str(f["content"]))
+                                   _opt_str(f.get("author")), _opt_str(f.get("date")),
+                                   str(f["content"]))
         return out
 
     def facets(self, plan: Plan | None, exclude_plan: Plan | None, filters: Filters,
@@ -419,6 +421,10 @@ def coordinated(parts: Sequence[Result], weights: Sequence[float], power: float,
     if power:
         score = score * (cov / total) ** power
     return hit, score.astype(np.float32)
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def phrase_match(view: IndexView, terms: Sequence[str], docs: np.ndarray) -> np.ndarray:

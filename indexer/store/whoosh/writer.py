@@ -12,20 +12,30 @@ everything into one segment.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import math
 import os
+import re
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ...errors import IndexerError, IndexMissingError
+from ...errors import (
+    IndexerError,
+    IndexMissingError,
+    IndexWriteError,
+    NothingToIndexError,
+    RebuildLockedError,
+)
 from ...ingest.model import Thread
 from ..base import BuildReport, UpdateReport
 from ..records import thread_hash
 from .manifest import (
+    WRITE_LOCK,
     Manifest,
     SegmentEntry,
     cleanup,
@@ -47,6 +57,99 @@ FLOOR_DOCS = 1_000  # segments smaller than this count as this size (one tier of
 EXPUNGE_SHARE = 0.4  # a segment with this share of deleted passages is rewritten
 
 ProgressFn = Callable[[int], None]
+
+
+def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
+    """The failed write as an IndexWriteError, in the system's words."""
+    code = exc.errno
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        reason = "part of the path is a file, not a folder"
+    elif code is None and _SHORT_WRITE.search(str(exc)):
+        # numpy reports a short write ("N requested and M written") without an errno;
+        # a regular file is only written short when its file system is full
+        code = errno.ENOSPC
+        reason = os.strerror(code)
+    else:
+        reason = exc.strerror or str(exc)
+    return IndexWriteError(str(index_dir), reason, code)
+
+
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
+
+
+class _CallerError(Exception):
+    """An OSError raised by the caller's threads or progress callback, not by the writer."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _theirs(threads: Iterable[Thread]) -> Iterator[Thread]:
+    """The caller's threads; an OSError they raise is theirs, not a failed write."""
+    it = iter(threads)
+    while True:
+        try:
+            t = next(it)
+        except StopIteration:
+            return
+        except OSError as exc:
+            raise _CallerError(exc) from exc
+        yield t
+
+
+def _their_progress(progress: ProgressFn | None) -> ProgressFn | None:
+    """The caller's progress callback, its OSErrors marked as theirs."""
+    if progress is None:
+        return None
+
+    def call(n: int) -> None:
+        try:
+            progress(n)
+        except OSError as exc:
+            raise _CallerError(exc) from exc
+
+    return call
+
+
+@contextlib.contextmanager
+def _changing(index_dir: Path) -> Iterator[None]:
+    """Hold the write lock for one change; a failed write becomes an IndexWriteError.
+
+    What a write that fails (disk full, no permission...) had written under temporary
+    names, or renamed but not committed, is removed before the error goes up: the
+    previous manifest still answers and nothing is left behind.
+    """
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(writer_lock(index_dir))
+        except OSError as exc:  # the folder can't be created, or its lock file opened
+            raise _write_error(index_dir, exc) from None
+        try:
+            yield
+        except _CallerError as exc:
+            raise exc.error from None
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                cleanup(index_dir)
+            raise _write_error(index_dir, exc) from None
+
+
+def probe_lock(index_dir: Path) -> None:
+    """Raise RebuildLockedError now if another change holds the write lock (creates nothing).
+
+    A caller about to read its sources checks this first, so a locked index is reported
+    before any source is opened; the change itself takes the lock again before it reads.
+    """
+    if not (index_dir / WRITE_LOCK).exists():
+        return  # no index folder or never written: nobody can hold its lock
+    try:
+        with writer_lock(index_dir):
+            pass
+    except RebuildLockedError:
+        raise
+    except OSError:
+        return  # can't even open the lock file: the change itself will say why
 
 
 def _current_or_empty(index_dir: Path) -> Manifest:
@@ -88,7 +191,8 @@ def rebuild(index_dir: Path, threads: Iterable[Thread],
     """Replace the whole index with these threads (one new segment), atomically."""
     started = time.perf_counter()
     report = BuildReport(location=str(index_dir))
-    with writer_lock(index_dir):
+    threads, progress = _theirs(threads), _their_progress(progress)
+    with _changing(index_dir):
         cleanup(index_dir)
         previous = _current_or_empty_quiet(index_dir)
 
@@ -105,10 +209,14 @@ def rebuild(index_dir: Path, threads: Iterable[Thread],
                     report.passages += n
                     if progress:
                         progress(n)
+                if not report.threads:  # never commit an empty index over a good one
+                    raise NothingToIndexError(f"no thread to index: the index at {index_dir} "
+                                              "was left unchanged")
+                return builder.finish()
             except BaseException:
-                builder.close()
+                with contextlib.suppress(OSError):  # a full disk fails the flush again
+                    builder.close()
                 raise
-            return builder.finish()
 
         written = _write_segment(index_dir, build)
         assert written is not None
@@ -134,7 +242,8 @@ def update(index_dir: Path, threads: Iterable[Thread], progress: ProgressFn | No
     """Add new threads and replace changed ones (by id); unchanged threads cost nothing."""
     started = time.perf_counter()
     report = UpdateReport(location=str(index_dir))
-    with writer_lock(index_dir):
+    threads, progress = _theirs(threads), _their_progress(progress)
+    with _changing(index_dir):
         cleanup(index_dir)
         manifest = _current_or_empty(index_dir)
         view = IndexView(index_dir, manifest, "")
@@ -183,11 +292,12 @@ def update(index_dir: Path, threads: Iterable[Thread], progress: ProgressFn | No
                     report.passages += n
                     if progress:
                         progress(n)
+                return builder.finish(lambda docs, threads, length: Averages.of(
+                    live_docs + docs, live_threads + threads, live_length + length))
             except BaseException:
-                builder.close()
+                with contextlib.suppress(OSError):  # a full disk fails the flush again
+                    builder.close()
                 raise
-            return builder.finish(lambda docs, threads, length: Averages.of(
-                live_docs + docs, live_threads + threads, live_length + length))
 
         written = _write_segment(index_dir, build)
         if written is not None:
@@ -231,7 +341,7 @@ def delete(index_dir: Path, thread_ids: Iterable[str]) -> UpdateReport:
     """Remove threads by id (ids not in the index are listed in ``missing``)."""
     started = time.perf_counter()
     report = UpdateReport(location=str(index_dir))
-    with writer_lock(index_dir):
+    with _changing(index_dir):
         cleanup(index_dir)
         manifest = read_current(index_dir)[1]
         view = IndexView(index_dir, manifest, "")
@@ -319,7 +429,7 @@ def optimize(index_dir: Path) -> UpdateReport:
     """Merge every segment into one, without deleted passages (exact BM25 again)."""
     started = time.perf_counter()
     report = UpdateReport(location=str(index_dir))
-    with writer_lock(index_dir):
+    with _changing(index_dir):
         cleanup(index_dir)
         manifest = read_current(index_dir)[1]
         if len(manifest.segments) > 1 or any(e.deleted for e in manifest.segments):
