@@ -23,14 +23,15 @@ FIBRE = {
     "url": "https://example.org/fibre",
     "post": {"author": "Jean Michel", "date": "2010-03-01T08:05",
              "paragraphs": ["Le très haut débit arrive enfin dans nos campagnes.",
-                            "Un paragraphe sans rapport."]},
+                            "Un paragraphe sur la connexion, sans rapport."]},
     "comments": [
         {"author": "Anne Marie", "date": "2010-03-02T10:00",
          "paragraphs": ["Le haut débit, chez nous, c'est encore un rêve."]},
     ],
 }
 
-#: A thread in 2011 whose second comment is long, its only match near the end.
+#: A thread in 2011 whose second comment is long, its only match near the end; its first
+#: comment misspells « connexion » once (a rare word with a frequent neighbour).
 LONG_COMMENT = {
     "id": "campagne-2011",
     "title": "Travailler depuis la campagne",
@@ -38,7 +39,7 @@ LONG_COMMENT = {
              "paragraphs": ["Qui travaille depuis un village, et avec quelle connexion ?"]},
     "comments": [
         {"author": "Paul", "date": "2011-06-01T12:30",
-         "paragraphs": ["Moi, depuis trois ans, sans souci."]},
+         "paragraphs": ["Moi, depuis trois ans, sans souci, mais la connexiom est lente."]},
         {"author": "Martine", "date": "2011-06-02T21:15",
          "paragraphs": [*[FILLER] * 40,
                         "Bref : le jour où la fibre optique est arrivée, tout a changé."]},
@@ -50,7 +51,8 @@ MARKUP_TITLE = {
     "id": "balises-2012",
     "title": "Débit : 10 < 20 & <b> n'est pas du gras",
     "post": {"author": "Zoé", "date": "2012-09-10",
-             "paragraphs": ["Le débit mesuré chez moi : 20 mégabits, parfois moins."]},
+             "paragraphs": ["Le débit mesuré chez moi : 20 mégabits, parfois moins, "
+                            "selon la connexion."]},
     "comments": [],
 }
 
@@ -58,7 +60,8 @@ MARKUP_TITLE = {
 MORE = [
     {"id": f"forum-{year}-{month:02d}", "title": f"Haut débit et télétravail ({year})",
      "post": {"author": "Luc", "date": f"{year}-{month:02d}-15T18:00",
-              "paragraphs": [f"Le haut débit change le travail à distance en {year}."]},
+              "paragraphs": [f"Le haut débit change le travail à distance en {year}, "
+                             "quand la connexion tient."]},
      "comments": [{"author": "Inès", "date": f"{year}-{month:02d}-16T08:00",
                    "paragraphs": ["Le débit reste la question."]}]}
     for year, month in ((2009, 11), (2010, 7))
