@@ -36,6 +36,7 @@ from indexer.search.results import FacetCounts, Hit, SearchResults
 from indexer.search.snippets import highlight
 
 from .errors import error_response
+from .filters import date_fr
 from .messages import ANY_WORD_NOTICE, notice_fr, query_error_fr
 from .state import get_service
 
@@ -64,7 +65,7 @@ class State:
 
     q: str
     page: int = 1
-    per_page: int | None = None
+    per_page: int | None = None  # None: the app's PER_PAGE
     sort: str = "relevance"
     verbatim: bool = False
 
@@ -113,11 +114,6 @@ def read_state(args: dict[str, str] | None = None) -> State:
 def display_query(q: str) -> str:
     """The query as shown back in the form: control characters become spaces."""
     return "".join(ch if ch.isprintable() else " " for ch in q)
-
-
-def search_url(q: str, page: int = 1, per_page: int | None = None) -> str:
-    """Link to the search page for a query (and a page, and a non-default page size)."""
-    return State(q, page, per_page).url()
 
 
 # -- what the search page shows ------------------------------------------------------------
@@ -206,8 +202,8 @@ def drop_filters(q: str, names: Iterable[str] = FILTER_NAMES) -> str:
 def marked_query(q: str, results: SearchResults) -> str:
     """The query as the thread page should mark it: rescued words as they were searched."""
     for n in results.notices:
-        if n.code == "rescued" and n.word and n.other:
-            q = q.replace(n.word, n.other, 1)
+        if n.code == "rescued" and n.word and n.other:  # the word itself, not a filter's
+            q = re.sub(rf"(?<![^\s(\-]){re.escape(n.word)}(?![^\s)])", n.other, q, count=1)
     return q
 
 
@@ -304,7 +300,8 @@ def date_facet(out: Facets, counts: FacetCounts, q: str, state: State,
         link = FacetLink(y, years[y], state.filtered(undated_q if on else period(y)), on,
                          expanded=y == shown_year)
         if y == shown_year:
-            for ym in sorted(m for m in counts.months if m[:4] == y):
+            for ym in sorted(m for m in counts.months if m[:4] == y and _MONTH_RE.fullmatch(m)
+                             and "01" <= m[5:] <= "12"):
                 m_on = ym == month
                 link.children.append(FacetLink(
                     ym, counts.months[ym], state.filtered(period(y) if m_on else period(ym)),
@@ -318,7 +315,6 @@ def date_facet(out: Facets, counts: FacetCounts, q: str, state: State,
 def period_label(after: str | None, before: str | None) -> str:
     """« du 6 février 2009 au 7 mars 2010 », « depuis 2009 », « jusqu’au 7 février 2009 »."""
     def day(value: str) -> str:
-        from .filters import date_fr
         return date_fr(value) if "-" in value else value
 
     if after and before:
@@ -369,12 +365,9 @@ def empty_state(results: SearchResults, state: State) -> Empty:
             return Empty("kind", [kind_of(active["kind"]) or ""],
                          url=state.filtered(drop_filter(q, "kind")),
                          link="Voir les billets et les commentaires", count=n)
-    if counts is not None and "author" in active:
-        n = sum(c for _, c in counts.authors)
-        if n:
-            return Empty("author", [active["author"]],
-                         url=state.filtered(drop_filter(q, "author")),
-                         link="Voir les passages de tous les auteurs", count=n)
+    if counts is not None and "author" in active and counts.authors:
+        return Empty("author", [active["author"]], url=state.filtered(drop_filter(q, "author")),
+                     link="Voir les passages de tous les auteurs")
     if active:
         return Empty("filters", url=state.filtered(drop_filters(q)),
                      link="Retirer tous les filtres")
@@ -401,7 +394,8 @@ def search() -> Response | tuple[str, int]:
         service = get_service()
         blank = not display_query(q).strip()  # searched anyway: a missing index shows
         results = service.search("" if blank else q, page=state.page,
-                                 per_page=state.per_page or 10, facets=not blank,
+                                 per_page=state.per_page or current_app.config["PER_PAGE"],
+                                 facets=not blank,
                                  group="thread", sort=state.sort)
     except QueryError as exc:
         return render_search(State(q), 400, error=query_error_fr(exc), results=None)

@@ -409,6 +409,15 @@ def test_correction_applied_when_nothing_matches(ui: FlaskClient) -> None:
     assert link_to(as_typed, "Voir les billets et les commentaires") == "/?q=connexiom"
 
 
+def test_empty_spelling_as_typed_offers_the_suggestion(ui: FlaskClient) -> None:
+    corrected = get(ui, "/", q="connexiom -lente")  # the one « connexiom » is « lente »
+    assert summary(corrected).startswith("5 fils, 5 passages pour « connexion -lente »")
+    as_typed = get(ui, "/", q="connexiom -lente", tel_quel=1)
+    assert "Vouliez-vous dire « connexion -lente » ?" in text(as_typed)
+    assert link_to(as_typed, "« connexion -lente »") == "/?q=connexion+-lente"
+    assert "orthographe" not in text(as_typed)
+
+
 def test_any_word_notice(client: FlaskClient) -> None:
     html = get(client, "/", q="obama sarkozy xyzzyq")
     assert (f"Aucun passage ne contient tous les mots{NNBSP}; voici les passages qui en "
@@ -704,6 +713,7 @@ def typography_faults(shown: str) -> list[str]:
     "/?q=connexiom+type:billet", "/?q=connexiom+type:billet&tel_quel=1", "/?q=author:",
     "/?q=obama+sarkozy+xyzzyq", f"/thread/{SEED_ID}?q=tres+haut+debit", "/thread/nope",
     "/nowhere", "/?q=lippi&page=abc", "/?q=fibre+auteur:luc", "/?q=fibre+fil:fibre-2010",
+    "/?q=connexiom+-lente&tel_quel=1", "/?q=debit&sort=hasard",
 ])
 def test_french_typography(ui: FlaskClient, url: str) -> None:
     html = ui.get(url).get_data(as_text=True)

@@ -166,3 +166,25 @@ def test_store_facets_by_month(snap: Any) -> None:
     assert found.undated == 3
     comments = snap.facets(plan("haut debit"), None, Filters(kind="comment"), 15)
     assert (comments.months, comments.undated) == ({"2009-02": 2, "2010-03": 1}, 0)
+
+
+# -- the JSON API: new keys only ----------------------------------------------------------------
+
+def test_api_sort_and_facet_counts_are_new_keys(make_app: Any, make_index: Any) -> None:
+    client = make_app(make_index(SOURCES)).test_client()
+    old = client.get("/api/search", query_string={"q": "haut debit", "facets": 1}).get_json()
+    assert {"query", "total", "page", "per_page", "suggestion", "results", "matched",
+            "authors", "kinds"} <= set(old)
+    assert old["sort"] == "relevance" and old["kinds"] == {"post": 6, "comment": 3}
+    new = client.get("/api/search", query_string={
+        "q": "haut debit type:commentaire", "facets": 1, "sort": "date", "group": "thread",
+    }).get_json()
+    assert new["sort"] == "date" and new["kinds"] == {"comment": 3}  # as before: the matches
+    assert new["facet_counts"] == {
+        "kinds": {"post": 6, "comment": 3},
+        "authors": [{"name": "Christophe Humbert", "count": 1}, {"name": "philrig", "count": 1},
+                    {"name": "Anne Marie", "count": 1}],
+        "months": {"2009-02": 2, "2010-03": 1}, "undated": 0}
+    assert [r["thread_id"] for r in new["results"]] == ["fibre-2010", SEED_ID]
+    bad = client.get("/api/search", query_string={"q": "debit", "sort": "hasard"})
+    assert bad.status_code == 400 and "tri" in bad.get_json()["error"]
