@@ -137,6 +137,19 @@ def test_marks_and_target_contrast(server: str, browser: Browser, scheme: str) -
         pg.context.close()
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_search_field_edge_contrast(server: str, browser: Browser, scheme: str) -> None:
+    """The search box's border (what shows where to type) is ≥ 3:1 against the page."""
+    pg = open_page(browser, color_scheme=scheme)
+    try:
+        pg.goto(server + "/")
+        field = colours(pg, "#q")
+        assert field["edgeStyle"] == "solid"
+        assert contrast(field["edge"], field["behind"]) >= 3, field
+    finally:
+        pg.context.close()
+
+
 def test_forced_colours_keep_target_and_marks(server: str, browser: Browser) -> None:
     pg = open_page(browser, forced_colors="active")
     try:
