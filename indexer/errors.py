@@ -88,6 +88,7 @@ QUERY_MESSAGES_EN = {
     "not_integer": "{name} must be a whole number (got {value!r})",
     "out_of_range": "{name} must be between 1 and {limit}",
     "bad_group": "{name} must be passage or thread, not {value!r}",
+    "bad_sort": "{name} must be relevance or date, not {value!r}",
 }
 
 

@@ -51,10 +51,11 @@ class Service:
         self.name = store.name
 
     def search(self, query: str, page: int = 1, per_page: int = 10,
-               facets: bool = False, group: str = "passage") -> SearchResults:
+               facets: bool = False, group: str = "passage",
+               sort: str = "relevance") -> SearchResults:
         """One page of results (see :func:`indexer.search.pipeline.search`)."""
         return search(self.store, query, page=page, per_page=per_page, facets=facets,
-                      group=group)
+                      group=group, sort=sort)
 
     def get_thread(self, thread_id: str) -> Thread | None:
         """The whole thread with this id, or None."""

@@ -35,12 +35,15 @@ def thread_json(t: Thread) -> dict[str, Any]:
 
 @bp.get("/search")
 def search() -> Response | tuple[Response, int]:
-    """Search: ``?q=...&page=1&per_page=10[&facets=1][&group=thread]``.
+    """Search: ``?q=...&page=1&per_page=10[&facets=1][&group=thread][&sort=date]``.
 
     ``group=thread`` returns one result per thread (its best passages under
     ``passages``, and ``more``: its other matching passages) and ``total`` counts
     threads; by default results are passages (thread-first ordered) and ``total`` counts
-    passages. ``total_passages`` counts passages either way.
+    passages. ``total_passages`` counts passages either way. ``sort=date`` orders the
+    same matches newest first (``relevance``, the default, ranks them). With ``facets``,
+    ``facet_counts`` gives each facet counted without the query's own filter on it (what
+    a page offers as choices), with passages per month (``YYYY-MM``) and ``undated``.
 
     A missing or empty ``q`` is not an error: it answers 200 with ``total`` 0 and no
     results. ``page`` (1..100) and ``per_page`` (1..100) must be whole numbers, else
@@ -50,13 +53,14 @@ def search() -> Response | tuple[Response, int]:
     q = request.args.get("q", "")
     facets = request.args.get("facets", "").lower() in ("1", "true", "yes", "oui")
     group = request.args.get("group", "passage")
+    sort = request.args.get("sort", "relevance")
     try:
         page, per_page = check_paging(
             request.args.get("page", "1"),
             request.args.get("per_page", str(current_app.config["PER_PAGE"])),
         )
         res = get_service().search(q, page=page, per_page=per_page, facets=facets,
-                                   group=group)
+                                   group=group, sort=sort)
     except QueryError as exc:
         return jsonify({"error": query_error_fr(exc)}), 400
     return jsonify(results_json(res, q, facets))

@@ -1,13 +1,14 @@
 """Refresh the README's picture: ``python tests/screenshots.py``.
 
-Builds an index of the seed thread in a temporary directory, serves it with waitress on
-a free loopback port, opens the results of « tres haut debit » in Debian's Chromium
-(through Playwright) and writes ``docs/screenshot-results.png``. Run it from the
+Builds an index of the seed thread and the tests' sample threads (tests/ui_corpus.py:
+dated posts and comments from 2009 to 2012) in a temporary directory, serves it with
+waitress on a free loopback port, opens the results of « haut debit » in Debian's
+Chromium (through Playwright) at 1280 px and writes ``docs/screenshot-results.png``. Run it from the
 development environment (``pip install -e '.[test]'``); ``FIL_CHROMIUM`` names another
 Chromium binary.
 
-The browser test (tests/test_browser.py) takes the same picture on every run, into
-``tests/artifacts/`` (git-ignored): the tests never change a tracked file, so the
+The browser tests (tests/test_browser*.py) take pictures of every page on every run,
+into ``tests/artifacts/`` (git-ignored): the tests never change a tracked file, so the
 README's picture changes only when this command is run on purpose.
 """
 
@@ -28,9 +29,9 @@ CHROMIUM = os.environ.get("FIL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-VIEWPORT = {"width": 1200, "height": 900}
+VIEWPORT = {"width": 1280, "height": 900}
 LOCALE = "fr-FR"
-RESULTS_PATH = "/?q=tres+haut+debit"  # the README's example query
+RESULTS_PATH = "/?q=haut+debit"  # threads from four years, with their best passages
 
 
 def launch_chromium(p: Playwright) -> Browser:
@@ -54,6 +55,7 @@ def main(out: Path = README_SCREENSHOT) -> int:
     """Serve the seed thread and write the results page's picture to ``out``."""
     from helpers import build_index
     from playwright.sync_api import sync_playwright
+    from ui_corpus import write
 
     from indexer.ingest.parsing import read_sources
     from indexer.settings import Settings
@@ -61,7 +63,9 @@ def main(out: Path = README_SCREENSHOT) -> int:
 
     with tempfile.TemporaryDirectory(prefix="fil-screenshot-") as tmp:
         index = Path(tmp) / "index"
-        build_index(read_sources([SEED_FILE]).threads, index)
+        extra = Path(tmp) / "ui.jsonl"
+        write(extra)
+        build_index(read_sources([SEED_FILE, extra]).threads, index)
         app = create_app(settings=Settings(index_dir=index))
         try:
             with Server(app, threads=2) as srv, sync_playwright() as p:

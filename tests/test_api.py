@@ -163,8 +163,8 @@ def test_missing_or_empty_query_is_empty_200(client: FlaskClient, q: str | None)
 def test_unknown_word_is_searched_as_its_closest_word(client: FlaskClient) -> None:
     data = search(client, "sarkosy")
     assert data["total"] == 1 and data["results"][0]["position"] == 15
-    assert data["notices"] == ["«\u00a0sarkosy\u00a0» n’apparaît dans aucun passage\u202f: "
-                               "cherché comme «\u00a0sarkozy\u00a0»."]
+    assert data["notices"] == ["Aucun passage ne contient «\u00a0sarkosy\u00a0»\u00a0: "
+                               "résultats pour «\u00a0sarkozy\u00a0», le mot le plus proche."]
     assert data["suggestion"] == "sarkozy"
 
 

@@ -51,7 +51,10 @@ from search_app.messages import notice_fr
 
 #: The most a search may ask of its store, per question (see the module docstring).
 STORE_QUESTIONS = {
-    "snapshot": 1, "match": 2, "facets": 1, "passages": 1, "positions": 1,
+    "snapshot": 1, "match": 2, "passages": 1, "positions": 1,
+    # the matches', then one per facet whose filter the query sets (kind, author, date),
+    # counted with that filter dropped (the page's choices)
+    "facets": 4,
     "title_terms": 1, "doc_count": 1, "expand_prefix": MAX_PREFIXES,
     "thread_stats": 1, "thread_scores": 1, "best_in_threads": 1,
     # the page's and the coordination's, one per rescued and one per suggested word

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ..analysis import analyzer
 from ..errors import QueryError
+from ..ingest.folding import fold
 from .deadline import Deadline, DeadlineExceeded
 from .plan import Coord, Filters, Or, Plan, all_of, any_of, compile_node, plan_terms
 from .query import (
@@ -30,14 +32,15 @@ from .query import (
     surface_word,
 )
 from .ranking import DEFAULT, Candidate, RankingConfig, idf, rerank, thread_weights
-from .results import Hit, Notice, SearchResults, ThreadGroup
+from .results import FacetCounts, Hit, Notice, SearchResults, ThreadGroup
 from .snippets import snippet
-from .store import Matches, SearchStore, Snapshot
+from .store import Facets, Matches, SearchStore, Snapshot
 from .suggest import Speller, suggest
 
 SEARCH_TIME_LIMIT = 2.0  # seconds: a search that runs longer returns what it has found
 FACET_LIMIT = 15  # authors listed in the facet
 GROUPS = ("passage", "thread")
+SORTS = ("relevance", "date")
 PER_THREAD_SHOWN = 3  # passages a thread shows when results are grouped by thread
 MAX_GROUP_DEPTH = 30_000  # passages read to fill the last page of threads
 MAX_PER_PAGE = 100
@@ -60,24 +63,30 @@ def check_paging(page: object, per_page: object) -> tuple[int, int]:
 
 def search(store: SearchStore, query: str, page: int = 1, per_page: int = 10,
            facets: bool = False, time_limit: float | None = None,
-           config: RankingConfig = DEFAULT, group: str = "passage") -> SearchResults:
+           config: RankingConfig = DEFAULT, group: str = "passage",
+           sort: str = "relevance") -> SearchResults:
     """Run a query on a store and return one page of results (see the module docstring).
 
     ``group="thread"`` pages over threads (each with its best passages) instead of
-    passages. Raises QueryError for a query or paging that cannot run, IndexMissingError
-    when the store holds no index. Past ``time_limit`` seconds (default
-    SEARCH_TIME_LIMIT), what was found so far comes back with a ``timed_out`` notice and
-    ``total_exact`` False.
+    passages. ``sort="date"`` orders the same matches newest first (undated last, no
+    re-ranking): passages by date, threads by their newest matching passage. With
+    ``facets``, ``facet_counts`` counts each facet with the query's own filter on it
+    dropped (see :class:`FacetCounts`). Raises QueryError for a query or paging that
+    cannot run, IndexMissingError when the store holds no index. Past ``time_limit``
+    seconds (default SEARCH_TIME_LIMIT), what was found so far comes back with a
+    ``timed_out`` notice and ``total_exact`` False.
     """
     started = time.perf_counter()
     page, per_page = check_paging(page, per_page)
     if group not in GROUPS:
         raise QueryError("bad_group", name="group", value=str(group)[:20])
+    if sort not in SORTS:
+        raise QueryError("bad_sort", name="sort", value=str(sort)[:20])
     parsed = parse_query(query)
     deadline = Deadline(SEARCH_TIME_LIMIT if time_limit is None else time_limit)
     res = SearchResults(query=parsed.text, total=0, page=page, per_page=per_page,
                         notices=list(parsed.notices), terms=parsed.positive_terms(),
-                        group=group)
+                        group=group, sort=sort)
     try:
         with store.snapshot(deadline) as snap:
             if not parsed.must and not parsed.has_filters:
@@ -137,13 +146,13 @@ class _Search:
         if question and len(required) > 1:  # questions: ranked any-word, no AND first
             plan = any_word
             res.matched = "question"
-            m = snap.match(plan, exclude, filters, depth, self.deadline)
+            m = self._match(plan, exclude, filters, depth)
         else:
             plan = all_of(required)
-            m = snap.match(plan, exclude, filters, depth, self.deadline)
+            m = self._match(plan, exclude, filters, depth)
             if not m.total and len(required) > 1:  # any-word fallback
                 plan = any_word
-                m = snap.match(plan, exclude, filters, depth, self.deadline)
+                m = self._match(plan, exclude, filters, depth)
                 res.matched = "any" if m.total else "none"
         if not m.total:
             res.matched = "none"
@@ -159,7 +168,7 @@ class _Search:
             while (len({c.thread_id for c in cands}) < wanted and len(m.keys) < m.total
                    and depth < MAX_GROUP_DEPTH and not self.deadline.expired()):
                 depth = min(MAX_GROUP_DEPTH, depth * 4)  # a deep page: read further
-                m = snap.match(plan, exclude, filters, depth, self.deadline)
+                m = self._match(plan, exclude, filters, depth)
                 cands = self._ordered(m, plan, exclude, filters, terms, df)
             self._groups(cands, m, plan, exclude, filters)
         else:
@@ -167,15 +176,41 @@ class _Search:
         if not self.deadline.expired() and (
                 not res.total or self.rescued or any(df.get(t, 0) == 0 for t in terms)):
             res.suggestion = suggest(self.speller, parsed, self.deadline, self.rescued)
-        if facets and res.total:
+        if facets and (res.total or filters):
             found = snap.facets(plan, exclude, filters, FACET_LIMIT)
-            res.kinds, res.authors = found.kinds, found.authors
+            if res.total:
+                res.kinds, res.authors = found.kinds, found.authors
+            res.facet_counts = self._facet_counts(plan, exclude, filters, found)
+
+    def _match(self, plan: Plan | None, exclude: Plan | None, filters: Filters,
+               depth: int) -> Matches:
+        """The store's matches, newest first when sorting by date."""
+        if self.res.sort == "date":
+            return self.snap.match(plan, exclude, filters, depth, self.deadline, newest=True)
+        return self.snap.match(plan, exclude, filters, depth, self.deadline)
+
+    def _facet_counts(self, plan: Plan | None, exclude: Plan | None, filters: Filters,
+                      found: Facets) -> FacetCounts:
+        """Each facet over the matches with the query's own filter on it dropped."""
+
+        def dropped(**fields: None) -> Facets:
+            other = replace(filters, **fields)
+            return found if other == filters else self.snap.facets(plan, exclude, other,
+                                                                    FACET_LIMIT)
+
+        dated = dropped(after=None, before=None)
+        return FacetCounts(dropped(kind=None).kinds, dropped(author=None).authors,
+                           dated.months, dated.undated)
 
     def _ordered(self, m: Matches, plan: Plan | None, exclude: Plan | None,
                  filters: Filters, terms: list[str], df: dict[str, int]) -> list[Candidate]:
         """The matches in the order results show them."""
         if plan is None:  # filters alone: newest first, as the store orders them
             return [Candidate(k, tid, 0.0) for k, tid in zip(m.keys, m.threads, strict=True)]
+        if self.res.sort == "date":  # newest first, as the store orders them
+            top = max(m.scores, default=1.0) or 1.0
+            return [Candidate(k, tid, s, final=s / top)
+                    for k, s, tid in zip(m.keys, m.scores, m.threads, strict=True)]
         return self._ranked(m, plan, exclude, filters, terms, df)
 
     def _groups(self, cands: list[Candidate], m: Matches, plan: Plan | None,
@@ -326,7 +361,8 @@ class _Search:
         """What each passage shows, with its snippet."""
         records = self.snap.passages([c.key for c in cands])
         marked = set(self.res.terms)
-        words = Marks(words=query_words(self.parsed))
+        rescued = {fold(shown).replace("-", "") for _, shown in self.rescued.values()}
+        words = Marks(words=query_words(self.parsed) | rescued)  # a rescued word is exact
         out = []
         for c in cands:
             r = records[c.key]

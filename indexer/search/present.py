@@ -96,6 +96,7 @@ def results_json(
         "total_exact": res.total_exact,
         "total_passages": res.total_passages,
         "group": res.group,
+        "sort": res.sort,
         "page": res.page,
         "per_page": res.per_page,
         "suggestion": res.suggestion,
@@ -111,6 +112,14 @@ def results_json(
     if facets:
         out["authors"] = [{"name": name, "count": count} for name, count in res.authors]
         out["kinds"] = dict(res.kinds)
+        fc = res.facet_counts
+        if fc is not None:  # each facet counted with the query's own filter on it dropped
+            out["facet_counts"] = {
+                "kinds": dict(fc.kinds),
+                "authors": [{"name": name, "count": count} for name, count in fc.authors],
+                "months": dict(fc.months),
+                "undated": fc.undated,
+            }
     return out
 
 

@@ -435,6 +435,14 @@ def surface_word(raw: str) -> str:
     return re.sub(r"[^\w\-]", "", fold(word))
 
 
+def stop_words(q: str) -> list[str]:
+    """The words of a query that are never searched (too common: ``la``, ``de``, ``et``)."""
+    ana = analyzer()
+    words = [w.strip('"()') for w in q.split()]
+    return [w for w in words if w and any(ch.isalpha() for ch in w) and ":" not in w
+            and not ana.terms(w)]
+
+
 def is_question(text: str) -> bool:
     """A question: a ``?``, an interrogative word, or a verb with an inverted subject.
 

@@ -56,6 +56,18 @@ class ThreadGroup:
 
 
 @dataclass(slots=True)
+class FacetCounts:
+    """The facets as filter choices: each counted over the matches with the query's own
+    filter on that facet dropped (``kind:`` for kinds, ``author:`` for authors,
+    ``after:``/``before:`` for months), so that a chosen value keeps its siblings."""
+
+    kinds: dict[str, int] = field(default_factory=dict)
+    authors: list[tuple[str, int]] = field(default_factory=list)
+    months: dict[str, int] = field(default_factory=dict)  # "YYYY-MM" -> passages
+    undated: int = 0  # passages without a date (a date filter leaves them out)
+
+
+@dataclass(slots=True)
 class SearchResults:
     """One page of results plus what the page needs around them (facets, suggestion).
 
@@ -75,11 +87,13 @@ class SearchResults:
     #: "none": nothing matched
     matched: str = "all"
     group: str = "passage"  # or "thread"
+    sort: str = "relevance"  # or "date": newest matching passages first
     groups: list[ThreadGroup] = field(default_factory=list)
     total_passages: int = 0
     total_threads: int = 0
     authors: list[tuple[str, int]] = field(default_factory=list)  # author facet with counts
     kinds: dict[str, int] = field(default_factory=dict)  # {"post": n, "comment": m}
+    facet_counts: FacetCounts | None = None  # with facets: the choices (see FacetCounts)
     notices: list[Notice] = field(default_factory=list)  # e.g. a prefix expansion was capped
     terms: list[str] = field(default_factory=list)  # analysed terms to mark on thread pages
     total_exact: bool = True  # False: more matches than were counted (total is a lower bound)

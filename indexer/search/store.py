@@ -59,10 +59,12 @@ class PassageRecord:
 
 @dataclass(slots=True)
 class Facets:
-    """Counts over every match: by kind, and the most frequent authors."""
+    """Counts over every match: by kind, the most frequent authors, by month."""
 
     kinds: dict[str, int] = field(default_factory=dict)
     authors: list[tuple[str, int]] = field(default_factory=list)
+    months: dict[str, int] = field(default_factory=dict)  # "YYYY-MM" -> passages
+    undated: int = 0  # passages without a date
 
 
 class Snapshot(Protocol):
@@ -87,11 +89,12 @@ class Snapshot(Protocol):
         ...
 
     def match(self, plan: Plan | None, exclude: Plan | None, filters: Filters, k: int,
-              deadline: Deadline) -> Matches:
+              deadline: Deadline, newest: bool = False) -> Matches:
         """The ``k`` best passages for ``plan`` minus ``exclude`` within ``filters``.
 
-        Best first by score, then index order. With ``plan`` None (filters alone), the
-        newest first: date descending, undated last, then index order; scores are 0.
+        Best first by score, then index order. With ``plan`` None (filters alone), or
+        ``newest``, the newest first: date descending, undated last, then index order
+        (scores are 0 with ``plan`` None, the passages' scores with ``newest``).
         """
         ...
 
@@ -136,7 +139,8 @@ class Snapshot(Protocol):
 
     def facets(self, plan: Plan | None, exclude: Plan | None, filters: Filters,
                limit: int) -> Facets:
-        """Counts by kind and the ``limit`` most frequent authors over every match."""
+        """Counts by kind, the ``limit`` most frequent authors, and counts by month
+        (``YYYY-MM``; ``undated`` for passages without a date) over every match."""
         ...
 
     def sample_texts(self, term: str, n: int) -> list[str]:

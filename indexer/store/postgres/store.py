@@ -593,7 +593,7 @@ class PostgresSnapshot:
             params += [self.version, self.version]
 
     def match(self, plan: Plan | None, exclude: Plan | None, filters: Filters, k: int,
-              deadline: Deadline) -> Matches:
+              deadline: Deadline, newest: bool = False) -> Matches:
         em = self._emitter(plan, exclude)
         built = self._where(em, plan, exclude, filters)
         if built is None:
@@ -602,7 +602,8 @@ class PostgresSnapshot:
         sparams: list[object] = []
         if plan is not None:
             q = plan if exclude is None else AndNot(plan, exclude)
-            score, order = em.score(q, sparams), "m.score DESC, m.ord"
+            score = em.score(q, sparams)
+            order = "m.date_key DESC, m.ord" if newest else "m.score DESC, m.ord"
         else:
             score, order = "0::float8", "m.date_key DESC, m.ord"
         rows = self._execute(
@@ -675,6 +676,15 @@ class PostgresSnapshot:
         out.kinds = {k: kinds[k] for k in KINDS if kinds.get(k)}
         ranked = sorted(authors.items(), key=lambda item: (-item[1][1], item[0]))
         out.authors = [(name, n) for _, (name, n) in ranked[:limit]]
+        rows = self._execute(  # date keys are YYYYMMDDhhmmss, 0 without a date
+            f"SELECT p.date_key / 100000000 AS ym, count(*) FROM fil_passages p "
+            f"WHERE {' AND '.join(where) or 'true'} GROUP BY ym", params).fetchall()
+        for ym, n in rows:
+            if ym:
+                out.months[f"{ym // 100:04d}-{ym % 100:02d}"] = int(n)
+            else:
+                out.undated += int(n)
+        out.months = dict(sorted(out.months.items()))
         return out
 
     def sample_texts(self, term: str, n: int) -> list[str]:

@@ -183,7 +183,7 @@ class EmbeddedSnapshot:
 
     # -- matching ------------------------------------------------------------------------
     def match(self, plan: Plan | None, exclude_plan: Plan | None, filters: Filters, k: int,
-              deadline: Deadline) -> Matches:
+              deadline: Deadline, newest: bool = False) -> Matches:
         ev = _Evaluator(self.view, deadline)
         found = self._matching(ev, plan, exclude_plan, filters)
         view = self.view
@@ -193,9 +193,9 @@ class EmbeddedSnapshot:
             threads = view.column("thread")[found[0]]
             out.total_threads = int(np.count_nonzero(
                 np.bincount(threads, minlength=view.n_threads_total)))
-        if plan is None:  # filters alone: newest first, then index order
+        if plan is None or newest:  # newest first (undated last), then index order
             order = np.lexsort((found[0], -view.column("stamp")[found[0]]))[:k]
-            best = [(int(found[0][i]), 0.0) for i in order]
+            best = [(int(found[0][i]), float(found[1][i])) for i in order]
         else:
             best = top_k(found[0], found[1], k)
         thread = view.column("thread")
@@ -390,6 +390,13 @@ class EmbeddedSnapshot:
             counts = np.bincount(codes)
             order = np.argsort(-counts, kind="stable")[:limit]
             out.authors = [(names[i], int(counts[i])) for i in order if counts[i]]
+        stamps = view.column("stamp")[ids]
+        dated = stamps[stamps > 0]
+        out.undated = int(len(stamps) - len(dated))
+        if len(dated):  # date keys are YYYYMMDDhhmmss
+            months, counts = np.unique(dated // 100_000_000, return_counts=True)
+            out.months = {f"{ym // 100:04d}-{ym % 100:02d}": n
+                          for ym, n in zip(months.tolist(), counts.tolist(), strict=True)}
         return out
 
     def sample_texts(self, term: str, n: int) -> list[str]:
