@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from indexer.ingest.model import Comment, Thread
 from indexer.ingest.parsing import read_sources
 from indexer.service import Service
-from indexer.store.whoosh import writer
+from indexer.store.whoosh import codec, writer
 from indexer.store.whoosh.manifest import read_current
 
 QUERIES = ["tres haut debit", "entreprise", "lippi", "internet web", '"haut debit"',
@@ -157,6 +157,37 @@ def test_merge_policy_keeps_segments_few(tmp_path: Path) -> None:
     assert manifest.live_threads == len(threads)
 
 
+def open_descriptors() -> int:
+    """How many file descriptors this process holds."""
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("small_file_bytes", [codec.SMALL_FILE_BYTES, 0])
+def test_descriptors_stay_bounded_over_many_updates(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    small_file_bytes: int) -> None:
+    """A long-lived server sees every update; the segments merged away release their files.
+
+    With 0, every file is memory-mapped (as big segments are): each costs a descriptor
+    for as long as a reader holds the segment.
+    """
+    monkeypatch.setattr(codec, "SMALL_FILE_BYTES", small_file_bytes)
+    threads = seed_threads()
+    build_index(threads[:1], tmp_path / "ix")
+    service = embedded(tmp_path / "ix")
+    try:
+        assert service.search("internet").total
+        after_first = open_descriptors()
+        for n, t in enumerate(threads[1:] * 2):
+            writer.update(tmp_path / "ix", [changed(t, n)])
+            assert service.search("village").total  # sees the new generation
+        segments = len(read_current(tmp_path / "ix")[1].segments)
+        per_segment = 40 if small_file_bytes == 0 else 0
+        assert open_descriptors() - after_first <= 4 + per_segment * segments
+    finally:
+        service.close()
+
+
 def test_replacing_most_of_a_segment_rewrites_it(tmp_path: Path) -> None:
     threads = seed_threads()
     build_index(threads, tmp_path / "ix")
@@ -183,7 +214,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from test_update import changed, op_for, seed_threads
-from indexer.store.whoosh import writer
+from indexer.store.whoosh import codec, writer
 
 index_dir, log, start = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[4])
 threads = seed_threads()

@@ -210,18 +210,28 @@ def write_segment(storage: object, indexname: str, data: SegmentData) -> FilSegm
 
 # -- reading -----------------------------------------------------------------------------
 
-def _mapped(path: str) -> np.ndarray:
-    """A saved array, memory-mapped, as a plain ndarray view.
+#: Files smaller than this are read into memory instead of mapped: each mapping keeps a
+#: file descriptor open (Python duplicates it), and a segment has dozens of small files.
+SMALL_FILE_BYTES = 256 * 1024
+
+
+def load_mapped(path: str | os.PathLike[str]) -> np.ndarray:
+    """A saved ``.npy`` array: read when small, else memory-mapped, as a plain ndarray.
 
     numpy's memmap subclass adds Python-level work to every slice taken from it.
     """
+    if os.path.getsize(path) < SMALL_FILE_BYTES:
+        return np.load(path)
     return np.asarray(np.load(path, mmap_mode="r"))
 
 
-def _raw(path: str, dtype: type) -> np.ndarray:
-    """A raw file of ``dtype`` values, memory-mapped (an empty file maps to no values)."""
-    if not os.path.getsize(path):
+def load_raw(path: str | os.PathLike[str], dtype: type) -> np.ndarray:
+    """A raw file of ``dtype`` values: read when small, else memory-mapped."""
+    size = os.path.getsize(path)
+    if not size:
         return np.empty(0, dtype=dtype)
+    if size < SMALL_FILE_BYTES:
+        return np.fromfile(path, dtype=dtype)
     return np.asarray(np.memmap(path, dtype=dtype, mode="r"))
 
 
@@ -242,8 +252,8 @@ class TermList(Sequence[str]):
     FOUND_CACHE = 100_000  # lookups remembered before the memory is cleared
 
     def __init__(self, stem: str, count: int) -> None:
-        self._off = _mapped(stem + ".off.npy")
-        self._blob = _raw(stem + ".blob", np.uint8)
+        self._off = load_mapped(stem + ".off.npy")
+        self._blob = load_raw(stem + ".blob", np.uint8)
         if len(self._off) != count + 1:
             raise ValueError(f"{os.path.basename(stem)}: {len(self._off) - 1} terms, "
                              f"the manifest says {count}")
@@ -290,7 +300,7 @@ class FieldPostings:
 
     def __init__(self, folder: str, stem: str, name: str, meta: dict) -> None:
         def load(ext: str) -> np.ndarray:
-            return _mapped(os.path.join(folder, f"{stem}.{name}.{ext}.npy"))
+            return load_mapped(os.path.join(folder, f"{stem}.{name}.{ext}.npy"))
 
         self.name = name
         self.terms: Sequence[str] = TermList(os.path.join(folder, f"{stem}.{name}.terms"),
@@ -389,13 +399,13 @@ class SegmentStore:
         for name, m in meta["stored"].items():
             path = os.path.join(folder, f"{stem}.{name}")
             if m["kind"] == "text":
-                self.stored[name] = StoredText(_raw(path + ".blob", np.uint8),
-                                               _mapped(path + ".off.npy"),
+                self.stored[name] = StoredText(load_raw(path + ".blob", np.uint8),
+                                               load_mapped(path + ".off.npy"),
                                                frozenset(m["nones"]))
             elif m["kind"] == "int":
-                self.stored[name] = StoredInts(_mapped(path + ".int.npy"))
+                self.stored[name] = StoredInts(load_mapped(path + ".int.npy"))
             else:
-                self.stored[name] = StoredCodes(_mapped(path + ".code.npy"), m["table"])
+                self.stored[name] = StoredCodes(load_mapped(path + ".code.npy"), m["table"])
 
     def text(self, name: str, docnum: int) -> str | None:
         """One document's value of a text column."""

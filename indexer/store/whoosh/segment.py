@@ -22,7 +22,6 @@ multiply them by the idf of the live index (see :mod:`.view`).
 from __future__ import annotations
 
 import json
-import os
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
@@ -47,6 +46,8 @@ from .codec import (
     SegmentStore,
     StoredText,
     TextColumnWriter,
+    load_mapped,
+    load_raw,
     write_segment,
 )
 from .memory import fix_mmap_threshold
@@ -135,8 +136,8 @@ def save_array(folder: Path, name: str, values: np.ndarray) -> None:
 
 
 def load_array(folder: Path, name: str) -> np.ndarray:
-    """A saved array, memory-mapped, as a plain ndarray view."""
-    return np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r"))
+    """A saved array (memory-mapped when big: see :func:`~.codec.load_mapped`)."""
+    return load_mapped(folder / f"{name}.npy")
 
 
 class TextsWriter:
@@ -181,8 +182,7 @@ class Texts:
     def __init__(self, folder: Path, name: str) -> None:
         self.off = load_array(folder, f"{name}.off")
         path = folder / f"{name}.blob"
-        self.blob = (np.asarray(np.memmap(path, dtype=np.uint8, mode="r"))
-                     if os.path.getsize(path) else np.empty(0, dtype=np.uint8))
+        self.blob = load_raw(path, np.uint8)
 
     def __len__(self) -> int:
         return len(self.off) - 1
