@@ -118,7 +118,7 @@ def install(app: Flask, token: str) -> None:
 
 
 def _state() -> PushState:
-    return current_app.extensions["fil.push"]  # type: ignore[no-any-return]
+    return current_app.extensions["fil.push"]
 
 
 def _json_error(status: int, message: str, **extra: Any) -> Response:

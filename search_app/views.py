@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
@@ -97,12 +98,13 @@ class State:
         args = self.args()
         if marks is not None:
             args["q"] = marks
-        return url_for("views.thread", thread_id=thread_id, _anchor=anchor, **args)
+        values: dict[str, Any] = {**args, "thread_id": thread_id}
+        return url_for("views.thread", _anchor=anchor, **values)
 
 
 def read_state(args: dict[str, str] | None = None) -> State:
     """The state in a request's parameters; raises QueryError for unusable ones."""
-    args = args if args is not None else request.args  # type: ignore[assignment]
+    args = args if args is not None else request.args
     default = str(current_app.config["PER_PAGE"])
     page, per_page = check_paging(args.get("page", "1"), args.get("per_page", default))
     sort = args.get("sort", "relevance") or "relevance"

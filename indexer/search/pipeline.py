@@ -193,13 +193,13 @@ class _Search:
                       found: Facets) -> FacetCounts:
         """Each facet over the matches with the query's own filter on it dropped."""
 
-        def dropped(**fields: None) -> Facets:
-            other = replace(filters, **fields)
+        def dropped(other: Filters) -> Facets:
             return found if other == filters else self.snap.facets(plan, exclude, other,
                                                                     FACET_LIMIT)
 
-        dated = dropped(after=None, before=None)
-        return FacetCounts(dropped(kind=None).kinds, dropped(author=None).authors,
+        dated = dropped(replace(filters, after=None, before=None))
+        return FacetCounts(dropped(replace(filters, kind=None)).kinds,
+                           dropped(replace(filters, author=None)).authors,
                            dated.months, dated.undated)
 
     def _ordered(self, m: Matches, plan: Plan | None, exclude: Plan | None,

@@ -69,7 +69,7 @@ def mark(text: str, spans: Sequence[Span | tuple[int, int]], start: int = 0,
             continue
         s, e = max(s, start), min(e, end)
         out.append(escape(text[cur:s]))
-        tag = "<mark>" if len(span) < 3 or span[2] else '<mark class="stem">'  # type: ignore[misc]
+        tag = "<mark>" if len(span) < 3 or span[2] else '<mark class="stem">'
         out.append(f"{tag}{escape(text[s:e])}</mark>")
         cur = e
     out.append(escape(text[cur:end]))
