@@ -1,4 +1,4 @@
-"""``python -m indexer``: the command line (rebuild, stats, search)."""
+"""``python -m indexer``: the command line (rebuild, update, delete, optimize, stats, search)."""
 
 from .cli import main
 
