@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import platform
-from importlib import metadata
 
 DISTRIBUTION = "fil-search"
 
 
 def version() -> str:
     """The installed distribution's version ("unknown" when run from a bare checkout)."""
+    from importlib import metadata  # imported when asked: the command line starts faster
+
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
@@ -35,6 +36,8 @@ def stemmer() -> str:
 
 
 def _dist_version(name: str) -> str:
+    from importlib import metadata
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

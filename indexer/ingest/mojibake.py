@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 
-import ftfy
-
 #: How UTF-8 continuation bytes (0x80-0xBF) look once decoded as Windows-1252 or Latin-1.
 _CONTINUATION = "".join(sorted(set(bytes(range(0x80, 0xC0)).decode("cp1252", errors="ignore")
                                    + bytes(range(0x80, 0xC0)).decode("latin-1"))))
@@ -52,6 +50,8 @@ def repair(text: str) -> tuple[str, bool]:
     example = double_encoded(text)
     if example is None:
         return text, False
+    import ftfy  # only when a string looks double-encoded: most reads never need it
+
     fixed = ftfy.fix_encoding(text)
     if double_encoded(fixed) is not None:
         raise MojibakeError(f"text looks double-encoded (mojibake such as {example!r}) and "

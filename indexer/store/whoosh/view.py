@@ -76,6 +76,18 @@ def open_deletions(path: Path, docs: int) -> np.ndarray:
     return mask
 
 
+#: Terms whose frequencies a view remembers at most (then it starts over).
+DF_CACHE_TERMS = 100_000
+
+
+def _remember(cache: dict[str, int], term: str, value: int) -> int:
+    """Store a count in a bounded cache (cleared when full: a view lives one generation)."""
+    if len(cache) >= DF_CACHE_TERMS:
+        cache.clear()
+    cache[term] = value
+    return value
+
+
 class IndexView:
     """The live passages of one manifest, across its segments."""
 
@@ -98,6 +110,8 @@ class IndexView:
             thread_bases.append(thread_bases[-1] + seg.info.threads)
         self.bases = bases
         self.thread_bases = thread_bases
+        #: per segment, its live passages (None: all live), the complement of ``deleted``
+        self.live: list[np.ndarray | None] = [None if d is None else ~d for d in self.deleted]
         self.n_total = bases[-1]
         self.n_live = manifest.live_docs
         self.n_threads_total = thread_bases[-1]
@@ -106,6 +120,9 @@ class IndexView:
         self._norms: dict[int, np.ndarray] = {}
         self._thread_norms: dict[tuple[int, float, float], np.ndarray] = {}
         self._thread_live: dict[int, np.ndarray | None] = {}
+        # document frequencies met while searching (a view never changes; bounded)
+        self._df: dict[str, int] = {}
+        self._thread_df: dict[str, int] = {}
         # thread ids met while searching, both ways (a live thread's code never changes
         # within a view; ids of replaced threads resolve to their live code only)
         self._code_id: dict[int, str] = {}
@@ -144,9 +161,9 @@ class IndexView:
             ids = seg.field.ids[s:e]
             w = seg.impact[s:e] if self._current_impacts(i) else \
                 bm25_weights(seg.field.freqs[s:e], self._norm(i)[ids])
-            dead = self.deleted[i]
-            if dead is not None:
-                keep = ~dead[ids]
+            live = self.live[i]
+            if live is not None:
+                keep = live[ids]
                 ids, w = ids[keep], w[keep]
             parts_ids.append(ids + self.bases[i] if self.bases[i] else ids)
             parts_w.append(w)
@@ -169,15 +186,21 @@ class IndexView:
         return found
 
     def df(self, term: str) -> int:
-        """Number of live passages holding ``term``."""
+        """Number of live passages holding ``term`` (counted once per view)."""
+        n = self._df.get(term)
+        if n is None:
+            n = _remember(self._df, term, self._count_df(term))
+        return n
+
+    def _count_df(self, term: str) -> int:
         n = 0
         for i, seg in enumerate(self.segments):
             t = seg.field.find(term)
             if t < 0:
                 continue
             s, e = seg.field.span(t)
-            dead = self.deleted[i]
-            n += (e - s) if dead is None else int((~dead[seg.field.ids[s:e]]).sum())
+            live = self.live[i]
+            n += (e - s) if live is None else int(np.count_nonzero(live[seg.field.ids[s:e]]))
         return n
 
     def idf(self, term: str) -> float:
@@ -213,10 +236,11 @@ class IndexView:
 
     def near_terms(self, term: str, prefix: int, max_dist: int) -> list[str]:
         """Terms within ``max_dist`` edits of ``term`` sharing its first ``prefix`` letters."""
+        automata = Automata()
+        dfa = automata.levenshtein_dfa(term, max_dist, prefix)  # built once, walked per segment
         found: set[str] = set()
         for seg in self.segments:
-            found.update(Automata().terms_within(FilFieldCursor(seg.field, None), term,
-                                                 max_dist, prefix=prefix))
+            found.update(automata.find_matches(dfa, FilFieldCursor(seg.field, None)))
         return sorted(found)
 
     # -- positions -----------------------------------------------------------------------
@@ -248,8 +272,8 @@ class IndexView:
 
     def _build_column(self, name: str) -> np.ndarray:
         if name == "live":
-            return np.concatenate([~d if d is not None else np.ones(s.docs, dtype=bool)
-                                   for s, d in zip(self.segments, self.deleted, strict=True)]
+            return np.concatenate([live if live is not None else np.ones(s.docs, dtype=bool)
+                                   for s, live in zip(self.segments, self.live, strict=True)]
                                   or [np.zeros(0, dtype=bool)])
         if name == "author":
             _, _, remaps = self.authors()
@@ -290,14 +314,20 @@ class IndexView:
     def thread_alive(self, i: int) -> np.ndarray | None:
         """Segment i's live threads (None: all), a thread being deleted whole."""
         if i not in self._thread_live:
-            dead = self.deleted[i]
+            live = self.live[i]
             seg = self.segments[i]
-            self._thread_live[i] = (None if dead is None
-                                    else ~dead[np.asarray(seg.thread_first)])
+            self._thread_live[i] = (None if live is None
+                                    else live[np.asarray(seg.thread_first)])
         return self._thread_live[i]
 
     def thread_df(self, term: str) -> int:
-        """Number of live threads holding ``term``."""
+        """Number of live threads holding ``term`` (counted once per view)."""
+        n = self._thread_df.get(term)
+        if n is None:
+            n = _remember(self._thread_df, term, self._count_thread_df(term))
+        return n
+
+    def _count_thread_df(self, term: str) -> int:
         n = 0
         for i, seg in enumerate(self.segments):
             t = seg.field.find(term)
