@@ -27,7 +27,15 @@ from .query import (
     parse_query,
     surface_word,
 )
-from .ranking import DEFAULT, Candidate, RankingConfig, idf, rerank, thread_weights
+from .ranking import (
+    DEFAULT,
+    Candidate,
+    RankingConfig,
+    idf,
+    inherited_score,
+    rerank,
+    thread_weights,
+)
 from .results import Hit, Notice, SearchResults
 from .snippets import snippet
 from .store import Matches, SearchStore, Snapshot
@@ -100,6 +108,8 @@ class _Search:
         self.rescued: dict[str, tuple[str, str]] = {}  # raw word -> (term, as written)
         self.speller = Speller(snap)
         self._n: int | None = None
+        self._any: Plan | None = None  # the any-word plan, and its clauses' idf, weights,
+        self._any_parts: tuple[list[float], list[float], list[float], float] | None = None
 
     def doc_count(self) -> int:
         """The store's passage count (asked once)."""
@@ -158,14 +168,24 @@ class _Search:
         """The clauses ORed, each passage scored by coordination (the share it holds)."""
         if len(required) == 1:
             return required[0]
-        if not self.config.coordination:
-            return Or(tuple(required))
         n = self.doc_count()
         terms = [plan_terms(c) for c in required]
         df = self.snap.doc_freqs([t for ts in terms for t in ts])
-        weights = tuple(sum(idf(n, df[t]) for t in ts) / len(ts) if ts else 0.0
-                        for ts in terms)
-        return Coord(tuple(required), weights, self.config.coord_power)
+        idfs = [sum(idf(n, df[t]) for t in ts) / len(ts) if ts else 0.0 for ts in terms]
+        config = self.config
+        plan: Plan
+        if not config.coordination:
+            plan = Or(tuple(required))
+            self._any_parts = (idfs, idfs, [1.0] * len(idfs), 0.0)
+        else:
+            weights = tuple(w ** config.coord_idf_power for w in idfs)
+            scales = () if config.passage_idf_power == 1.0 else tuple(
+                w ** (config.passage_idf_power - 1.0) if w > 0 else 1.0 for w in idfs)
+            plan = Coord(tuple(required), weights, config.coord_power, scales)
+            self._any_parts = (idfs, list(weights), list(scales or [1.0] * len(idfs)),
+                               config.coord_power)
+        self._any = plan
+        return plan
 
     def _rescue(self, question: bool) -> None:
         """Search a word no passage holds as its closest indexed term, and say so.
@@ -254,14 +274,23 @@ class _Search:
                 tail = [c for c in tail if c.key not in moved]
             for c in head:
                 c.thread_score = ts.scores.get(c.thread_id, 0.0)
-        if config.titles and head:
+        if (config.titles or config.title_inherit) and head:
             titles = snap.title_terms(list(dict.fromkeys(c.thread_id for c in head)))
             for c in head:
                 c.title_terms = titles.get(c.thread_id, frozenset())
-        if config.proximity and len(unique) > 1 and head:
+        inherit = (config.title_inherit and head
+                   and plan is self._any and self._any_parts is not None)
+        if (config.proximity and len(unique) > 1 or inherit) and head:
             found = snap.positions([c.key for c in head], unique)
             for c in head:
                 c.positions = found.get(c.key, {})
+        if inherit:
+            assert isinstance(plan, Or | Coord) and self._any_parts is not None
+            idfs, weights, scales, power = self._any_parts
+            known = set(unique)
+            for c in head:
+                c.score = inherited_score(c, plan.children, idfs, weights, scales, power,
+                                          known, config.inherit_weight)
         n = self.doc_count()
         rerank(head, terms, {t: idf(n, df.get(t, 0)) for t in terms}, max_thread, config)
         top = max((c.score for c in head), default=1.0) or 1.0
