@@ -9,6 +9,10 @@ a distractor that can collect several query words in a heading or a long text.
 
 ``notitles``: the PIAF threads with every title replaced by the thread id.
 
+``distractors-titled``: the distractor set, each distractor titled by the first
+TITLE_WORDS words of its first paragraph (a heading-like title holding content words,
+so that title evidence is not the PIAF threads' privilege).
+
 Run::
 
     python bench/longset.py            # writes bench/corpora/piaf-distractors.jsonl and
@@ -30,6 +34,7 @@ PIAF = BENCH.parent.parent / "shared" / "eval" / "piaf" / "threads.jsonl"
 OUT = BENCH / "corpora"
 MAX_PARAS = 56
 POST_PARAS = 40
+TITLE_WORDS = 8
 
 
 def distractor_threads() -> list[dict]:
@@ -58,6 +63,13 @@ def main() -> int:
     with (OUT / "piaf-distractors.jsonl").open("w", encoding="utf-8") as fh:
         for t in piaf + dis:
             fh.write(json.dumps(t, ensure_ascii=False) + "\n")
+    with (OUT / "piaf-distractors-titled.jsonl").open("w", encoding="utf-8") as fh:
+        for t in piaf:
+            fh.write(json.dumps(t, ensure_ascii=False) + "\n")
+        for t in dis:
+            first = (t["post"]["paragraphs"] or [t["title"]])[0]
+            title = " ".join(first.split()[:TITLE_WORDS])
+            fh.write(json.dumps(dict(t, title=title), ensure_ascii=False) + "\n")
     with (OUT / "piaf-notitles.jsonl").open("w", encoding="utf-8") as fh:
         for t in piaf:
             fh.write(json.dumps(dict(t, title=t["id"]), ensure_ascii=False) + "\n")

@@ -30,6 +30,7 @@ from relevance import PIAF, Question, Scores, load_questions, split  # noqa: E40
 
 BENCH = Path(__file__).resolve().parent
 DISTRACTORS = BENCH / "corpora" / "piaf-distractors.jsonl"
+TITLED = BENCH / "corpora" / "piaf-distractors-titled.jsonl"
 
 
 def _stamp(threads: Path) -> str:
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distractors", action="store_true",
                     help="also the PIAF + distractors set (bench/longset.py)")
     ap.add_argument("--only-distractors", action="store_true")
+    ap.add_argument("--titled", action="store_true",
+                    help="also the distractor set with heading-like distractor titles")
     ap.add_argument("--limit", type=int, default=None, help="first N even questions")
     ap.add_argument("--no-base", action="store_true", help="skip the base row")
     ap.add_argument("--ranks", type=Path, default=None,
@@ -105,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     sets = [] if args.only_distractors else [PIAF / "threads.jsonl"]
     if args.distractors or args.only_distractors:
         sets.append(DISTRACTORS)
+    if args.titled:
+        sets.append(TITLED)
     engines = [(t.stem, engine_for(t)) for t in sets]
     allranks: dict[str, dict[str, list[int]]] = {}
     print(f"{len(questions)} even questions; base {base}")

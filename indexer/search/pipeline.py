@@ -24,6 +24,7 @@ from .query import (
     ParsedQuery,
     TermNode,
     choose_expansions,
+    is_capitalised,
     parse_query,
     surface_word,
 )
@@ -108,6 +109,7 @@ class _Search:
         self.rescued: dict[str, tuple[str, str]] = {}  # raw word -> (term, as written)
         self.speller = Speller(snap)
         self._n: int | None = None
+        self._proper: set[str] = set()
         self._any: Plan | None = None  # the any-word plan, and its clauses' idf, weights,
         self._any_parts: tuple[list[float], list[float], list[float], float] | None = None
 
@@ -173,6 +175,13 @@ class _Search:
         df = self.snap.doc_freqs([t for ts in terms for t in ts])
         idfs = [sum(idf(n, df[t]) for t in ts) / len(ts) if ts else 0.0 for ts in terms]
         config = self.config
+        if config.proper_boost != 1.0 and len(self.parsed.must) == len(required):
+            text = self.parsed.text
+            boost = [config.proper_boost if isinstance(node, TermNode)
+                     and is_capitalised(node.raw, text) else 1.0 for node in self.parsed.must]
+            idfs = [w * b for w, b in zip(idfs, boost, strict=True)]
+            self._proper = {t for ts, b in zip(terms, boost, strict=True) if b != 1.0
+                            for t in ts}
         plan: Plan
         if not config.coordination:
             plan = Or(tuple(required))
@@ -256,7 +265,10 @@ class _Search:
         unique = list(dict.fromkeys(terms))
         if config.thread and head and unique:
             n_threads, tdf = snap.thread_stats(unique)
-            ts = snap.thread_scores(thread_weights(tdf, n_threads, config), config.thread_k1,
+            tw = thread_weights(tdf, n_threads, config)
+            for t in self._proper & tw.keys():
+                tw[t] *= config.proper_boost ** config.thread_idf_power
+            ts = snap.thread_scores(tw, config.thread_k1,
                                     config.thread_b, config.thread_coord_power,
                                     config.thread_depth,
                                     list(dict.fromkeys(c.thread_id for c in head)))

@@ -62,6 +62,7 @@ class RankingConfig:
     passage_idf_power: float = 1.0  # a clause's passage score times its idf ** (this - 1)
     coord_idf_power: float = 1.0  # a clause's weight in coordination: its idf ** this
     w_phrase: float = 0.0  # share of consecutive query-term pairs found adjacent, in order
+    proper_boost: float = 1.3  # weight of capitalised words not opening the query (names)
     title_inherit: bool = True  # a passage holds its thread title's words (P, any-word)
     inherit_weight: float = 1.0  # a title word missing from a passage counts this much
     depth: int = 100  # best passages by P re-ranked
