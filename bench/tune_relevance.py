@@ -92,11 +92,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--titled", action="store_true",
                     help="also the distractor set with heading-like distractor titles")
     ap.add_argument("--limit", type=int, default=None, help="first N even questions")
+    ap.add_argument("--long", type=int, default=None,
+                    help="only questions whose PIAF thread has at least N paragraphs")
     ap.add_argument("--no-base", action="store_true", help="skip the base row")
     ap.add_argument("--ranks", type=Path, default=None,
                     help="write each row's per-question passage ranks (JSON) here")
     args = ap.parse_args(argv)
     questions = split(load_questions(PIAF / "queries.jsonl"), "even")[:args.limit]
+    if args.long:
+        sizes = {}
+        with (PIAF / "threads.jsonl").open(encoding="utf-8") as fh:
+            for line in fh:
+                t = json.loads(line)
+                sizes[t["id"]] = len(t["post"]["paragraphs"]) + len(t.get("comments", []))
+        questions = [q for q in questions if sizes.get(q.thread_id, 0) >= args.long]
     base = json.loads(args.base)
     rows: list[tuple[str, dict]] = [] if args.no_base else [("base", dict(base))]
     for t in args.tries:

@@ -67,7 +67,7 @@ class RankingConfig:
     inherit_weight: float = 1.0  # a title word missing from a passage counts this much
     depth: int = 100  # best passages by P re-ranked
     thread_depth: int = 10  # best threads by T whose best passages join them
-    per_thread: int = 3  # passages each of those threads adds
+    per_thread: int = 5  # passages each of those threads adds
 
     def but(self, **changes: object) -> RankingConfig:
         """These settings with some changed."""
@@ -163,7 +163,7 @@ def inherited_score(c: Candidate, clauses: Sequence[Plan], idfs: Sequence[float]
     ...                       [2.0, 2.0], [1.0, 1.0], 0.5, {"oeuvr", "gesualdo"}), 4)
     4.8284
     """
-    if not c.title_terms or not c.score:
+    if not c.score or c.title_terms.isdisjoint(known):
         return c.score
 
     def present(t: str) -> bool:
