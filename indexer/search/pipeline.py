@@ -109,9 +109,9 @@ class _Search:
         self.rescued: dict[str, tuple[str, str]] = {}  # raw word -> (term, as written)
         self.speller = Speller(snap)
         self._n: int | None = None
-        self._proper: set[str] = set()
-        self._any: Plan | None = None  # the any-word plan, and its clauses' idf, weights,
-        self._any_parts: tuple[list[float], list[float], list[float], float] | None = None
+        self._proper: set[str] = set()  # terms of capitalised words (names, acronyms)
+        self._any: Plan | None = None  # the any-word plan, and its clauses' idf, weights
+        self._any_parts: tuple[list[float], list[float], float] | None = None  # and power
 
     def doc_count(self) -> int:
         """The store's passage count (asked once)."""
@@ -185,14 +185,11 @@ class _Search:
         plan: Plan
         if not config.coordination:
             plan = Or(tuple(required))
-            self._any_parts = (idfs, idfs, [1.0] * len(idfs), 0.0)
+            self._any_parts = (idfs, idfs, 0.0)
         else:
             weights = tuple(w ** config.coord_idf_power for w in idfs)
-            scales = () if config.passage_idf_power == 1.0 else tuple(
-                w ** (config.passage_idf_power - 1.0) if w > 0 else 1.0 for w in idfs)
-            plan = Coord(tuple(required), weights, config.coord_power, scales)
-            self._any_parts = (idfs, list(weights), list(scales or [1.0] * len(idfs)),
-                               config.coord_power)
+            plan = Coord(tuple(required), weights, config.coord_power)
+            self._any_parts = (idfs, list(weights), config.coord_power)
         self._any = plan
         return plan
 
@@ -298,11 +295,11 @@ class _Search:
                 c.positions = found.get(c.key, {})
         if inherit:
             assert isinstance(plan, Or | Coord) and self._any_parts is not None
-            idfs, weights, scales, power = self._any_parts
+            idfs, weights, power = self._any_parts
             known = set(unique)
             for c in head:
-                c.score = inherited_score(c, plan.children, idfs, weights, scales, power,
-                                          known, config.inherit_weight)
+                c.score = inherited_score(c, plan.children, idfs, weights, power, known,
+                                          config.inherit_weight)
         n = self.doc_count()
         rerank(head, terms, {t: idf(n, df.get(t, 0)) for t in terms}, max_thread, config)
         top = max((c.score for c in head), default=1.0) or 1.0

@@ -49,15 +49,13 @@ class Coord:
     """Any child matches, scored by coordination: the sum of the matching children's scores,
     times the share of the children's weights they carry, to the power ``power``.
 
-    ``score = Σ_matching s_c · score_c · (Σ_matching w_c / Σ w_c) ** power``: a passage
-    holding more of the query (by weight) beats one holding a few of its words many times.
-    ``scales`` (s_c, default 1 each) multiply each child's score.
+    ``score = Σ_matching score_c · (Σ_matching w_c / Σ w_c) ** power``: a passage holding
+    more of the query (by weight) beats one holding a few of its words many times.
     """
 
     children: tuple[Plan, ...]
     weights: tuple[float, ...]
     power: float
-    scales: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

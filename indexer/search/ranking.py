@@ -1,7 +1,12 @@
 """Thread-first ranking, written once for every store: passages, then the threads they are in.
 
 A passage's score P is its BM25 scaled by coordination (the share of the query's weight
-it holds, :class:`indexer.search.plan.Coord`). Each thread is also scored as ONE
+it holds, :class:`indexer.search.plan.Coord`); in the re-ranked head, a passage also
+holds its thread's title (title inheritance: a query word it lacks but its title holds
+counts as one occurrence at average length, in BM25 and in the share; a forum reply
+rarely repeats its thread's subject). Capitalised query words that do not open the
+query (names, acronyms) weigh PROPER_BOOST times their idf in the share, in what a
+title lends and in the thread score. Each thread is also scored as ONE
 document, T: BM25 over the whole thread (its passages' text together), each term
 weighted by its thread idf squared, times the share of those weights the thread holds.
 The candidates are the DEPTH best passages by P, plus the PER_THREAD best passages of
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 
 from .plan import And, AndNot, Coord, Or, Phrase, Plan, Term
@@ -29,6 +34,8 @@ from .plan import And, AndNot, Coord, Or, Phrase, Plan, Term
 #: Passage BM25 (every store scores passages with these).
 BM25_K1 = 0.9
 BM25_B = 0.4
+#: Weight of a capitalised query word that does not open the query (a name, an acronym).
+PROPER_BOOST = 1.3
 #: Whole-thread BM25 (threads are long: tf saturates later, length matters less).
 THREAD_K1 = 2.0
 THREAD_B = 0.5
@@ -59,10 +66,9 @@ class RankingConfig:
     w_title: float = 1.0
     proximity_window: int = 2
     proximity_idf: bool = False  # pairs weighted by their rarer term's idf (else equally)
-    passage_idf_power: float = 1.0  # a clause's passage score times its idf ** (this - 1)
     coord_idf_power: float = 1.0  # a clause's weight in coordination: its idf ** this
     w_phrase: float = 0.0  # share of consecutive query-term pairs found adjacent, in order
-    proper_boost: float = 1.3  # weight of capitalised words not opening the query (names)
+    proper_boost: float = PROPER_BOOST  # capitalised words not opening the query (names)
     title_inherit: bool = True  # a passage holds its thread title's words (P, any-word)
     inherit_weight: float = 1.0  # a title word missing from a passage counts this much
     depth: int = 100  # best passages by P re-ranked
@@ -148,19 +154,21 @@ def holds(plan: Plan, has: Callable[[str], bool]) -> bool:
 
 
 def inherited_score(c: Candidate, clauses: Sequence[Plan], idfs: Sequence[float],
-                    weights: Sequence[float], scales: Sequence[float], power: float,
-                    known: Container[str], gamma: float = 1.0) -> float:
+                    weights: Sequence[float], power: float, known: Set[str],
+                    gamma: float = 1.0) -> float:
     """A passage's P with its thread's title read as part of it.
 
     Each query clause the passage lacks but its thread's title holds counts as ``gamma``
-    occurrence at average length (impact 1, so its passage idf times its scale) and
-    joins the coordination share. The passage's own clauses are read from its
-    positions (a term whose positions were not asked for counts as held).
+    occurrence at average length (BM25 impact 1, so it adds its passage idf ``idfs``)
+    and joins the coordination share (its ``weights``, to ``power``), as if the title
+    were written at the head of every passage of its thread. The passage's own clauses
+    are read from its positions (a term whose positions were not asked for counts as
+    held).
 
     >>> c = Candidate(1, "t", 2.0, title_terms=frozenset({"gesualdo"}),
     ...               positions={"oeuvr": [3]})
     >>> round(inherited_score(c, [Term("oeuvr"), Term("gesualdo")], [2.0, 2.0],
-    ...                       [2.0, 2.0], [1.0, 1.0], 0.5, {"oeuvr", "gesualdo"}), 4)
+    ...                       [2.0, 2.0], 0.5, {"oeuvr", "gesualdo"}), 4)
     4.8284
     """
     if not c.score or c.title_terms.isdisjoint(known):
@@ -179,7 +187,7 @@ def inherited_score(c: Candidate, clauses: Sequence[Plan], idfs: Sequence[float]
     if power and share <= 0:
         return c.score
     bm25 = c.score / share ** power if power else c.score
-    add = gamma * sum(i * s for i, s, g in zip(idfs, scales, gain, strict=True) if g)
+    add = gamma * sum(i for i, g in zip(idfs, gain, strict=True) if g)
     more = gamma * sum(w for w, g in zip(weights, gain, strict=True) if g) / total
     return (bm25 + add) * min(1.0, share + more) ** power
 

@@ -372,18 +372,15 @@ class EmbeddedSnapshot:
 
 
 def coordinated(parts: Sequence[Result], weights: Sequence[float], power: float,
-                 n_docs: int, scales: Sequence[float] = ()) -> Result:
-    """Any part: scores (times their scales) summed, times the share of the parts' weights
-    matched ** power."""
+                 n_docs: int) -> Result:
+    """Any part: scores summed, times the share of the parts' weights matched ** power."""
     total = float(sum(weights))
-    scales = scales or [1.0] * len(parts)
-    live = [(p, w, s) for p, w, s in zip(parts, weights, scales, strict=True) if len(p[0])]
+    live = [(p, w) for p, w in zip(parts, weights, strict=True) if len(p[0])]
     if not live or total <= 0:
         return _EMPTY
-    ids = np.concatenate([p[0] for p, _, _ in live])
-    ws = np.concatenate([p[1].astype(np.float64) * s if s != 1.0 else p[1]
-                         for p, _, s in live]).astype(np.float64)
-    cw = np.concatenate([np.full(len(p[0]), w, dtype=np.float64) for p, w, _ in live])
+    ids = np.concatenate([p[0] for p, _ in live])
+    ws = np.concatenate([p[1] for p, _ in live]).astype(np.float64)
+    cw = np.concatenate([np.full(len(p[0]), w, dtype=np.float64) for p, w in live])
     if len(ids) * 16 > n_docs:  # dense accumulation over all passages
         score = np.bincount(ids, weights=ws, minlength=n_docs)
         cov = np.bincount(ids, weights=cw, minlength=n_docs)
@@ -443,7 +440,7 @@ class _Evaluator:
             return union([self.eval(c) for c in q.children])
         if isinstance(q, Coord):
             return coordinated([self.eval(c) for c in q.children], q.weights, q.power,
-                               self.view.n_total, q.scales)
+                               self.view.n_total)
         if isinstance(q, And):
             return intersect([self.eval(c) for c in q.children])
         if isinstance(q, AndNot):
