@@ -37,7 +37,8 @@ CORPUS = Path(__file__).resolve().parent / "corpora" / "300k.jsonl"
 
 #: (name, ranking settings): before this branch's additions, and now.
 CONFIGS = (
-    ("thread-first, before the push", DEFAULT.but(title_inherit=False, proper_boost=1.0)),
+    ("thread-first, before the push",
+     DEFAULT.but(title_inherit=False, proper_boost=1.0, per_thread=3)),
     ("with title inheritance and capitalised words", DEFAULT),
 )
 
