@@ -147,15 +147,20 @@ class Project:
 #: (The analysis rules — inverted subjects, ordinals — have no switch: they change the
 #: index; their effect was measured in the research branch, see the README.)
 ABLATIONS: list[tuple[str, dict]] = [
+    ("thread-first as ported (before the relevance push)",
+     {"title_inherit": False, "proper_boost": 1.0, "per_thread": 3}),
+    ("final − title inheritance", {"title_inherit": False}),
+    ("final − capitalised words weighted (proper_boost 1)", {"proper_boost": 1.0}),
+    ("final − deeper thread pool (per_thread 3)", {"per_thread": 3}),
     ("final − questions (AND first, interrogatives searched)", {"questions": False}),
     ("final − whole-thread score", {"thread": False}),
     ("final − coordination", {"coordination": False}),
     ("final − proximity", {"proximity": False}),
-    ("final − titles", {"titles": False}),
+    ("final − title share (inheritance kept)", {"titles": False}),
     ("final − unknown-word rescue", {"rescue": False}),
     ("final − all of them (BM25 + any-word fallback)",
      {"questions": False, "thread": False, "coordination": False, "proximity": False,
-      "titles": False, "rescue": False}),
+      "titles": False, "rescue": False, "title_inherit": False, "proper_boost": 1.0}),
 ]
 
 

@@ -11,7 +11,9 @@ import pytest
 from helpers import SEED_TOP_FIVE, CountingStore
 
 from indexer.errors import QueryError
+from indexer.ingest.model import Thread
 from indexer.search.pipeline import MAX_PAGE, MAX_PER_PAGE, check_paging, search
+from indexer.search.ranking import DEFAULT
 from indexer.store.whoosh.store import EmbeddedStore
 
 
@@ -128,3 +130,36 @@ def test_expired_deadline_still_answers_words(store: CountingStore) -> None:
     """Word matching is one numpy pass: what it found comes back, whatever the time."""
     res = search(store, "tres haut debit", time_limit=0)  # type: ignore[arg-type]
     assert {(h.kind, h.position) for h in res.hits} == SEED_TOP_FIVE
+
+
+# -- title inheritance -----------------------------------------------------------------------
+
+GESUALDO = [
+    Thread(id="gesualdo", title="Carlo Gesualdo", paragraphs=(
+        "Carlo Gesualdo est un compositeur italien de la Renaissance, prince de Venosa.",
+        "Sa première œuvre parut en 1585 dans un recueil anonyme.",
+        "Gesualdo, Gesualdo : chaque année, une œuvre de Gesualdo est jouée à Venosa.",
+        "Le prince assassine sa femme en 1590 et se retire dans son château.")),
+    Thread(id="musique", title="Musique de la Renaissance", paragraphs=(
+        "La polyphonie domine la musique religieuse et profane.",
+        "Les madrigaux circulent dans des recueils imprimés à Venise.",
+        "Une première édition des messes parut à Rome.",
+        "La première édition des madrigaux parut à Venise.")),
+]
+
+
+def test_a_passage_holds_its_threads_title(make_index: Any) -> None:
+    """The answer does not repeat its thread's subject (Gesualdo, in the title): read with
+    the title, it holds every word of the question and beats the passage that repeats the
+    name; without the title it loses (proximity off: only the passage score differs)."""
+    st = EmbeddedStore(make_index(GESUALDO))
+    try:
+        q = "En quelle année parut la première œuvre de Gesualdo ?"
+        with_title = search(st, q, config=DEFAULT.but(proximity=False))
+        without = search(st, q, config=DEFAULT.but(proximity=False, title_inherit=False))
+    finally:
+        st.close()
+    assert [(h.thread_id, h.position) for h in with_title.hits[:2]] == [("gesualdo", 2),
+                                                                        ("gesualdo", 3)]
+    assert [(h.thread_id, h.position) for h in without.hits[:2]] == [("gesualdo", 3),
+                                                                     ("gesualdo", 2)]

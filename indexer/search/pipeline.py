@@ -27,11 +27,20 @@ from .query import (
     ParsedQuery,
     TermNode,
     choose_expansions,
+    is_capitalised,
     parse_query,
     query_words,
     surface_word,
 )
-from .ranking import DEFAULT, Candidate, RankingConfig, idf, rerank, thread_weights
+from .ranking import (
+    DEFAULT,
+    Candidate,
+    RankingConfig,
+    idf,
+    inherited_score,
+    rerank,
+    thread_weights,
+)
 from .results import FacetCounts, Hit, Notice, SearchResults, ThreadGroup
 from .snippets import snippet
 from .store import Facets, Matches, SearchStore, Snapshot
@@ -119,6 +128,9 @@ class _Search:
         self.rescued: dict[str, tuple[str, str]] = {}  # raw word -> (term, as written)
         self.speller = Speller(snap)
         self._n: int | None = None
+        self._proper: set[str] = set()  # terms of capitalised words (names, acronyms)
+        self._any: Plan | None = None  # the any-word plan, and its clauses' idf, weights
+        self._any_parts: tuple[list[float], list[float], float] | None = None  # and power
 
     def doc_count(self) -> int:
         """The store's passage count (asked once)."""
@@ -242,14 +254,28 @@ class _Search:
         """The clauses ORed, each passage scored by coordination (the share it holds)."""
         if len(required) == 1:
             return required[0]
-        if not self.config.coordination:
-            return Or(tuple(required))
         n = self.doc_count()
         terms = [plan_terms(c) for c in required]
         df = self.snap.doc_freqs([t for ts in terms for t in ts])
-        weights = tuple(sum(idf(n, df[t]) for t in ts) / len(ts) if ts else 0.0
-                        for ts in terms)
-        return Coord(tuple(required), weights, self.config.coord_power)
+        idfs = [sum(idf(n, df[t]) for t in ts) / len(ts) if ts else 0.0 for ts in terms]
+        config = self.config
+        if config.proper_boost != 1.0 and len(self.parsed.must) == len(required):
+            text = self.parsed.text
+            boost = [config.proper_boost if isinstance(node, TermNode)
+                     and is_capitalised(node.raw, text) else 1.0 for node in self.parsed.must]
+            idfs = [w * b for w, b in zip(idfs, boost, strict=True)]
+            self._proper = {t for ts, b in zip(terms, boost, strict=True) if b != 1.0
+                            for t in ts}
+        plan: Plan
+        if not config.coordination:
+            plan = Or(tuple(required))
+            self._any_parts = (idfs, idfs, 0.0)
+        else:
+            weights = tuple(w ** config.coord_idf_power for w in idfs)
+            plan = Coord(tuple(required), weights, config.coord_power)
+            self._any_parts = (idfs, list(weights), config.coord_power)
+        self._any = plan
+        return plan
 
     def _rescue(self, question: bool) -> None:
         """Search a word no passage holds as its closest indexed term, and say so.
@@ -320,7 +346,10 @@ class _Search:
         unique = list(dict.fromkeys(terms))
         if config.thread and head and unique:
             n_threads, tdf = snap.thread_stats(unique)
-            ts = snap.thread_scores(thread_weights(tdf, n_threads, config), config.thread_k1,
+            tw = thread_weights(tdf, n_threads, config)
+            for t in self._proper & tw.keys():
+                tw[t] *= config.proper_boost ** config.thread_idf_power
+            ts = snap.thread_scores(tw, config.thread_k1,
                                     config.thread_b, config.thread_coord_power,
                                     config.thread_depth,
                                     list(dict.fromkeys(c.thread_id for c in head)))
@@ -338,14 +367,23 @@ class _Search:
                 tail = [c for c in tail if c.key not in moved]
             for c in head:
                 c.thread_score = ts.scores.get(c.thread_id, 0.0)
-        if config.titles and head:
+        if (config.titles or config.title_inherit) and head:
             titles = snap.title_terms(list(dict.fromkeys(c.thread_id for c in head)))
             for c in head:
                 c.title_terms = titles.get(c.thread_id, frozenset())
-        if config.proximity and len(unique) > 1 and head:
+        inherit = (config.title_inherit and head
+                   and plan is self._any and self._any_parts is not None)
+        if (config.proximity and len(unique) > 1 or inherit) and head:
             found = snap.positions([c.key for c in head], unique)
             for c in head:
                 c.positions = found.get(c.key, {})
+        if inherit:
+            assert isinstance(plan, Or | Coord) and self._any_parts is not None
+            idfs, weights, power = self._any_parts
+            known = set(unique)
+            for c in head:
+                c.score = inherited_score(c, plan.children, idfs, weights, power, known,
+                                          config.inherit_weight)
         n = self.doc_count()
         rerank(head, terms, {t: idf(n, df.get(t, 0)) for t in terms}, max_thread, config)
         top = max((c.score for c in head), default=1.0) or 1.0

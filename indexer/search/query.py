@@ -443,6 +443,21 @@ def stop_words(q: str) -> list[str]:
             and not ana.terms(w)]
 
 
+_ELIDED_ANY_RE = re.compile(_ELIDED_RE.pattern, re.IGNORECASE)
+
+
+def is_capitalised(raw: str, text: str) -> bool:
+    """A word written with a capital (after any elided article) that does not open the
+    query: a name or an acronym, most likely.
+
+    >>> [is_capitalised(w, "Où est né Cedric à l'Élysée ou à Paris ?")
+    ...  for w in ("Où", "né", "Cedric", "l'Élysée", "Paris")]
+    [False, False, True, True, True]
+    """
+    word = _ELIDED_ANY_RE.sub("", raw)
+    return word[:1].isupper() and not text.lstrip().startswith(raw)
+
+
 def is_question(text: str) -> bool:
     """A question: a ``?``, an interrogative word, or a verb with an inverted subject.
 

@@ -417,6 +417,9 @@ class SegmentBuilder:
 
 # -- reading -----------------------------------------------------------------------------
 
+THREAD_CODE_CACHE = 200_000  # thread ids whose local code a segment remembers
+
+
 class SegmentReader:
     """An opened segment (arrays memory-mapped); immutable, shared by every reader."""
 
@@ -442,6 +445,7 @@ class SegmentReader:
         self.thread = load_array(folder, "col.thread")
         self.lengths = self.field.lengths
         self.thread_ids = Texts(folder, "thread.id")
+        self._codes: dict[str, int | None] = {}  # thread id -> local code, as looked up
         self.thread_records = Texts(folder, "thread.record")
         self.thread_titles = Texts(folder, "thread.title")
         self.thread_first = load_array(folder, "thread.first")
@@ -485,12 +489,19 @@ class SegmentReader:
                                  f"say {int(off[-1]) if len(off) else 0}")
 
     def thread_code(self, thread_id: str) -> int | None:
-        """The local code of a thread id, or None (binary search over the sorted ids)."""
+        """The local code of a thread id, or None (binary search over the sorted ids, each
+        answer remembered: a segment never changes, and searches ask for the same
+        threads again and again)."""
+        try:
+            return self._codes[thread_id]
+        except KeyError:
+            pass
         order, ids = self.thread_order, self.thread_ids
         i = bisect_left(range(len(order)), thread_id, key=lambda k: ids[int(order[k])])
-        if i < len(order) and ids[int(order[i])] == thread_id:
-            return int(order[i])
-        return None
+        code = int(order[i]) if i < len(order) and ids[int(order[i])] == thread_id else None
+        if len(self._codes) < THREAD_CODE_CACHE:
+            self._codes[thread_id] = code
+        return code
 
     def read_thread(self, code: int) -> Thread:
         """The whole thread with this local code (texts read back from its passages)."""
