@@ -7,10 +7,11 @@ parameter and cast with ``::tsquery`` (no text-search configuration, no parser, 
 stemming on the server side).
 
 The SQL mirrors the embedded store's evaluation of the same plan (:mod:`..whoosh.store`):
-terms, phrases (consecutive positions), OR (union, scores summed), AND (intersection,
-scores summed), exclusions, a bounded prefix as an OR of index terms, the empty query;
-so both backends match the same passages and give them the same score: BM25 with the
-``BM25_K1``/``BM25_B`` and idf of :mod:`indexer.search.ranking`,
+terms, phrases (consecutive positions), OR (union, scores summed), coordination (OR,
+the sum scaled by the share of the children's weights matched, to a power), AND
+(intersection, scores summed), exclusions, a bounded prefix as an OR of index terms,
+the empty query; so both backends match the same passages and give them the same
+score: BM25 with the ``BM25_K1``/``BM25_B`` and idf of :mod:`indexer.search.ranking`,
 written as a SQL expression over each passage's term frequencies (``tf``) and length
 (``dl``), with the collection statistics (passage count, average length, document
 frequencies) read from the index's own tables, so a term's idf is the same on every
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ...search.plan import And, AndNot, Or, Phrase, Plan, Term
+from ...search.plan import And, AndNot, Coord, Or, Phrase, Plan, Term
 from ...search.ranking import BM25_B, BM25_K1
 from ...search.ranking import idf as bm25_idf
 
@@ -93,7 +94,9 @@ class Emitter:
             if len(q.terms) == 1:
                 return quote_lexeme(q.terms[0])
             return "(" + " <-> ".join(quote_lexeme(t) for t in q.terms) + ")"
-        if isinstance(q, Or):
+        if isinstance(q, Or | Coord):
+            if isinstance(q, Coord) and sum(q.weights) <= 0:
+                return None  # the embedded store: no weight, no match
             parts = [p for p in (self.tsquery(c) for c in q.children) if p is not None]
             if not parts:
                 return None
@@ -149,6 +152,31 @@ class Emitter:
             if len(live) == 1:
                 return self.score(live[0], params, True)
             return "(" + " + ".join(self.score(c, params, False) for c in live) + ")"
+        if isinstance(q, Coord):
+            live = [(c, w) for c, w in zip(q.children, q.weights, strict=True)
+                    if self.tsquery(c) is not None]
+            if not live:
+                return "0::float8"
+            scores, shares = [], []
+            for c, w in live:
+                tsq = self.tsquery(c)
+                inner: list[object] = []
+                body = self.score(c, inner, True)
+                scores.append((tsq, inner, body))
+                shares.append((tsq, w))
+            out = []
+            for tsq, inner, body in scores:
+                params.append(tsq)
+                params.extend(inner)
+                out.append(f"CASE WHEN p.tsv @@ %s::tsquery THEN {body} ELSE 0::float8 END")
+            total = float(sum(q.weights))
+            share = []
+            for tsq, w in shares:
+                params += [tsq, w]
+                share.append("CASE WHEN p.tsv @@ %s::tsquery THEN %s::float8 ELSE 0::float8 END")
+            params += [total, q.power]
+            return (f"(({' + '.join(out)}) * power(({' + '.join(share)}) / %s::float8, "
+                    "%s::float8))")
         if isinstance(q, And):
             return "(" + " + ".join(self.score(c, params, True) for c in q.children) + ")"
         if isinstance(q, AndNot):

@@ -140,10 +140,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
+import numpy as np
 import psycopg
 from psycopg.pq import TransactionStatus
 
@@ -157,11 +160,13 @@ from ...errors import (
 from ...ingest.model import Thread, day_bounds
 from ...search.deadline import Deadline, DeadlineExceeded
 from ...search.plan import AndNot, Filters, Plan, plan_terms
-from ...search.store import Facets, Key, Matches, PassageRecord
+from ...search.store import Facets, Key, Matches, PassageRecord, ThreadScores
 from ...search.suggest import levenshtein
 from ..base import BuildReport, IndexStats, UpdateReport
 from ..records import thread_from_record
-from .build import Builder
+from ..scoring import best_positions
+from ..scoring import exclude as exclude_ids
+from .build import FORMAT, Builder
 from .connections import (
     BUILD_OPTIONS,
     SEARCH_OPTIONS,
@@ -175,8 +180,20 @@ from .connections import (
     redact,
     with_defaults,
 )
+from .lists import (
+    NO_POSTINGS,
+    ListEvaluator,
+    TermPostings,
+    ThreadPostings,
+    codes_of,
+    count_distinct,
+    read_postings,
+    read_thread_postings,
+    thread_scores,
+    unpack,
+)
 from .sql import MAX_POSITION, MAX_POSITIONS, Emitter, lexeme_ok, quote_lexeme
-from .update import UPDATE_LOCK_WAIT, Updater
+from .update import UPDATE_LOCK_WAIT, Updater, meta_bytes
 
 KINDS = ("post", "comment")  # facet order
 POOL_SIZE = 8  # idle connections kept (more are opened under load, closed when returned)
@@ -190,6 +207,13 @@ WATCHDOG_MARGIN = 0.5
 #: fails (503) rather than show results that may lack a whole shard.
 PROBE_SECONDS = 0.3
 PROBE_MARGIN = 0.2
+#: A phrase with at most this many candidates is checked by their ords; with more,
+#: through the GIN index (one bitmap scan instead of as many index lookups).
+PHRASE_BY_ORD = 500
+#: statement_timeout is set again (to what is left of the search's time) when it was
+#: set more than this long ago (seconds): a statement may run at most that long past the
+#: deadline, and a search of a few dozen milliseconds sets it once, with BEGIN.
+TIMEOUT_SLACK = 0.05
 
 #: The first statements of every search transaction, sent in one round trip. LOCK takes
 #: no snapshot: the transaction's snapshot is taken by its first query, after any swap
@@ -469,7 +493,7 @@ class PostgresStore:
         BackendUnavailableError when the server, or a shard, cannot answer in time.
         """
         with self._transaction(deadline) as conn:
-            yield PostgresSnapshot(conn, deadline, self.probe_shards)
+            yield PostgresSnapshot(conn, deadline, self.probe_shards, self.rebuild_command())
 
     def thread(self, thread_id: str) -> Thread | None:
         """The whole thread with this id, or None."""
@@ -482,6 +506,19 @@ class PostgresStore:
         return thread_from_record(row[0]) if row is not None else None
 
 
+@dataclass(slots=True)
+class _Found:
+    """Every live passage a plan matches, from the posting lists: ords ascending, their
+    scores and thread codes; ``exact`` False when a phrase was checked on its best
+    candidates only."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+    codes: np.ndarray
+    exact: bool
+    timed_out: bool
+
+
 class PostgresSnapshot:
     """One transaction's answers to the pipeline (see :class:`indexer.search.store.Snapshot`).
 
@@ -490,24 +527,45 @@ class PostgresSnapshot:
     """
 
     def __init__(self, conn: psycopg.Connection[Any], deadline: Deadline,
-                 probe: Callable[[], str | None] | None = None) -> None:
+                 probe: Callable[[], str | None] | None = None,
+                 rebuild_command: str = "python -m indexer rebuild --backend postgres") -> None:
         self.conn = conn
         self.deadline = deadline
         self.probe = probe
         self.shards = 0
-        row = self._execute("SELECT passages, avg_length, shards, to_jsonb(m) -> 'version' "
-                            "FROM fil_meta m").fetchone()
+        #: when statement_timeout was last set to what was left (BEGIN set it just now)
+        self._limit_set = time.perf_counter()
+        row = self._execute("SELECT to_jsonb(m) FROM fil_meta m").fetchone()
         if row is None:
             raise IndexMissingError("the index's fil_meta table is empty: rebuild it")
-        self.n_docs, self.avg_length = int(row[0]), float(row[1] or 1.0)
-        self.shards = int(row[2] or 0)
-        #: The index version this snapshot's statistics describe (None: an index built
-        #: before versions). Passages are filtered to it: on a partitioned index a shard's
-        #: snapshot is taken after the coordinator's and may hold a newer update's rows.
-        self.version: int | None = None if row[3] is None else int(row[3])
+        meta = row[0]
+        if (meta.get("format") or 0) < FORMAT:
+            raise IndexDamagedError(
+                f"the index was built by an older version of Fil (format "
+                f"{meta.get('format') or 1}, this version reads {FORMAT}): rebuild it with "
+                f"`{rebuild_command}`")
+        self.n_docs, self.avg_length = int(meta["passages"]), float(meta["avg_length"] or 1.0)
+        self.shards = int(meta["shards"] or 0)
+        #: The index version this snapshot's statistics describe. Passages are filtered to
+        #: it: on a partitioned index a shard's snapshot is taken after the coordinator's
+        #: and may hold a newer update's rows.
+        self.version: int = int(meta["version"])
+        self.n_threads = int(meta["threads"] or 0)
+        self.avg_thread = (int(meta["total_length"]) / self.n_threads if self.n_threads
+                           else 1.0)  # as the embedded store: live length / live threads
+        self.n_codes = int(meta["max_code"]) + 1
+        self.max_ord = int(meta["max_ord"])
+        self.dead = unpack(meta_bytes(meta.get("dead")))
         self._df: dict[str, int] = {}
+        self._tdf: dict[str, int] = {}
+        self._lists: dict[str, TermPostings] = {}
+        self._thread_lists: dict[str, ThreadPostings] = {}
+        self._found: dict[tuple[object, ...], _Found] = {}
+        self._codes: dict[str, int] = {}  # thread id <-> code, as met
+        self._ids: dict[int, str] = {}
 
-    def _execute(self, query: str, params: Sequence[object] | None = None) -> Any:
+    def _execute(self, query: str, params: Sequence[object] | None = None,
+                 binary: bool = False) -> Any:
         """Run one statement within what is left of the search's time.
 
         When it times out on a partitioned index, the shards are probed: a shard that
@@ -519,8 +577,11 @@ class PostgresSnapshot:
         if left <= 0:
             raise DeadlineExceeded
         try:
-            self.conn.execute(f"SET LOCAL statement_timeout = {_ms(left)}")
-            return self.conn.execute(query, params)  # type: ignore[arg-type]
+            now = time.perf_counter()
+            if now - self._limit_set > TIMEOUT_SLACK:  # else the limit set last is close
+                self.conn.execute(f"SET LOCAL statement_timeout = {_ms(left)}")
+                self._limit_set = now
+            return self.conn.execute(query, params, binary=binary)  # type: ignore[arg-type]
         except psycopg.errors.QueryCanceled:
             problem = self.probe() if self.shards and self.probe is not None else None
             if problem is not None:
@@ -594,10 +655,17 @@ class PostgresSnapshot:
 
     def match(self, plan: Plan | None, exclude: Plan | None, filters: Filters, k: int,
               deadline: Deadline) -> Matches:
+        if _by_lists(plan, filters):
+            return self._match_lists(plan, exclude, filters, k)  # type: ignore[arg-type]
+        return self._match_sql(plan, exclude, filters, k)
+
+    def _match_sql(self, plan: Plan | None, exclude: Plan | None, filters: Filters,
+                   k: int) -> Matches:
+        """The SQL path (field filters, or filters alone): every match scored in SQL."""
         em = self._emitter(plan, exclude)
         built = self._where(em, plan, exclude, filters)
         if built is None:
-            return Matches()
+            return Matches(total_threads=0)
         where, wparams = built
         sparams: list[object] = []
         if plan is not None:
@@ -605,16 +673,228 @@ class PostgresSnapshot:
             score, order = em.score(q, sparams), "m.score DESC, m.ord"
         else:
             score, order = "0::float8", "m.date_key DESC, m.ord"
+        # OFFSET 0: the scores are computed once, in the subquery (by parallel workers
+        # when the planner uses them), and only narrow rows reach the sort
         rows = self._execute(
-            "SELECT m.ord, m.thread_id, m.score, count(*) OVER () "
-            f"FROM (SELECT p.ord, p.thread_id, p.date_key, {score} AS score "
-            f"FROM fil_passages p WHERE {' AND '.join(where) or 'true'}) m "
-            f"ORDER BY {order} LIMIT %s", [*sparams, *wparams, k]).fetchall()
-        out = Matches(total=int(rows[0][3]) if rows else 0)
-        for o, tid, sc, _ in rows:
+            "WITH m AS MATERIALIZED ("
+            f"SELECT p.ord, p.thread_id, p.date_key, {score} AS score "
+            f"FROM fil_passages p WHERE {' AND '.join(where) or 'true'} OFFSET 0) "
+            "SELECT m.ord, m.thread_id, m.score, "
+            "(SELECT count(*) FROM m), (SELECT count(DISTINCT thread_id) FROM m) "
+            f"FROM m ORDER BY {order} LIMIT %s", [*sparams, *wparams, k]).fetchall()
+        if not rows:
+            return Matches(total_threads=0)
+        out = Matches(total=int(rows[0][3]), total_threads=int(rows[0][4]))
+        for o, tid, sc, _, _ in rows:
             out.keys.append((o, tid))
             out.scores.append(float(sc))
             out.threads.append(tid)
+        return out
+
+    # -- matching over the posting lists ---------------------------------------------
+    def _postings(self, terms: Sequence[str]) -> dict[str, TermPostings]:
+        """The live postings of some terms (read once per snapshot)."""
+        missing = [t for t in dict.fromkeys(terms) if t not in self._lists]
+        if missing:
+            known = self.doc_freqs(missing)
+            wanted = [t for t in missing if known.get(t) and lexeme_ok(t)]
+            self._lists.update(read_postings(self._fetch, wanted, self.avg_length,
+                                             self.dead))
+            for t in missing:
+                self._lists.setdefault(t, NO_POSTINGS)
+        return {t: self._lists[t] for t in terms}
+
+    def _fetch(self, query: str, params: Sequence[object]) -> list[tuple[object, ...]]:
+        """Rows of a query, ``bytea`` as bytes (binary results)."""
+        return self._execute(query, params, binary=True).fetchall()  # type: ignore[no-any-return]
+
+    def _phrase_check(self, terms: Sequence[str], ids: np.ndarray) -> np.ndarray:
+        """Which of the passages ``ids`` (ords, ascending) hold ``terms`` consecutively:
+        PostgreSQL reads their positions (``tsv @@ 'a' <-> 'b'``)."""
+        tsq = "(" + " <-> ".join(quote_lexeme(t) for t in terms) + ")"
+        if len(ids) <= PHRASE_BY_ORD:
+            rows = self._execute("SELECT p.ord FROM fil_passages p WHERE p.ord = ANY(%s) "
+                                 "AND p.tsv @@ %s::tsquery", (ids.tolist(), tsq)).fetchall()
+        else:  # many candidates: through the GIN index, then kept if a candidate
+            where, params = ["p.tsv @@ %s::tsquery"], [tsq]
+            self._visible(where, params)
+            rows = self._execute(f"SELECT p.ord FROM fil_passages p WHERE {' AND '.join(where)}",
+                                 params).fetchall()
+        found = np.array(sorted(r[0] for r in rows), dtype=np.int64)
+        return np.isin(ids, found, assume_unique=True)
+
+    def _evaluate(self, plan: Plan, exclude: Plan | None, filters: Filters) -> _Found:
+        """Every live passage matching, evaluated over the posting lists; remembered for
+        the same search's other questions (thread counts, best passages of threads)."""
+        key = (plan, exclude, filters)
+        found = self._found.get(key)
+        if found is not None:
+            return found
+        lists = self._postings(plan_terms(plan) + plan_terms(exclude))
+        ev = ListEvaluator(lists, self.n_docs, self.max_ord + 1, self._phrase_check,
+                           self.deadline)
+        ids, ws = ev.eval(plan)
+        if exclude is not None:
+            ids, ws = exclude_ids((ids, ws), ev.eval(exclude)[0])
+        codes = codes_of(lists, ids, self.max_ord + 1)
+        if filters.not_threads:
+            gone = list(self._thread_codes(filters.not_threads).values())
+            if gone:
+                keep = ~np.isin(codes, np.array(gone, dtype=np.int32))
+                ids, ws, codes = ids[keep], ws[keep], codes[keep]
+        found = self._found[key] = _Found(ids, ws, codes, ev.exact, ev.timed_out)
+        return found
+
+    def _match_lists(self, plan: Plan, exclude: Plan | None, filters: Filters,
+                     k: int) -> Matches:
+        found = self._evaluate(plan, exclude, filters)
+        ids, ws, codes = found.ids, found.scores, found.codes
+        out = Matches(total=int(len(ids)), exact=found.exact and not found.timed_out,
+                      timed_out=found.timed_out,
+                      total_threads=count_distinct(codes))
+        best = best_positions(ids, ws, k) if len(ids) else np.empty(0, dtype=np.int64)
+        names = self._thread_ids(codes[best].tolist())
+        for i in best.tolist():
+            tid = names[int(codes[i])]
+            out.keys.append((int(ids[i]), tid))
+            out.scores.append(float(ws[i]))
+            out.threads.append(tid)
+        return out
+
+    def _thread_ids(self, codes: Sequence[int]) -> dict[int, str]:
+        """Thread ids of some codes (looked up once per snapshot)."""
+        missing = [c for c in dict.fromkeys(codes) if c not in self._ids]
+        if missing:
+            for code, tid in self._execute("SELECT code, id FROM fil_threads "
+                                           "WHERE code = ANY(%s)", (missing,)).fetchall():
+                self._ids[code] = tid
+                self._codes[tid] = code
+        return {c: self._ids[c] for c in codes if c in self._ids}
+
+    def _thread_codes(self, ids: Sequence[str]) -> dict[str, int]:
+        """Codes of some live thread ids (unknown ids left out)."""
+        missing = [t for t in dict.fromkeys(ids) if t not in self._codes
+                   and isinstance(t, str) and "\x00" not in t]
+        if missing:
+            for tid, code in self._execute("SELECT id, code FROM fil_threads "
+                                           "WHERE id = ANY(%s)", (missing,)).fetchall():
+                self._ids[code] = tid
+                self._codes[tid] = code
+        return {t: self._codes[t] for t in ids if t in self._codes}
+
+    # -- threads ---------------------------------------------------------------------
+    def best_in_threads(self, plan: Plan, exclude: Plan | None, filters: Filters,
+                        threads: Sequence[str], per_thread: int,
+                        deadline: Deadline) -> Matches:
+        out = Matches()
+        wanted = self._thread_codes(threads)
+        if not wanted:
+            return out
+        if _by_lists(plan, filters):
+            found = self._evaluate(plan, exclude, filters)
+            ids, ws, codes = found.ids, found.scores, found.codes
+            inside = np.flatnonzero(np.isin(codes, np.array(list(wanted.values()),
+                                                            dtype=np.int32)))
+            order = inside[np.lexsort((ids[inside], -ws[inside], codes[inside]))]
+            count: dict[int, int] = {}
+            for i in order.tolist():
+                code = int(codes[i])
+                if count.get(code, 0) >= per_thread:
+                    continue
+                count[code] = count.get(code, 0) + 1
+                tid = self._ids[code]
+                out.keys.append((int(ids[i]), tid))
+                out.scores.append(float(ws[i]))
+                out.threads.append(tid)
+            out.total = len(out.keys)
+            return out
+        em = self._emitter(plan, exclude)
+        built = self._where(em, plan, exclude, filters)
+        if built is None:
+            return out
+        where, wparams = built
+        sparams: list[object] = []
+        q = plan if exclude is None else AndNot(plan, exclude)
+        score = em.score(q, sparams)
+        rows = self._execute(
+            "SELECT m.ord, m.thread_id, m.score FROM (SELECT p.ord, p.thread_id, "
+            f"{score} AS score FROM fil_passages p WHERE {' AND '.join(where)} "
+            "AND p.thread_id = ANY(%s) OFFSET 0) m", [*sparams, *wparams, list(wanted)]
+        ).fetchall()
+        rows.sort(key=lambda r: (wanted[r[1]], -r[2], r[0]))  # thread order, then as match
+        count_by: dict[str, int] = {}
+        for o, tid, sc in rows:
+            if count_by.get(tid, 0) >= per_thread:
+                continue
+            count_by[tid] = count_by.get(tid, 0) + 1
+            out.keys.append((o, tid))
+            out.scores.append(float(sc))
+            out.threads.append(tid)
+        out.total = len(out.keys)
+        return out
+
+    def thread_match_counts(self, plan: Plan | None, exclude: Plan | None, filters: Filters,
+                            threads: Sequence[str]) -> dict[str, int]:
+        out = {t: 0 for t in threads}
+        if plan is not None and _by_lists(plan, filters):
+            wanted = self._thread_codes(threads)
+            codes = self._evaluate(plan, exclude, filters).codes
+            if wanted and len(codes):
+                counts = np.bincount(codes, minlength=max(wanted.values()) + 1)
+                for tid, code in wanted.items():
+                    out[tid] = int(counts[code]) if code < len(counts) else 0
+            return out
+        em = self._emitter(plan, exclude)
+        built = self._where(em, plan, exclude, filters)
+        if built is None:
+            return out
+        where, params = built
+        rows = self._execute(
+            "SELECT p.thread_id, count(*) FROM fil_passages p "
+            f"WHERE {' AND '.join(where)} AND p.thread_id = ANY(%s) GROUP BY p.thread_id",
+            [*params, [t for t in threads if isinstance(t, str)]]).fetchall()
+        for tid, n in rows:
+            out[tid] = int(n)
+        return out
+
+    def thread_stats(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        missing = [t for t in dict.fromkeys(terms) if t not in self._tdf]
+        if missing:
+            found = dict(self._execute("SELECT term, tdf FROM fil_terms WHERE term = ANY(%s)",
+                                       ([t for t in missing if lexeme_ok(t)],)).fetchall())
+            for t in missing:
+                self._tdf[t] = int(found.get(t, 0))
+        return self.n_threads, {t: self._tdf[t] for t in terms}
+
+    def thread_scores(self, weights: Mapping[str, float], k1: float, b: float,
+                      coord_power: float, top: int, include: Sequence[str]) -> ThreadScores:
+        out = ThreadScores()
+        missing = [t for t in weights if t not in self._thread_lists]
+        if missing:
+            self._thread_lists.update(read_thread_postings(
+                self._fetch, [t for t in missing if lexeme_ok(t)], self.dead))
+        score = thread_scores(self._thread_lists, weights, k1, b, coord_power,
+                              self.avg_thread, self.n_codes)
+        if score is None:
+            return out
+        out.max = float(score.max())
+        n = len(score)
+        k = min(top, n)
+        best: list[int] = []
+        if k > 0:
+            part = np.argpartition(-score, k - 1)[:k]
+            part = part[np.lexsort((part, -score[part]))]
+            best = [c for c in part.tolist() if score[c] > 0]
+        codes = self._thread_codes(list(include))
+        names = self._thread_ids(best)
+        for code in best:
+            tid = names[code]
+            out.best.append((tid, float(score[code])))
+            out.scores[tid] = float(score[code])
+        for tid in include:
+            if tid not in out.scores:
+                code = codes.get(tid)
+                out.scores[tid] = float(score[code]) if code is not None and code < n else 0.0
         return out
 
     # -- what results show ---------------------------------------------------------------
@@ -627,16 +907,22 @@ class PostgresSnapshot:
         ords = [k[0] for k in keys]  # type: ignore[index]
         rows = self._execute(
             "SELECT p.ord, p.thread_id, (SELECT json_object_agg(u.lexeme, u.positions) "
-            "FROM unnest(p.tsv) u WHERE u.lexeme = ANY(%s)), p.content "
+            "FROM unnest(p.tsv) u WHERE u.lexeme = ANY(%s)) "
             "FROM fil_passages p WHERE p.ord = ANY(%s) AND p.thread_id = ANY(%s)",
             (wanted, ords, list({k[1] for k in keys}))).fetchall()  # type: ignore[index]
-        for o, tid, found, content in rows:
+        cut = []
+        for o, tid, found in rows:
             found = found or {}
             if any(len(v) >= MAX_POSITIONS or v[-1] >= MAX_POSITION for v in found.values()):
-                pos = analyzer().positions(content)  # PostgreSQL's limits may have cut them
-                out[(o, tid)] = {t: pos[t] for t in wanted if t in pos}
+                cut.append(o)  # PostgreSQL's limits may have cut them: analysed again below
             else:
                 out[(o, tid)] = {t: [p - 1 for p in found[t]] for t in wanted if t in found}
+        if cut:
+            for o, tid, content in self._execute(
+                    "SELECT p.ord, p.thread_id, p.content FROM fil_passages p "
+                    "WHERE p.ord = ANY(%s)", (cut,)).fetchall():
+                pos = analyzer().positions(content)
+                out[(o, tid)] = {t: pos[t] for t in wanted if t in pos}
         return out
 
     def title_terms(self, thread_ids: Sequence[str]) -> dict[str, frozenset[str]]:
@@ -680,12 +966,21 @@ class PostgresSnapshot:
     def sample_texts(self, term: str, n: int) -> list[str]:
         if not lexeme_ok(term):
             return []
-        where, params = ["p.tsv @@ %s::tsquery"], [quote_lexeme(term)]
-        self._visible(where, params)
-        rows = self._execute(
-            f"SELECT p.content FROM fil_passages p WHERE {' AND '.join(where)} "
-            "ORDER BY p.ord LIMIT %s", [*params, n]).fetchall()
+        ords = self._postings([term])[term].ords[:n].tolist()  # the first n, index order
+        if not ords:
+            return []
+        rows = self._execute("SELECT p.content FROM fil_passages p WHERE p.ord = ANY(%s) "
+                             "ORDER BY p.ord", (ords,)).fetchall()
         return [text for (text,) in rows]
+
+
+def _by_lists(plan: Plan | None, filters: Filters) -> bool:
+    """Whether a match is evaluated over the posting lists (a plan, and no filter but
+    excluded threads) rather than in SQL (field filters need the passages' columns)."""
+    return plan is not None and not (filters.author is not None or filters.kind
+                                     or filters.after is not None
+                                     or filters.before is not None
+                                     or filters.thread is not None or filters.not_authors)
 
 
 def _filter_sql(f: Filters) -> tuple[list[str], list[object]]:

@@ -18,12 +18,17 @@ it longer makes the update fail with RebuildLockedError: try again later). Insid
    its partition and ``postgres_fdw`` inserts the shards' rows (row by row on
    PostgreSQL 15: a round trip each); the UPDATE of step 2 goes through the parent too
    (pruned to the threads' partitions, run on the shard by ``postgres_fdw``).
-4. ``fil_terms`` gets the net change of every document frequency (rows reaching 0 are
-   deleted), ``fil_threads`` the new rows, ``fil_authors`` the new authors with the next
-   codes (facet ties stay in order of first appearance, as in the embedded store, which
-   never forgets an author either), ``fil_meta`` the exact counts (threads, passages,
-   total_length, avg_length = total_length / passages, terms), ``version = V+1`` and
-   ``max_ord``; ``fil_versions`` when V+1 was committed.
+4. ``fil_terms`` gets the net change of every document frequency and thread count (rows
+   reaching 0 are deleted), ``fil_threads`` the new rows (new thread codes after
+   ``fil_meta.max_code``: a replaced thread is a new thread), ``fil_authors`` the new
+   authors with the next codes (facet ties stay in order of first appearance, as in the
+   embedded store, which never forgets an author either), ``fil_meta`` the exact counts
+   (threads, passages, total_length, avg_length = total_length / passages, terms),
+   ``version = V+1``, ``max_ord``, ``max_code`` and the codes of the threads removed
+   (``dead``); ``fil_versions`` when V+1 was committed.
+5. The posting lists (:mod:`.lists`) get part V+1: the new passages' postings and thread
+   postings, one row per term; the removed threads' postings stay until ``optimize``
+   folds every term's parts into one, and readers drop them meanwhile (``dead``).
 
 Only row-level locks are taken (ROW EXCLUSIVE on the tables): searches never wait for
 an update. A search's snapshot (REPEATABLE READ) sees ``fil_meta`` at some version V and
@@ -55,11 +60,13 @@ would take ACCESS EXCLUSIVE locks that stop searches.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import psycopg
 from psycopg import sql
 
@@ -79,8 +86,19 @@ from .build import (
     avg_length,
     passage_rows,
     thread_row,
+    write_lists,
 )
 from .connections import BUILD_OPTIONS, with_defaults
+from .lists import (
+    I32,
+    POSTINGS,
+    THREAD_POSTINGS,
+    ListsBuilder,
+    fold,
+    fold_threads,
+    pack,
+    unpack,
+)
 
 #: Seconds an update waits for the lock held by another update or a rebuild.
 UPDATE_LOCK_WAIT = 30.0
@@ -88,7 +106,8 @@ UPDATE_LOCK_WAIT = 30.0
 #: no search transaction lasts that long (each is bounded by its deadline).
 PURGE_AFTER = 600.0
 #: Tables that VACUUM (ANALYZE) in ``optimize`` (the passages' partitions apart).
-VACUUMED = ("fil_meta", "fil_threads", "fil_terms", "fil_authors", "fil_versions")
+VACUUMED = ("fil_meta", "fil_threads", "fil_terms", "fil_authors", "fil_versions",
+            POSTINGS, THREAD_POSTINGS)
 
 Connect = Callable[..., psycopg.Connection[Any]]
 
@@ -173,17 +192,18 @@ class Updater:
                 report.seconds = time.perf_counter() - started
                 return report
             ids = [_clean(tid) for tid in incoming]
-            known = {tid: (bytes(digest), n) for tid, digest, n in conn.execute(
-                "SELECT id, digest, passages FROM fil_threads WHERE id = ANY(%s)", (ids,))}
+            known = {tid: (bytes(digest), n, code) for tid, digest, n, code in conn.execute(
+                "SELECT id, digest, passages, code FROM fil_threads WHERE id = ANY(%s)",
+                (ids,))}
             fresh: list[Thread] = []
-            gone: dict[str, int] = {}  # replaced thread -> its passage count
+            gone: dict[str, tuple[int, int]] = {}  # replaced thread -> (passages, code)
             for tid, (t, digest) in zip(ids, incoming.values(), strict=True):
                 old = known.get(tid)
                 if old is not None:
                     if old[0] == digest:
                         report.unchanged += 1
                         continue
-                    gone[tid] = old[1]
+                    gone[tid] = (old[1], old[2])
                     report.replaced += 1
                 else:
                     report.added += 1
@@ -209,15 +229,16 @@ class Updater:
             meta = self._meta(conn)
             if meta is None:
                 raise missing_index()
-            known = dict(conn.execute("SELECT id, passages FROM fil_threads WHERE id = ANY(%s)",
-                                      ([_clean(t) for t in wanted],)).fetchall())
-            gone: dict[str, int] = {}
+            known = {tid: (n, code) for tid, n, code in conn.execute(
+                "SELECT id, passages, code FROM fil_threads WHERE id = ANY(%s)",
+                ([_clean(t) for t in wanted],))}
+            gone: dict[str, tuple[int, int]] = {}
             for tid in wanted:
-                n = known.get(_clean(tid))
-                if n is None or _clean(tid) in gone:
+                found = known.get(_clean(tid))
+                if found is None or _clean(tid) in gone:
                     report.missing.append(tid)
                     continue
-                gone[_clean(tid)] = n
+                gone[_clean(tid)] = found
                 report.deleted += 1
             if gone:
                 self._apply(conn, meta, gone, [], None, report)
@@ -242,6 +263,7 @@ class Updater:
                 raise missing_index()
             self.repair(conn, int(meta["version"]))
             self.purge(conn)
+            self.fold(conn, meta)
             parts = conn.execute(
                 "SELECT c.relname, c.relkind FROM pg_inherits i "
                 "JOIN pg_class c ON c.oid = i.inhrelid "
@@ -287,8 +309,48 @@ class Updater:
             conn.execute("DELETE FROM fil_passages WHERE died <= %s", (horizon,))
             conn.execute("DELETE FROM fil_versions WHERE version <= %s", (horizon,))
 
+    def fold(self, conn: psycopg.Connection[Any], meta: dict[str, Any]) -> None:
+        """Fold every term's posting list parts into one (part 0), without the removed
+        threads' postings and with impacts for the current average length; nothing to do
+        when the lists are already so. Streamed term by term through temporary tables;
+        readers keep seeing the old rows until commit."""
+        avg = float(meta["avg_length"] or 1.0)
+        dead = unpack(meta_bytes(meta.get("dead")))
+        stale = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {POSTINGS} "
+                             "WHERE part <> 0 OR a0 <> %s)", (avg,)).fetchone()[0]
+        if not stale and not len(dead):
+            return
+        for table in (POSTINGS, THREAD_POSTINGS):
+            conn.execute(f"CREATE TEMP TABLE {table}_fold (LIKE {table}) ON COMMIT DROP")
+            columns = ("a0, ords, codes, impacts, tfs, dls" if table == POSTINGS
+                       else "codes, tfs, lengths")
+            batch: list[tuple[object, ...]] = []
+            term, parts = None, []
+            with conn.cursor(name=f"fold_{table}", binary=True) as cur:
+                cur.itersize = 500
+                cur.execute(f"SELECT term, {columns} FROM {table} ORDER BY term, part")
+                for row in itertools.chain(cur, [(None,)]):
+                    if row[0] != term and parts:
+                        folded = (fold(parts, dead, avg) if table == POSTINGS
+                                  else fold_threads(parts, dead))
+                        if folded is not None:
+                            n, arrays = folded
+                            batch.append((term, 0, avg, n, *arrays) if table == POSTINGS
+                                         else (term, 0, n, *arrays))
+                        parts = []
+                        if len(batch) >= 2000 or row[0] is None:
+                            write_lists(conn, *((batch, []) if table == POSTINGS
+                                                else ([], batch)), suffix="_fold")
+                            batch = []
+                    term = row[0]
+                    if term is not None:
+                        parts.append(row[1:])
+            conn.execute(f"DELETE FROM {table}")
+            conn.execute(f"INSERT INTO {table} SELECT * FROM {table}_fold")
+        conn.execute("UPDATE fil_meta SET dead = ''")
+
     def _apply(self, conn: psycopg.Connection[Any], meta: dict[str, Any],
-               gone: dict[str, int], fresh: list[Thread],
+               gone: dict[str, tuple[int, int]], fresh: list[Thread],
                progress: Callable[[int], None] | None, report: UpdateReport) -> None:
         """Replace the passages of ``gone`` threads by those of ``fresh`` ones, statistics
         kept exact, as version V+1 (the caller commits)."""
@@ -296,17 +358,21 @@ class Updater:
         new_version = version + 1
         self.repair(conn, version)
         self.purge(conn)
-        removed, removed_length, lexemes = self._kill(conn, gone, new_version)
+        removed, removed_length, lexemes, threads_lost = self._kill(conn, gone, new_version)
 
         stats = Stats()
+        lists = ListsBuilder()
         rows: list[tuple[object, ...]] = []
         thread_rows = []
         max_ord = int(meta["max_ord"])
+        max_code = int(meta["max_code"])
         for t in fresh:
-            mine = passage_rows(t, stats, max_ord + 1, born=new_version)
+            max_code += 1
+            mine = passage_rows(t, stats, max_ord + 1, born=new_version, lists=lists,
+                                code=max_code)
             max_ord += len(mine)
             rows += mine
-            thread_rows.append(thread_row(t, len(mine)))
+            thread_rows.append(thread_row(t, mine, max_code))
             if progress:
                 progress(len(mine))
         report.passages = len(rows)
@@ -323,44 +389,55 @@ class Updater:
                 for row in thread_rows:
                     copy.write_row(row)
         self._add_authors(conn, stats)
-        for term, n in lexemes.items():
-            stats.df[term] = stats.df.get(term, 0) - n
-        terms = int(meta["terms"]) + self._change_terms(conn, stats.df)
-
         threads = int(meta["threads"]) + len(fresh) - len(gone)
         passages = int(meta["passages"]) - removed + stats.passages
         total_length = int(meta["total_length"]) - removed_length + stats.total_length
+        avg = avg_length(total_length, passages)
+        list_rows, thread_list_rows, tdf = lists.rows(avg, new_version)
+        write_lists(conn, list_rows, thread_list_rows)
+        for term, n in lexemes.items():
+            stats.df[term] = stats.df.get(term, 0) - n
+        for term, n in threads_lost.items():
+            tdf[term] = tdf.get(term, 0) - n
+        terms = int(meta["terms"]) + self._change_terms(conn, stats.df, tdf)
+        dead = unpack(meta_bytes(meta.get("dead")))
+        if gone:
+            dead = np.union1d(dead, np.array([c for _, c in gone.values()], dtype=np.int32))
         conn.execute(
             "UPDATE fil_meta SET threads = %s, passages = %s, total_length = %s, "
-            "avg_length = %s, terms = %s, version = %s, max_ord = %s, updated_at = %s",
-            (threads, passages, total_length, avg_length(total_length, passages), terms,
-             new_version, max_ord, datetime.now(UTC).isoformat(timespec="seconds")))
+            "avg_length = %s, terms = %s, version = %s, max_ord = %s, updated_at = %s, "
+            "max_code = %s, dead = %s",
+            (threads, passages, total_length, avg, terms, new_version, max_ord,
+             datetime.now(UTC).isoformat(timespec="seconds"), max_code, pack(dead, I32)))
         conn.execute("INSERT INTO fil_versions (version, committed_at) "
                      "VALUES (%s, clock_timestamp())", (new_version,))
 
-    def _kill(self, conn: psycopg.Connection[Any], gone: dict[str, int],
-              version: int) -> tuple[int, int, dict[str, int]]:
+    def _kill(self, conn: psycopg.Connection[Any], gone: dict[str, tuple[int, int]],
+              version: int) -> tuple[int, int, dict[str, int], dict[str, int]]:
         """Mark the passages of ``gone`` threads died in ``version``: their count, total
-        length, and how many of them hold each lexeme (from their tsvectors)."""
+        length, and how many of them, and of their threads, hold each lexeme (from their
+        tsvectors)."""
         if not gone:
-            return 0, 0, {}
+            return 0, 0, {}, {}
         rows = conn.execute(
             "WITH gone AS (UPDATE fil_passages SET died = %s "
             "              WHERE thread_id = ANY(%s) AND died IS NULL "
             "              RETURNING thread_id, dl, tsv) "
             "SELECT true, thread_id, count(*), sum(dl) FROM gone GROUP BY thread_id "
             "UNION ALL "
-            "SELECT false, u.lexeme, count(*), NULL FROM gone, unnest(gone.tsv) u "
-            "GROUP BY u.lexeme", (version, list(gone))).fetchall()
+            "SELECT false, u.lexeme, count(*), count(DISTINCT gone.thread_id) "
+            "FROM gone, unnest(gone.tsv) u GROUP BY u.lexeme",
+            (version, list(gone))).fetchall()
         counts = {tid: (int(n), int(length)) for is_thread, tid, n, length in rows if is_thread}
-        wrong = [tid for tid, n in gone.items() if counts.get(tid, (0, 0))[0] != n]
+        wrong = [tid for tid, (n, _) in gone.items() if counts.get(tid, (0, 0))[0] != n]
         if wrong:
             raise IndexDamagedError(
                 f"the index in {self.location} does not hold the passages it lists for "
                 f"thread {wrong[0]!r}: rebuild it with `{self.rebuild_command}`")
         lexemes = {term: int(n) for is_thread, term, n, _ in rows if not is_thread}
+        threads = {term: int(n) for is_thread, term, _, n in rows if not is_thread}
         return (sum(n for n, _ in counts.values()), sum(length for _, length in counts.values()),
-                lexemes)
+                lexemes, threads)
 
     def _add_authors(self, conn: psycopg.Connection[Any], stats: Stats) -> None:
         """Authors new to the index, with the next codes in order of first appearance."""
@@ -376,29 +453,45 @@ class Updater:
             for i, (key, name) in enumerate(new):
                 copy.write_row((key, base + i, name))
 
-    def _change_terms(self, conn: psycopg.Connection[Any], delta: dict[str, int]) -> int:
-        """Apply the net change of each document frequency; the change in term count."""
-        changed = {t: d for t, d in delta.items() if d}
+    def _change_terms(self, conn: psycopg.Connection[Any], delta: dict[str, int],
+                      thread_delta: dict[str, int]) -> int:
+        """Apply the net change of each document frequency and thread count; the change
+        in term count."""
+        changed = {t: (delta.get(t, 0), thread_delta.get(t, 0))
+                   for t in dict.fromkeys([*delta, *thread_delta])}
+        changed = {t: d for t, d in changed.items() if d != (0, 0)}
         if not changed:
             return 0
-        found = dict(conn.execute(
-            "UPDATE fil_terms t SET df = t.df + d.delta "
-            "FROM unnest(%s::text[], %s::integer[]) AS d(term, delta) "
-            "WHERE t.term = d.term RETURNING t.term, t.df",
-            (list(changed), list(changed.values()))).fetchall())
-        new = [(t, d) for t, d in changed.items() if t not in found]
-        if any(d < 0 for _, d in new) or any(df < 0 for df in found.values()):
+        found = {t: (df, tdf) for t, df, tdf in conn.execute(
+            "UPDATE fil_terms t SET df = t.df + d.delta, tdf = t.tdf + d.tdelta "
+            "FROM unnest(%s::text[], %s::integer[], %s::integer[]) AS d(term, delta, tdelta) "
+            "WHERE t.term = d.term RETURNING t.term, t.df, t.tdf",
+            (list(changed), [d for d, _ in changed.values()],
+             [d for _, d in changed.values()])).fetchall()}
+        new = [(t, d, td) for t, (d, td) in changed.items() if t not in found]
+        if any(d <= 0 or td <= 0 for _, d, td in new) \
+                or any(df < 0 or tdf < 0 or (df == 0) != (tdf == 0)
+                       for df, tdf in found.values()):
             raise IndexDamagedError(
                 f"the index in {self.location} has document frequencies that do not match "
                 f"its passages: rebuild it with `{self.rebuild_command}`")
         if new:
-            with _copy(conn, sql.SQL("COPY fil_terms (term, df) FROM STDIN")) as copy:
+            with _copy(conn, sql.SQL("COPY fil_terms (term, df, tdf) FROM STDIN")) as copy:
                 for item in new:
                     copy.write_row(item)
-        dead = [t for t, df in found.items() if df == 0]
+        dead = [t for t, (df, _) in found.items() if df == 0]
         if dead:
             conn.execute("DELETE FROM fil_terms WHERE term = ANY(%s)", (dead,))
         return len(new) - len(dead)
+
+
+def meta_bytes(value: object) -> bytes:
+    """A ``bytea`` read through ``to_jsonb`` (``\\x0a0b...``) or directly, as bytes."""
+    if value is None:
+        return b""
+    if isinstance(value, str):
+        return bytes.fromhex(value[2:]) if value.startswith("\\x") else b""
+    return bytes(value)  # type: ignore[arg-type]
 
 
 def _close(conn: psycopg.Connection[Any]) -> None:
