@@ -14,8 +14,8 @@ their length (the sum of their passages' lengths) for whole-thread BM25.
 
 Authors get a code in order of first appearance (``fil_authors``), the order the
 embedded backend breaks facet ties in. Each thread's row keeps the digest of its content
-(:func:`..records.thread_hash`) and its passage count, for updates; ``fil_meta.format``
-is FORMAT.
+(:func:`..records.thread_hash`) and its passage count, for updates, and its title's
+analysed terms (what the ranking's title evidence reads); ``fil_meta.format`` is FORMAT.
 
 One rebuild, on the coordinator, in one transaction: take the advisory lock (or raise
 RebuildLockedError), create ``fil_*_new`` tables, COPY, build indexes, ANALYZE, then
@@ -48,11 +48,14 @@ from psycopg.copy import LibpqWriter
 from ...analysis import analyzer
 from ...errors import IndexerError, RebuildLockedError
 from ...ingest.folding import author_key
-from ...ingest.model import Thread, date_key
+from ...ingest.model import COMMENT, Thread, date_key
 from ..base import BuildReport
 from ..records import thread_record
 from .connections import BUILD_OPTIONS, FDW_OPTIONS, first_line, redact, with_defaults
 from .lists import (
+    COLUMN_NAMES,
+    COLUMN_TYPES,
+    COLUMNS,
     POSTING_NAMES,
     POSTING_TYPES,
     POSTINGS,
@@ -72,7 +75,7 @@ LOCK_KEY = 0x46494C5245  # "FILRE": advisory lock of rebuilds and updates (per d
 #: An index of an older format must be rebuilt before it is searched or updated.
 FORMAT = 3
 TABLES = ("fil_meta", "fil_threads", "fil_passages", "fil_terms", "fil_authors",
-          "fil_versions", POSTINGS, THREAD_POSTINGS)
+          "fil_versions", POSTINGS, THREAD_POSTINGS, COLUMNS)
 ROUTE_TABLE = "fil_route"  # empty hash-partitioned table: routes thread ids to partitions
 GENERATIONS_TABLE = "fil_generations"  # generations that may have partitions on shards
 ROUTE_CHUNK = 500  # threads routed per round trip
@@ -115,7 +118,8 @@ PASSAGE_INDEXES = {"tsv": "USING gin (tsv)", "author": "(author_key)",
                    "place": "(thread_id, kind, position)", "date_key": "(date_key)", "ord": "(ord)",
                    "born": "(born) WHERE born > 0", "died": "(died) WHERE died IS NOT NULL"}
 THREAD_NAMES = ("id", "title", "url", "author", "date", "data", "digest", "passages",
-                "code", "length")
+                "code", "length", "title_terms")
+TERM_SEP = "\x1f"  # between the analysed terms of a title (``fil_threads.title_terms``)
 
 
 
@@ -195,17 +199,19 @@ def passage_rows(t: Thread, stats: Stats, first_ord: int, born: int = 0,
                 add_term(tid)
                 add_tf(f)  # type: ignore[misc]
                 n += 1
-        if lists is not None:
-            lists.passage(first_ord + len(rows), code, length, n)
         thread_length += length
         stats.total_length += length
         akey = author_key(_clean(p.author))
         if akey and akey not in authors:
             authors[akey] = (len(authors), _clean(p.author) or akey)
+        stamp = date_key(p.date)
+        if lists is not None:
+            lists.passage(first_ord + len(rows), code, length, n, p.kind == COMMENT,
+                          stamp // 1_000_000, authors[akey][0] if akey else -1)
         rows.append((
             first_ord + len(rows), _clean(p.thread_id), p.kind, p.position,
             _clean(p.author), akey or None,
-            _clean(p.date), date_key(p.date), _clean(p.thread_title),
+            _clean(p.date), stamp, _clean(p.thread_title),
             text, length,
             json.dumps(tf, ensure_ascii=False) if tf else None,
             tsvector_literal(pos), born, None))
@@ -225,8 +231,10 @@ def thread_row(t: Thread, rows: list[tuple[object, ...]], code: int) -> tuple[ob
     """
     record = thread_record(t)
     digest = hashlib.sha1(record.encode("utf-8"), usedforsecurity=False).digest()
-    return (_clean(t.id), _clean(t.title), _clean(t.url), _clean(t.author), _clean(t.date),
-            _clean(record), digest, len(rows), code, sum(r[10] for r in rows))  # type: ignore[misc]
+    title = _clean(t.title) or ""
+    return (_clean(t.id), title, _clean(t.url), _clean(t.author), _clean(t.date),
+            _clean(record), digest, len(rows), code, sum(r[10] for r in rows),  # type: ignore[misc]
+            TERM_SEP.join(dict.fromkeys(analyzer().terms(title))))
 
 
 class Builder:
@@ -307,7 +315,7 @@ class Builder:
         conn.execute("CREATE TABLE fil_threads_new (id text NOT NULL, title text NOT NULL, "
                      "url text, author text, date text, data text NOT NULL, "
                      "digest bytea NOT NULL, passages integer NOT NULL, code integer NOT NULL, "
-                     "length bigint NOT NULL)")
+                     "length bigint NOT NULL, title_terms text NOT NULL)")
         conn.execute("CREATE TABLE fil_terms_new (term text COLLATE \"C\" NOT NULL, "
                      "df integer NOT NULL, tdf integer NOT NULL)")
         conn.execute("CREATE TABLE fil_meta_new (generation text NOT NULL, threads bigint, "
@@ -425,7 +433,7 @@ class Builder:
                 copy.write_row(row)
         posting_rows, thread_posting_rows, tdf = lists.rows(stats.avg_length(), 0)
         del thread_rows
-        write_lists(conn, posting_rows, thread_posting_rows, "_new")
+        write_lists(conn, posting_rows, thread_posting_rows, "_new", lists.columns_row(0))
         del posting_rows, thread_posting_rows
         with _copy(conn, sql.SQL("COPY fil_terms_new (term, df, tdf) FROM STDIN")) as copy:
             for term, n in stats.df.items():
@@ -476,7 +484,7 @@ class Builder:
             conn.execute(stmt)
         for table, key in (("threads", "id"), ("terms", "term"), ("authors", "key"),
                            ("versions", "version"), ("postings", "term, part"),
-                           ("thread_postings", "term, part")):
+                           ("thread_postings", "term, part"), ("columns", "part")):
             conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
                 sql.Identifier(f"fil_{table}_new"), sql.Identifier(f"fil_{table}_{self.gen}_pkey"),
                 sql.SQL(key)))
@@ -538,11 +546,15 @@ class Builder:
 
 
 def write_lists(conn: psycopg.Connection[Any], rows: list[tuple[object, ...]],
-                thread_rows: list[tuple[object, ...]], suffix: str = "") -> None:
-    """COPY (binary) posting list rows into ``fil_postings`` and ``fil_thread_postings``."""
+                thread_rows: list[tuple[object, ...]], suffix: str = "",
+                columns: tuple[object, ...] | None = None) -> None:
+    """COPY (binary) posting list rows into ``fil_postings`` and ``fil_thread_postings``,
+    and a part of the passages' columns into ``fil_columns``."""
     for table, names, types, items in ((POSTINGS, POSTING_NAMES, POSTING_TYPES, rows),
                                        (THREAD_POSTINGS, THREAD_POSTING_NAMES,
-                                        THREAD_POSTING_TYPES, thread_rows)):
+                                        THREAD_POSTING_TYPES, thread_rows),
+                                       (COLUMNS, COLUMN_NAMES, COLUMN_TYPES,
+                                        [columns] if columns else [])):
         if not items:
             continue
         with _copy(conn, sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(

@@ -21,6 +21,8 @@ Tables (on the coordinator, whatever the number of shards)::
                          PRIMARY KEY (term, part)
     fil_thread_postings (term text COLLATE "C", part bigint, n integer,
                          codes bytea, tfs bytea, lengths bytea)   PRIMARY KEY (term, part)
+    fil_columns         (part bigint PRIMARY KEY, first_ord bigint, n integer,
+                         kinds bytea, days bytea, authors bytea)
 
 Each ``bytea`` is a little-endian array of ``n`` values (int32, impacts float32), one value
 per posting, ordered by passage ``ord`` (by thread code in ``fil_thread_postings``):
@@ -29,9 +31,14 @@ order), the BM25 weight without idf computed with the average passage length ``a
 the term frequency and the passage length. Thread postings hold one posting per thread
 holding the term: its code, the summed term frequency and the thread's length (the sum
 of its passages' lengths), from which whole-thread BM25 is computed for any k1 and b.
+``fil_columns`` holds, for the ``n`` passages numbered from ``first_ord`` on, what field
+filters and facets read (the embedded store's per-passage columns): kind (int8, 1 for a
+comment), day (int32 YYYYMMDD, 0 without a date) and author (int32 ``fil_authors.code``,
+-1 without one). A part of it never changes once written, so a process keeps the parts
+it has read (:class:`ColumnCache`).
 
-Part 0 holds what the rebuild (or the last ``optimize``) wrote; part V what update V
-added (its new passages; replaced threads get new codes). Threads an update removed keep
+Part 0 holds what the rebuild (or the last ``optimize``: lists only) wrote; part V what
+update V added (its new passages; replaced threads get new codes). Threads an update removed keep
 their postings until ``optimize`` folds the parts, but their codes are listed in
 ``fil_meta.dead``, and readers drop them. Impacts written with another average length
 than the index's current one are recomputed from ``tfs`` and ``dls`` (as the embedded
@@ -41,8 +48,9 @@ store recomputes old segments' impacts). All of it is read in the search's snaps
 
 from __future__ import annotations
 
+import threading
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +76,10 @@ POSTING_NAMES = ("term", "part", "a0", "n", "ords", "codes", "impacts", "tfs", "
 POSTING_TYPES = ("text", "int8", "float8", "int4", "bytea", "bytea", "bytea", "bytea", "bytea")
 THREAD_POSTING_NAMES = ("term", "part", "n", "codes", "tfs", "lengths")
 THREAD_POSTING_TYPES = ("text", "int8", "int4", "bytea", "bytea", "bytea")
+COLUMNS = "fil_columns"
+COLUMN_NAMES = ("part", "first_ord", "n", "kinds", "days", "authors")
+COLUMN_TYPES = ("int8", "int8", "int4", "bytea", "bytea", "bytea")
+I8 = np.dtype("i1")
 I32 = np.dtype("<i4")
 F32 = np.dtype("<f4")
 MAX_ORD = 2**31 - 1  # ords and codes are packed as int32
@@ -89,9 +101,12 @@ def create_statements(suffix: str = "") -> list[str]:
         "impacts bytea NOT NULL, tfs bytea NOT NULL, dls bytea NOT NULL)",
         f'CREATE TABLE {THREAD_POSTINGS}{suffix} (term text COLLATE "C" NOT NULL, '
         "part bigint NOT NULL, n integer NOT NULL, codes bytea NOT NULL, tfs bytea NOT NULL, "
-        "lengths bytea NOT NULL)"]
+        "lengths bytea NOT NULL)",
+        f"CREATE TABLE {COLUMNS}{suffix} (part bigint NOT NULL, first_ord bigint NOT NULL, "
+        "n integer NOT NULL, kinds bytea NOT NULL, days bytea NOT NULL, authors bytea NOT NULL)"]
     for table, cols in ((POSTINGS, ("ords", "codes", "impacts", "tfs", "dls")),
-                        (THREAD_POSTINGS, ("codes", "tfs", "lengths"))):
+                        (THREAD_POSTINGS, ("codes", "tfs", "lengths")),
+                        (COLUMNS, ("kinds", "days", "authors"))):
         out.append(f"ALTER TABLE {table}{suffix} " + ", ".join(
             f"ALTER COLUMN {c} SET STORAGE EXTERNAL" for c in cols))
     return out
@@ -122,10 +137,14 @@ class ListsBuilder:
         self.counts = array("i")  # postings of each passage
         self.dls = array("i")
         self.codes = array("i")
+        self.kinds = array("b")
+        self.days = array("i")
+        self.authors = array("i")  # author codes of the rows' Stats (-1: none)
         self.thread_codes = array("i")  # per thread
         self.thread_lengths = array("q")
 
-    def passage(self, ord_: int, code: int, dl: int, postings: int) -> None:
+    def passage(self, ord_: int, code: int, dl: int, postings: int, comment: bool = False,
+                day: int = 0, author: int = -1) -> None:
         """One passage's row was made: its ``postings`` terms were appended."""
         if ord_ > MAX_ORD:
             raise ValueError(f"passage number {ord_} does not fit the posting lists")
@@ -133,6 +152,22 @@ class ListsBuilder:
         self.counts.append(postings)
         self.dls.append(dl)
         self.codes.append(code)
+        self.kinds.append(1 if comment else 0)
+        self.days.append(day)
+        self.authors.append(author)
+
+    def columns_row(self, part: int, authors: np.ndarray | None = None
+                    ) -> tuple[object, ...] | None:
+        """The ``fil_columns`` row of the passages collected (their ords are consecutive);
+        ``authors`` maps the collected author codes to the index's (None: the same)."""
+        if not len(self.ords):
+            return None
+        codes = np.frombuffer(self.authors, dtype=np.int32)
+        if authors is not None and len(authors) and len(codes):
+            codes = np.where(codes >= 0, authors[np.maximum(codes, 0)], -1)
+        return (part, int(self.ords[0]), len(self.ords),
+                np.frombuffer(self.kinds, dtype=np.int8).tobytes(),
+                pack(np.frombuffer(self.days, dtype=np.int32)), pack(codes))
 
     def thread(self, code: int, length: int) -> None:
         """One thread's passages were made: its code and length (sum of passage lengths)."""
@@ -335,6 +370,60 @@ def thread_scores(lists: Mapping[str, ThreadPostings], weights: Mapping[str, flo
         share = np.bincount(ids, weights=np.concatenate(cw_l), minlength=n) / total
         score *= share ** coord_power
     return score
+
+
+@dataclass(slots=True)
+class ColumnPart:
+    """One row of ``fil_columns``: the columns of passages ``first_ord`` onwards."""
+
+    first_ord: int
+    kinds: np.ndarray
+    days: np.ndarray
+    authors: np.ndarray
+
+
+class ColumnCache:
+    """The ``fil_columns`` parts a process has read, per index generation (a part never
+    changes once written; a rebuild makes a new generation). Thread-safe."""
+
+    def __init__(self, generations: int = 2) -> None:
+        self.generations = generations
+        self._parts: dict[str, dict[int, ColumnPart]] = {}
+        self._lock = threading.Lock()
+
+    def columns(self, fetch: Fetch, generation: str, n_docs: int) -> Columns:
+        """Every passage's columns, read once per part (``n_docs``: one more than the
+        highest ord)."""
+        with self._lock:
+            parts = dict(self._parts.get(generation, {}))
+        for part, first, kinds, days, authors in fetch(
+                f"SELECT part, first_ord, kinds, days, authors FROM {COLUMNS} "
+                "WHERE NOT (part = ANY(%s))", (list(parts),)):
+            parts[int(part)] = ColumnPart(int(first), unpack(kinds, I8),  # type: ignore[arg-type]
+                                          unpack(days), unpack(authors))  # type: ignore[arg-type]
+        with self._lock:
+            known = self._parts.setdefault(generation, {})
+            known.update(parts)
+            while len(self._parts) > self.generations:
+                del self._parts[next(iter(self._parts))]
+        return Columns(parts.values(), n_docs)
+
+
+class Columns:
+    """Per-passage columns over every ord (``kinds``, ``days``, ``authors``), for filters
+    and facets over the passages a plan matched."""
+
+    def __init__(self, parts: Iterable[ColumnPart], n_docs: int) -> None:
+        self.kinds = np.zeros(n_docs, dtype=np.int8)
+        self.days = np.zeros(n_docs, dtype=np.int32)
+        self.authors = np.full(n_docs, -1, dtype=np.int32)
+        for p in parts:
+            end = min(p.first_ord + len(p.kinds), n_docs)
+            if end > p.first_ord:
+                n = end - p.first_ord
+                self.kinds[p.first_ord:end] = p.kinds[:n]
+                self.days[p.first_ord:end] = p.days[:n]
+                self.authors[p.first_ord:end] = p.authors[:n]
 
 
 # -- evaluating ------------------------------------------------------------------------------

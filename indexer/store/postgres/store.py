@@ -166,7 +166,7 @@ from ..base import BuildReport, IndexStats, UpdateReport
 from ..records import thread_from_record
 from ..scoring import best_positions
 from ..scoring import exclude as exclude_ids
-from .build import FORMAT, Builder
+from .build import FORMAT, TERM_SEP, Builder
 from .connections import (
     BUILD_OPTIONS,
     SEARCH_OPTIONS,
@@ -182,6 +182,8 @@ from .connections import (
 )
 from .lists import (
     NO_POSTINGS,
+    ColumnCache,
+    Columns,
     ListEvaluator,
     TermPostings,
     ThreadPostings,
@@ -227,9 +229,9 @@ T = TypeVar("T")
 
 
 @lru_cache(maxsize=50_000)
-def title_terms(title: str) -> frozenset[str]:
-    """Analysed terms of a thread title (cached: titles repeat across passages)."""
-    return frozenset(analyzer().terms(title))
+def _title_terms(joined: str) -> frozenset[str]:
+    """A title's analysed terms, from ``fil_threads.title_terms`` (joined by TERM_SEP)."""
+    return frozenset(joined.split(TERM_SEP)) if joined else frozenset()
 
 
 class NoIndexError(IndexMissingError):
@@ -263,6 +265,7 @@ class PostgresStore:
         self.location = redact(url)
         self.lock_wait = lock_wait  # seconds an update waits for a rebuild or another update
         self._watchdog = Watchdog()
+        self._columns = ColumnCache()
         self._pool = Pool(lambda seconds: self._connect(autocommit=True, search=True,
                                                         seconds=seconds), pool_size)
 
@@ -493,7 +496,8 @@ class PostgresStore:
         BackendUnavailableError when the server, or a shard, cannot answer in time.
         """
         with self._transaction(deadline) as conn:
-            yield PostgresSnapshot(conn, deadline, self.probe_shards, self.rebuild_command())
+            yield PostgresSnapshot(conn, deadline, self.probe_shards, self.rebuild_command(),
+                                   self._columns)
 
     def thread(self, thread_id: str) -> Thread | None:
         """The whole thread with this id, or None."""
@@ -528,7 +532,8 @@ class PostgresSnapshot:
 
     def __init__(self, conn: psycopg.Connection[Any], deadline: Deadline,
                  probe: Callable[[], str | None] | None = None,
-                 rebuild_command: str = "python -m indexer rebuild --backend postgres") -> None:
+                 rebuild_command: str = "python -m indexer rebuild --backend postgres",
+                 columns: ColumnCache | None = None) -> None:
         self.conn = conn
         self.deadline = deadline
         self.probe = probe
@@ -563,6 +568,10 @@ class PostgresSnapshot:
         self._found: dict[tuple[object, ...], _Found] = {}
         self._codes: dict[str, int] = {}  # thread id <-> code, as met
         self._ids: dict[int, str] = {}
+        self._titles: dict[str, str] = {}  # thread id -> its title's terms, joined
+        self.generation = str(meta["generation"])
+        self._column_cache = columns if columns is not None else ColumnCache()
+        self._cols: Columns | None = None
 
     def _execute(self, query: str, params: Sequence[object] | None = None,
                  binary: bool = False) -> Any:
@@ -595,20 +604,28 @@ class PostgresSnapshot:
         return self.n_docs
 
     def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
-        missing = [t for t in dict.fromkeys(terms) if t not in self._df]
-        if missing:
-            found = dict(self._execute("SELECT term, df FROM fil_terms WHERE term = ANY(%s)",
-                                       ([t for t in missing if lexeme_ok(t)],)).fetchall())
-            for t in missing:
-                self._df[t] = int(found.get(t, 0))
+        self._term_stats(terms)
         return {t: self._df[t] for t in terms}
+
+    def _term_stats(self, terms: Sequence[str]) -> None:
+        """Passages and threads holding each term, read once per snapshot (together: the
+        pipeline asks for both)."""
+        missing = [t for t in dict.fromkeys(terms) if t not in self._df or t not in self._tdf]
+        if missing:
+            found = {t: (df, tdf) for t, df, tdf in self._execute(
+                "SELECT term, df, tdf FROM fil_terms WHERE term = ANY(%s)",
+                ([t for t in missing if lexeme_ok(t)],)).fetchall()}
+            for t in missing:
+                df, tdf = found.get(t, (0, 0))
+                self._df[t], self._tdf[t] = int(df), int(tdf)
 
     def expand_prefix(self, prefix: str, limit: int) -> list[tuple[str, int]]:
         rows = self._execute(
-            "SELECT term, df FROM fil_terms WHERE term >= %s AND term < %s "
+            "SELECT term, df, tdf FROM fil_terms WHERE term >= %s AND term < %s "
             "ORDER BY df DESC, term LIMIT %s", (prefix, _next_prefix(prefix), limit)).fetchall()
-        self._df.update(rows)
-        return [(t, int(df)) for t, df in rows]
+        for t, df, tdf in rows:
+            self._df[t], self._tdf[t] = int(df), int(tdf)
+        return [(t, int(df)) for t, df, _ in rows]
 
     def near_terms(self, term: str, prefix: int, max_dist: int) -> list[tuple[str, int, int]]:
         head, rest = term[:prefix], term[prefix:]
@@ -737,13 +754,56 @@ class PostgresSnapshot:
         if exclude is not None:
             ids, ws = exclude_ids((ids, ws), ev.eval(exclude)[0])
         codes = codes_of(lists, ids, self.max_ord + 1)
-        if filters.not_threads:
-            gone = list(self._thread_codes(filters.not_threads).values())
-            if gone:
-                keep = ~np.isin(codes, np.array(gone, dtype=np.int32))
-                ids, ws, codes = ids[keep], ws[keep], codes[keep]
+        if filters:
+            keep = self._allowed(ids, codes, filters)
+            ids, ws, codes = ids[keep], ws[keep], codes[keep]
         found = self._found[key] = _Found(ids, ws, codes, ev.exact, ev.timed_out)
         return found
+
+    def columns(self) -> Columns:
+        """Every passage's kind, day and author (the store keeps the parts it read)."""
+        if self._cols is None:
+            self._cols = self._column_cache.columns(self._fetch, self.generation,
+                                                    self.max_ord + 1)
+        return self._cols
+
+    def _allowed(self, ids: np.ndarray, codes: np.ndarray, f: Filters) -> np.ndarray:
+        """Which of the passages ``ids`` (their threads ``codes``) pass the filters: the
+        embedded store's rules over the same columns."""
+        keep = np.ones(len(ids), dtype=bool)
+        if f.kind or f.after is not None or f.before is not None or f.author is not None \
+                or f.not_authors:
+            cols = self.columns()
+            if f.kind:
+                keep &= cols.kinds[ids] == (1 if f.kind == "comment" else 0)
+            if f.after is not None:
+                keep &= cols.days[ids] >= f.after
+            if f.before is not None:
+                days = cols.days[ids]
+                keep &= (days <= f.before) & (days > 0)
+            if f.author is not None or f.not_authors:
+                known = self._author_codes([*([f.author] if f.author is not None else []),
+                                            *f.not_authors])
+                authors = cols.authors[ids]
+                if f.author is not None:
+                    keep &= authors == known.get(f.author, -2)
+                for key in f.not_authors:
+                    if key in known:
+                        keep &= authors != known[key]
+        if f.thread is not None:
+            code = self._thread_codes([f.thread]).get(f.thread)
+            keep &= codes == (code if code is not None else -1)
+        if f.not_threads:
+            gone = list(self._thread_codes(f.not_threads).values())
+            if gone:
+                keep &= ~np.isin(codes, np.array(gone, dtype=np.int32))
+        return keep
+
+    def _author_codes(self, keys: Sequence[str]) -> dict[str, int]:
+        """Codes of some folded author keys (unknown ones left out)."""
+        rows = self._execute("SELECT key, code FROM fil_authors WHERE key = ANY(%s)",
+                             ([k for k in keys if "\x00" not in k],)).fetchall()
+        return {k: int(c) for k, c in rows}
 
     def _match_lists(self, plan: Plan, exclude: Plan | None, filters: Filters,
                      k: int) -> Matches:
@@ -765,10 +825,13 @@ class PostgresSnapshot:
         """Thread ids of some codes (looked up once per snapshot)."""
         missing = [c for c in dict.fromkeys(codes) if c not in self._ids]
         if missing:
-            for code, tid in self._execute("SELECT code, id FROM fil_threads "
-                                           "WHERE code = ANY(%s)", (missing,)).fetchall():
+            for code, tid, title in self._execute(
+                    "SELECT code, id, title_terms FROM fil_threads "
+                    "WHERE code = ANY(%s::integer[])",
+                    (missing,)).fetchall():
                 self._ids[code] = tid
                 self._codes[tid] = code
+                self._titles[tid] = title
         return {c: self._ids[c] for c in codes if c in self._ids}
 
     def _thread_codes(self, ids: Sequence[str]) -> dict[str, int]:
@@ -776,10 +839,12 @@ class PostgresSnapshot:
         missing = [t for t in dict.fromkeys(ids) if t not in self._codes
                    and isinstance(t, str) and "\x00" not in t]
         if missing:
-            for tid, code in self._execute("SELECT id, code FROM fil_threads "
-                                           "WHERE id = ANY(%s)", (missing,)).fetchall():
+            for tid, code, title in self._execute(
+                    "SELECT id, code, title_terms FROM fil_threads WHERE id = ANY(%s)",
+                    (missing,)).fetchall():
                 self._ids[code] = tid
                 self._codes[tid] = code
+                self._titles[tid] = title
         return {t: self._codes[t] for t in ids if t in self._codes}
 
     # -- threads ---------------------------------------------------------------------
@@ -858,12 +923,7 @@ class PostgresSnapshot:
         return out
 
     def thread_stats(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
-        missing = [t for t in dict.fromkeys(terms) if t not in self._tdf]
-        if missing:
-            found = dict(self._execute("SELECT term, tdf FROM fil_terms WHERE term = ANY(%s)",
-                                       ([t for t in missing if lexeme_ok(t)],)).fetchall())
-            for t in missing:
-                self._tdf[t] = int(found.get(t, 0))
+        self._term_stats(terms)
         return self.n_threads, {t: self._tdf[t] for t in terms}
 
     def thread_scores(self, weights: Mapping[str, float], k1: float, b: float,
@@ -926,9 +986,9 @@ class PostgresSnapshot:
         return out
 
     def title_terms(self, thread_ids: Sequence[str]) -> dict[str, frozenset[str]]:
-        rows = self._execute("SELECT id, title FROM fil_threads WHERE id = ANY(%s)",
-                             (list(thread_ids),)).fetchall()
-        return {tid: title_terms(title) for tid, title in rows}
+        self._thread_codes(thread_ids)  # titles come with the codes (most already read)
+        return {tid: _title_terms(self._titles[tid]) for tid in thread_ids
+                if tid in self._titles}
 
     def passages(self, keys: Sequence[Key]) -> dict[Key, PassageRecord]:
         if not keys:
@@ -941,9 +1001,26 @@ class PostgresSnapshot:
 
     def facets(self, plan: Plan | None, exclude: Plan | None, filters: Filters,
                limit: int) -> Facets:
+        out = Facets()
+        if _by_lists(plan, filters):
+            ids = self._evaluate(plan, exclude, filters).ids  # type: ignore[arg-type]
+            if not len(ids):
+                return out
+            cols = self.columns()
+            kinds = np.bincount(cols.kinds[ids], minlength=2)
+            out.kinds = {k: int(n) for k, n in zip(KINDS, kinds, strict=False) if n}
+            codes = cols.authors[ids]
+            codes = codes[codes >= 0]
+            if len(codes):
+                counts = np.bincount(codes)
+                order = np.argsort(-counts, kind="stable")[:limit]
+                order = [int(c) for c in order if counts[c]]
+                names = dict(self._execute("SELECT code, name FROM fil_authors "
+                                           "WHERE code = ANY(%s)", (order,)).fetchall())
+                out.authors = [(names[c], int(counts[c])) for c in order]
+            return out
         em = self._emitter(plan, exclude)
         built = self._where(em, plan, exclude, filters)
-        out = Facets()
         if built is None:
             return out
         where, params = built
@@ -975,12 +1052,10 @@ class PostgresSnapshot:
 
 
 def _by_lists(plan: Plan | None, filters: Filters) -> bool:
-    """Whether a match is evaluated over the posting lists (a plan, and no filter but
-    excluded threads) rather than in SQL (field filters need the passages' columns)."""
-    return plan is not None and not (filters.author is not None or filters.kind
-                                     or filters.after is not None
-                                     or filters.before is not None
-                                     or filters.thread is not None or filters.not_authors)
+    """Whether a match is evaluated over the posting lists (any plan, filters included)
+    rather than in SQL: filters alone (no plan) list the newest passages through the
+    date index, and ``thread:`` reads one thread's passages through its index."""
+    return plan is not None and filters.thread is None
 
 
 def _filter_sql(f: Filters) -> tuple[list[str], list[object]]:

@@ -388,13 +388,14 @@ class Updater:
                     sql.SQL(", ").join(map(sql.Identifier, THREAD_NAMES)))) as copy:
                 for row in thread_rows:
                     copy.write_row(row)
-        self._add_authors(conn, stats)
+        authors = self._add_authors(conn, stats)
         threads = int(meta["threads"]) + len(fresh) - len(gone)
         passages = int(meta["passages"]) - removed + stats.passages
         total_length = int(meta["total_length"]) - removed_length + stats.total_length
         avg = avg_length(total_length, passages)
         list_rows, thread_list_rows, tdf = lists.rows(avg, new_version)
-        write_lists(conn, list_rows, thread_list_rows)
+        write_lists(conn, list_rows, thread_list_rows,
+                    columns=lists.columns_row(new_version, authors))
         for term, n in lexemes.items():
             stats.df[term] = stats.df.get(term, 0) - n
         for term, n in threads_lost.items():
@@ -439,19 +440,25 @@ class Updater:
         return (sum(n for n, _ in counts.values()), sum(length for _, length in counts.values()),
                 lexemes, threads)
 
-    def _add_authors(self, conn: psycopg.Connection[Any], stats: Stats) -> None:
-        """Authors new to the index, with the next codes in order of first appearance."""
+    def _add_authors(self, conn: psycopg.Connection[Any], stats: Stats) -> np.ndarray:
+        """Authors new to the index, with the next codes in order of first appearance;
+        returns the index's code of each of ``stats``' authors (by their code there)."""
+        out = np.zeros(len(stats.authors), dtype=np.int32)
         if not stats.authors:
-            return
-        known = {r[0] for r in conn.execute("SELECT key FROM fil_authors WHERE key = ANY(%s)",
-                                            (list(stats.authors),))}
+            return out
+        known = dict(conn.execute("SELECT key, code FROM fil_authors WHERE key = ANY(%s)",
+                                  (list(stats.authors),)).fetchall())
         new = [(key, name) for key, (_, name) in stats.authors.items() if key not in known]
-        if not new:
-            return
-        base = conn.execute("SELECT coalesce(max(code) + 1, 0) FROM fil_authors").fetchone()[0]
-        with _copy(conn, sql.SQL("COPY fil_authors (key, code, name) FROM STDIN")) as copy:
-            for i, (key, name) in enumerate(new):
-                copy.write_row((key, base + i, name))
+        if new:
+            base = conn.execute(
+                "SELECT coalesce(max(code) + 1, 0) FROM fil_authors").fetchone()[0]
+            with _copy(conn, sql.SQL("COPY fil_authors (key, code, name) FROM STDIN")) as copy:
+                for i, (key, name) in enumerate(new):
+                    copy.write_row((key, base + i, name))
+                    known[key] = base + i
+        for key, (local, _) in stats.authors.items():
+            out[local] = known[key]
+        return out
 
     def _change_terms(self, conn: psycopg.Connection[Any], delta: dict[str, int],
                       thread_delta: dict[str, int]) -> int:
