@@ -545,8 +545,8 @@ class Builder:
                              (list(done),))
 
 
-def write_lists(conn: psycopg.Connection[Any], rows: list[tuple[object, ...]],
-                thread_rows: list[tuple[object, ...]], suffix: str = "",
+def write_lists(conn: psycopg.Connection[Any], rows: Iterable[tuple[object, ...]],
+                thread_rows: Iterable[tuple[object, ...]], suffix: str = "",
                 columns: tuple[object, ...] | None = None) -> None:
     """COPY (binary) posting list rows into ``fil_postings`` and ``fil_thread_postings``,
     and a part of the passages' columns into ``fil_columns``."""
@@ -555,12 +555,15 @@ def write_lists(conn: psycopg.Connection[Any], rows: list[tuple[object, ...]],
                                         THREAD_POSTING_TYPES, thread_rows),
                                        (COLUMNS, COLUMN_NAMES, COLUMN_TYPES,
                                         [columns] if columns else [])):
-        if not items:
+        items = iter(items)
+        first = next(items, None)
+        if first is None:
             continue
         with _copy(conn, sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
                 sql.Identifier(table + suffix),
                 sql.SQL(", ").join(map(sql.Identifier, names)))) as copy:
             copy.set_types(list(types))
+            copy.write_row(first)
             for row in items:
                 copy.write_row(row)
 

@@ -174,31 +174,35 @@ class ListsBuilder:
         self.thread_codes.append(code)
         self.thread_lengths.append(length)
 
-    def rows(self, avg: float, part: int) -> tuple[list[tuple[object, ...]],
-                                                   list[tuple[object, ...]], dict[str, int]]:
+    def rows(self, avg: float, part: int) -> tuple[Iterator[tuple[object, ...]],
+                                                   Iterator[tuple[object, ...]], dict[str, int]]:
         """(``fil_postings`` rows, ``fil_thread_postings`` rows, threads holding each term),
-        impacts computed with the average passage length ``avg``."""
+        impacts computed with the average passage length ``avg``. The rows are made one
+        at a time as they are written; the postings collected are released."""
         terms = np.frombuffer(self.terms, dtype=np.int32)
         if not len(terms):
-            return [], [], {}
+            return iter(()), iter(()), {}
         counts = np.frombuffer(self.counts, dtype=np.int32)
         order = np.argsort(terms, kind="stable")  # by term, passages in ord order
         terms = terms[order]
         tfs = np.frombuffer(self.tfs, dtype=np.int32)[order]
+        self.terms, self.tfs = array("i"), array("i")
         ords = np.repeat(np.frombuffer(self.ords, dtype=np.int64).astype(np.int32),
                          counts)[order]
         codes = np.repeat(np.frombuffer(self.codes, dtype=np.int32), counts)[order]
         dls = np.repeat(np.frombuffer(self.dls, dtype=np.int32), counts)[order]
         del order
-        impacts = bm25_weights(tfs, length_norm(dls, avg))
+        impacts = bm25_weights(tfs, length_norm(dls, avg)).astype(F32)
         n_terms = len(self.ids)
         starts = np.searchsorted(terms, np.arange(n_terms + 1)).tolist()
         # thread postings: consecutive postings of one term and one thread summed
         head = np.ones(len(terms), dtype=bool)
         head[1:] = (terms[1:] != terms[:-1]) | (codes[1:] != codes[:-1])
         heads = np.flatnonzero(head)
+        del head
         t_terms, t_codes = terms[heads], codes[heads]
         t_tfs = np.add.reduceat(tfs, heads).astype(np.int32)
+        del terms, heads
         first = np.frombuffer(self.thread_codes, dtype=np.int32)
         lengths = np.frombuffer(self.thread_lengths, dtype=np.int64)
         base = int(first[0]) if len(first) else 0
@@ -206,21 +210,23 @@ class ListsBuilder:
         by_code[first - base] = lengths
         t_lengths = by_code[t_codes - base].astype(np.int32)
         t_starts = np.searchsorted(t_terms, np.arange(n_terms + 1)).tolist()
-        rows: list[tuple[object, ...]] = []
-        thread_rows: list[tuple[object, ...]] = []
-        tdf: dict[str, int] = {}
-        b_ords, b_codes, b_imp = ords.tobytes(), codes.tobytes(), impacts.astype(F32).tobytes()
-        b_tfs, b_dls = tfs.tobytes(), dls.tobytes()
-        b_tcodes, b_ttfs, b_tlen = t_codes.tobytes(), t_tfs.tobytes(), t_lengths.tobytes()
-        for term, tid in self.ids.items():
-            s, e = starts[tid] * 4, starts[tid + 1] * 4
-            rows.append((term, part, avg, (e - s) // 4, b_ords[s:e], b_codes[s:e],
-                         b_imp[s:e], b_tfs[s:e], b_dls[s:e]))
-            s, e = t_starts[tid] * 4, t_starts[tid + 1] * 4
-            thread_rows.append((term, part, (e - s) // 4, b_tcodes[s:e], b_ttfs[s:e],
-                                b_tlen[s:e]))
-            tdf[term] = (e - s) // 4
-        return rows, thread_rows, tdf
+        del t_terms
+        names = list(self.ids)
+        tdf = {term: t_starts[tid + 1] - t_starts[tid] for tid, term in enumerate(names)}
+
+        def postings() -> Iterator[tuple[object, ...]]:
+            for tid, term in enumerate(names):
+                s, e = starts[tid], starts[tid + 1]
+                yield (term, part, avg, e - s, ords[s:e].tobytes(), codes[s:e].tobytes(),
+                       impacts[s:e].tobytes(), tfs[s:e].tobytes(), dls[s:e].tobytes())
+
+        def thread_postings() -> Iterator[tuple[object, ...]]:
+            for tid, term in enumerate(names):
+                s, e = t_starts[tid], t_starts[tid + 1]
+                yield (term, part, e - s, t_codes[s:e].tobytes(), t_tfs[s:e].tobytes(),
+                       t_lengths[s:e].tobytes())
+
+        return postings(), thread_postings(), tdf
 
 
 def fold(parts: Sequence[tuple[float, bytes, bytes, bytes, bytes, bytes]],

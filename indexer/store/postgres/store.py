@@ -14,31 +14,51 @@ same terms (``&``, ``|``, ``!``, ``<->`` for phrases, compounds as their parts i
 phrase OR the joined form, bounded prefixes as an OR of the index's terms), bound as a
 parameter and cast with ``::tsquery`` (see :mod:`.sql`).
 
-Same ranking
-------------
-Matching passages are scored in SQL with the same BM25 (``BM25_K1``/``BM25_B`` and idf
-of :mod:`indexer.search.ranking`, over per-passage term frequencies ``tf`` and lengths
-``dl``; document frequencies and the average length from ``fil_terms``/``fil_meta``),
-OR and AND summing the scores of the clauses that match, as the embedded store does.
-The best come ordered by score then ``ord`` (the order passages were indexed in: the
-embedded store's tie-break on document numbers); filters alone, by date (newest first,
-undated last) then ``ord``. Everything else — re-ranking, snippets, suggestions, facets
-(authors by count, then order of first appearance: ``fil_authors``), notices, the
+Same ranking, same numbers
+--------------------------
+Plans are evaluated over posting lists the index keeps packed in PostgreSQL, one row per
+term (:mod:`.lists`: every posting's passage ``ord``, thread code and BM25 weight, plus
+term frequency and length to recompute it when the average length has moved), read
+whole in the search's snapshot and combined with numpy by the embedded store's own
+functions (:mod:`..scoring`): the same BM25 (``BM25_K1``/``BM25_B`` and idf of
+:mod:`indexer.search.ranking`, statistics from ``fil_terms``/``fil_meta``), OR, AND,
+coordination, exclusions, in the same float32 arithmetic, so the scores are the embedded
+store's to the bit, the best come in the same order (score, then ``ord``: the order
+passages were indexed in, the embedded store's tie-break on document numbers), and
+totals and thread totals are exact. Phrases: the candidates holding every word (the best
+PHRASE_CHECK_LIMIT, as the embedded store) are checked by PostgreSQL on their
+``tsvector`` positions (``tsv @@ 'a' <-> 'b'``). Field filters and facets read
+per-passage columns (kind, day, author) kept packed beside the lists (``fil_columns``,
+cached per process: a part never changes once written). Whole-thread scores
+(``thread_scores``) are computed from per-term thread postings (``fil_thread_postings``:
+summed term frequencies and thread lengths), over every thread holding a query term:
+exact, as the embedded store's. Only two searches still run in SQL (``tsv @@ tsquery``
+over the GIN index, BM25 in float8: scores agree to about 6 digits): filters alone
+(newest first: date descending, undated last, then ``ord``) and ``thread:`` (one
+thread's passages). Everything else — re-ranking, snippets, suggestions, notices, the
 any-word fallback — is the pipeline's (:mod:`indexer.search.pipeline`).
 tests/test_postgres.py checks that both stores return the same hits, in the same order,
-on the seed and PIAF threads. (It scores in float8 where the embedded store uses
-float32; and its phrases are always checked exactly, where the embedded store checks
-the best PHRASE_CHECK_LIMIT.)
+with the same totals and facets, grouped by passage and by thread, on the seed and PIAF
+threads, and the same answer to every question the pipeline asks a store.
+
+Why lists: scoring every match in SQL costs a row visit, a ``tsvector`` check and
+``jsonb`` lookups per passage, and a question ORed over ten words matches half the
+passages: 1.1 s p50 and 12 of 100 questions at the 2 s limit at 300k passages, against
+tens of milliseconds now (README, *Scale, and when to use PostgreSQL*).
 
 Schema (one database; built by :mod:`.build`, swapped in atomically; changed in place
 by :mod:`.update`)::
 
     fil_meta     (generation, threads, passages, total_length, avg_length, terms,
-                  built_at, seconds, shards,
-                  format, version, max_ord, updated_at)       -- format 2 (build.FORMAT)
+                  built_at, seconds, shards, format, version, max_ord, updated_at,
+                  max_code, dead bytea)      -- format 3 (build.FORMAT); dead: the codes
+                                             -- of threads removed since the lists' fold
     fil_threads  (id text PRIMARY KEY, title, url, author, date, data text,  -- thread JSON
-                  digest bytea, passages integer)     -- records.thread_hash, passage count
-    fil_terms    (term text COLLATE "C" PRIMARY KEY, df integer)             -- the lexicon
+                  digest bytea, passages integer,     -- records.thread_hash, passage count
+                  code integer UNIQUE, length bigint, -- index order; sum of passage lengths
+                  title_terms text)                   -- the title's analysed terms
+    fil_terms    (term text COLLATE "C" PRIMARY KEY, df integer, tdf integer)  -- passages
+                                                      -- and threads holding each term
     fil_authors  (key text PRIMARY KEY, code integer, name text)   -- author facet order
     fil_passages (ord bigint, thread_id, kind, position, author, author_key, date,
                   date_key bigint, title, content text, dl integer, tf jsonb,
@@ -46,16 +66,20 @@ by :mod:`.update`)::
       GIN (tsv); btree (author_key), (thread_id, kind, position), (date_key), (ord),
       (born) WHERE born > 0, (died) WHERE died IS NOT NULL
     fil_versions (version bigint PRIMARY KEY, committed_at timestamptz)  -- for the purge
+    fil_postings, fil_thread_postings, fil_columns      -- the packed lists (see .lists)
 
 Updates (``update``, ``delete``, ``optimize``; see :mod:`.update`) change rows in one
 transaction under the rebuild lock, keep every statistic exact, and bump
 ``fil_meta.version``; each search keeps the passages of the version its snapshot of
 ``fil_meta`` shows (``born <= V AND (died IS NULL OR died > V)``), so it sees an update
-whole or not at all, on one server or several.
+whole or not at all, on one server or several. The lists, on the coordinator, are read
+in the same snapshot. An index of an older format is neither searched nor updated: the
+error says to rebuild it.
 
-Filters are SQL conditions: ``author:`` -> ``author_key = $1``, ``kind:`` -> ``kind``,
+Filters in SQL are conditions: ``author:`` -> ``author_key = $1``, ``kind:`` -> ``kind``,
 ``thread:`` -> ``thread_id``, ``after:``/``before:`` -> ``date_key >= $1`` /
-``date_key <= $2`` (date keys: YYYYMMDDhhmmss, 0 without a date).
+``date_key <= $2`` (date keys: YYYYMMDDhhmmss, 0 without a date); over the lists, the
+same rules on the columns (days: the date key's YYYYMMDD).
 
 Scale-out: passages partitioned by thread over several servers
 ----------------------------------------------------------------
@@ -97,10 +121,13 @@ prunes to. ``fil_generations`` logs the generations that may have partitions on 
 shards, so that replaced or abandoned ones are dropped there (and only those: several
 coordinators may share a shard database).
 
-Queries run unchanged on the coordinator. The match (``tsv @@ $1::tsquery``) and the
-filters are built-in operators that ``postgres_fdw`` ships to the shard, which uses its
-own GIN index and returns only the narrow columns the score needs; the partitions are
-scanned concurrently (``async_capable``); ``thread:`` prunes to one partition. Shard URLs
+Queries run unchanged on the coordinator. Matching reads the posting lists, which stay
+on the coordinator; the passages shown (texts, positions, phrase checks) are read by
+``ord`` (and thread id, which prunes to one partition) from the partitions. The SQL
+match (``tsv @@ $1::tsquery``) and the filters are built-in operators that
+``postgres_fdw`` ships to the shard, which uses its own GIN index and returns only the
+narrow columns the score needs; the partitions are scanned concurrently
+(``async_capable``); ``thread:`` prunes to one partition. Shard URLs
 must be reachable from the coordinator server as written (and from the machine that
 rebuilds); as a non-superuser, the shard URL needs a password (``postgres_fdw`` rule) and
 ``postgres_fdw`` must already be installed.
@@ -457,7 +484,8 @@ class PostgresStore:
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE c.relkind = 'r' AND n.nspname = current_schema() "
                 "AND (c.relname = ANY(%s) OR c.relname LIKE %s)",
-                (["fil_meta", "fil_threads", "fil_passages", "fil_terms"],
+                (["fil_meta", "fil_threads", "fil_passages", "fil_terms", "fil_authors",
+                  "fil_versions", "fil_postings", "fil_thread_postings", "fil_columns"],
                  f"fil\\_passages\\_{gen}\\_p%")).fetchone()[0]
         location = self.location + (f" (+{nshards} shards)" if nshards else "")
         st = IndexStats(location, threads, passages, terms, int(size), built_at,
