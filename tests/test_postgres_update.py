@@ -221,6 +221,34 @@ def test_updates_give_the_results_of_a_rebuild_and_of_the_embedded_store(
             s.close()
 
 
+def test_merged_list_parts_keep_the_results(pg_server: PgServer, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Updates merge a term's list parts once there are MAX_PARTS (2 here): results stay
+    those of the embedded store, and no term keeps more parts than that."""
+    monkeypatch.setattr(pg_update, "MAX_PARTS", 2)
+    threads = seed_threads()
+    rng = random.Random(11)
+    ops = [(rng.choice(["update", "change", "change", "delete"]), rng.randrange(len(threads)))
+           for _ in range(16)]
+    pg = postgres(pg_server.new_database("fil_upd_merge"), shards=[])
+    pg.rebuild(threads[:5])
+    build_index(threads[:5], tmp_path / "emb")
+    emb = embedded(tmp_path / "emb")
+    try:
+        current = {t.id: t for t in threads[:5]}
+        apply(ops, threads, [pg, emb], current, [t.id for t in threads[:5]])
+        with psycopg.connect(pg.store.url) as conn:  # type: ignore[attr-defined]
+            most = conn.execute(
+                "SELECT max(n) FROM (SELECT count(*) AS n FROM fil_postings WHERE part > 0 "
+                "GROUP BY term UNION ALL SELECT count(*) FROM fil_thread_postings "
+                "WHERE part > 0 GROUP BY term) c").fetchone()[0]
+        assert most <= 2
+        assert_same_as_embedded(pg, emb)
+    finally:
+        pg.close()
+        emb.close()
+
+
 def test_thread_rows_keep_the_digest_updates_compare() -> None:
     for t in seed_threads()[:5]:
         assert thread_row(t, [], 0)[6] == thread_hash(t)

@@ -90,7 +90,7 @@ _EMPTY: Result = (_EMPTY_IDS, _EMPTY_W)
 
 
 def create_statements(suffix: str = "") -> list[str]:
-    """CREATE TABLE statements of the two list tables (``suffix``: ``_new`` in a rebuild).
+    """CREATE TABLE statements of the list tables (``suffix``: ``_new`` in a rebuild).
 
     The arrays are stored out of line without compression (``EXTERNAL``): packed numbers
     barely compress, and reading them back should cost no decompression.
@@ -182,6 +182,10 @@ class ListsBuilder:
         terms = np.frombuffer(self.terms, dtype=np.int32)
         if not len(terms):
             return iter(()), iter(()), {}
+        # (native int32 arrays: written with tobytes, read as little-endian "<i4"; the
+        # array module and numpy agree on a little-endian machine, and refuse others)
+        if np.little_endian is False:  # pragma: no cover - no such machine in sight
+            raise ValueError("the posting lists are written on little-endian machines")
         counts = np.frombuffer(self.counts, dtype=np.int32)
         order = np.argsort(terms, kind="stable")  # by term, passages in ord order
         terms = terms[order]

@@ -27,8 +27,10 @@ it longer makes the update fail with RebuildLockedError: try again later). Insid
    ``version = V+1``, ``max_ord``, ``max_code`` and the codes of the threads removed
    (``dead``); ``fil_versions`` when V+1 was committed.
 5. The posting lists (:mod:`.lists`) get part V+1: the new passages' postings and thread
-   postings, one row per term; the removed threads' postings stay until ``optimize``
-   folds every term's parts into one, and readers drop them meanwhile (``dead``).
+   postings, one row per term (a term with MAX_PARTS parts from updates has them merged
+   into that one), and the new passages' columns; the removed threads' postings stay
+   until ``optimize`` folds every term's parts into one, and readers drop them meanwhile
+   (``dead``).
 
 Only row-level locks are taken (ROW EXCLUSIVE on the tables): searches never wait for
 an update. A search's snapshot (REPEATABLE READ) sees ``fil_meta`` at some version V and
@@ -105,6 +107,9 @@ UPDATE_LOCK_WAIT = 30.0
 #: Dead passages are deleted once the version that removed them is this old (seconds):
 #: no search transaction lasts that long (each is bounded by its deadline).
 PURGE_AFTER = 600.0
+#: An update merges the parts updates wrote for a term into one once there are this many
+#: (a search reads one row per part of each of its terms).
+MAX_PARTS = 16
 #: Tables that VACUUM (ANALYZE) in ``optimize`` (the passages' partitions apart).
 VACUUMED = ("fil_meta", "fil_threads", "fil_terms", "fil_authors", "fil_versions",
             POSTINGS, THREAD_POSTINGS)
@@ -349,6 +354,35 @@ class Updater:
             conn.execute(f"INSERT INTO {table} SELECT * FROM {table}_fold")
         conn.execute("UPDATE fil_meta SET dead = ''")
 
+    def merge_parts(self, conn: psycopg.Connection[Any], terms: list[str], part: int,
+                    dead: np.ndarray, avg: float) -> None:
+        """Merge the parts updates wrote for some terms into one (``part``), for each term
+        that has MAX_PARTS of them: a term's list stays a few rows to read however many
+        updates touched it (``optimize`` folds them all into part 0)."""
+        for table in (POSTINGS, THREAD_POSTINGS):
+            many = [r[0] for r in conn.execute(
+                f"SELECT term FROM {table} WHERE term = ANY(%s) AND part > 0 "
+                "GROUP BY term HAVING count(*) >= %s", (terms, MAX_PARTS)).fetchall()]
+            if not many:
+                continue
+            columns = ("a0, ords, codes, impacts, tfs, dls" if table == POSTINGS
+                       else "codes, tfs, lengths")
+            parts: dict[str, list[tuple[Any, ...]]] = {t: [] for t in many}
+            for row in conn.execute(
+                    f"DELETE FROM {table} WHERE term = ANY(%s) AND part > 0 "
+                    f"RETURNING term, part, {columns}", (many,), binary=True).fetchall():
+                parts[row[0]].append(row)
+            rows = []
+            for term, found in parts.items():
+                found.sort(key=lambda r: r[1])  # by part: ords (and codes) ascending
+                folded = (fold([r[2:] for r in found], dead, avg) if table == POSTINGS
+                          else fold_threads([r[2:] for r in found], dead))
+                if folded is not None:
+                    n, arrays = folded
+                    rows.append((term, part, avg, n, *arrays) if table == POSTINGS
+                                else (term, part, n, *arrays))
+            write_lists(conn, *((rows, []) if table == POSTINGS else ([], rows)))
+
     def _apply(self, conn: psycopg.Connection[Any], meta: dict[str, Any],
                gone: dict[str, tuple[int, int]], fresh: list[Thread],
                progress: Callable[[int], None] | None, report: UpdateReport) -> None:
@@ -396,14 +430,15 @@ class Updater:
         list_rows, thread_list_rows, tdf = lists.rows(avg, new_version)
         write_lists(conn, list_rows, thread_list_rows,
                     columns=lists.columns_row(new_version, authors))
+        dead = unpack(meta_bytes(meta.get("dead")))
+        if gone:
+            dead = np.union1d(dead, np.array([c for _, c in gone.values()], dtype=np.int32))
+        self.merge_parts(conn, list(tdf), new_version, dead, avg)
         for term, n in lexemes.items():
             stats.df[term] = stats.df.get(term, 0) - n
         for term, n in threads_lost.items():
             tdf[term] = tdf.get(term, 0) - n
         terms = int(meta["terms"]) + self._change_terms(conn, stats.df, tdf)
-        dead = unpack(meta_bytes(meta.get("dead")))
-        if gone:
-            dead = np.union1d(dead, np.array([c for _, c in gone.values()], dtype=np.int32))
         conn.execute(
             "UPDATE fil_meta SET threads = %s, passages = %s, total_length = %s, "
             "avg_length = %s, terms = %s, version = %s, max_ord = %s, updated_at = %s, "
