@@ -169,7 +169,8 @@ def passage_rows(t: Thread, stats: Stats, first_ord: int, born: int = 0,
     chain, its ``tsvector`` literal, length and term frequencies above 1; ords from
     ``first_ord`` on; every term of a passage adds 1 to its document frequency, new
     authors get the next code (order of first appearance). With ``lists``, every
-    posting is collected there too, for the thread numbered ``code``.
+    posting is collected there instead, for the thread numbered ``code``, and the
+    document frequencies are ``lists.df()``.
     """
     ana = analyzer()
     df = stats.df
@@ -188,17 +189,18 @@ def passage_rows(t: Thread, stats: Stats, first_ord: int, born: int = 0,
         for k, v in pos.items():
             if len(k) > 511 and not lexeme_ok(k):
                 continue
-            df[k] = df.get(k, 0) + 1
             f = len(v)
             if f > 1:
                 tf[k] = f
-            if add_term is not None:
+            if add_term is not None:  # document frequencies: counted by lists.df()
                 tid = ids.get(k)
                 if tid is None:
                     tid = ids[k] = len(ids)
                 add_term(tid)
                 add_tf(f)  # type: ignore[misc]
                 n += 1
+            else:
+                df[k] = df.get(k, 0) + 1
         thread_length += length
         stats.total_length += length
         akey = author_key(_clean(p.author))
@@ -431,10 +433,12 @@ class Builder:
                 sql.SQL(", ").join(map(sql.Identifier, THREAD_NAMES)))) as copy:
             for row in thread_rows:
                 copy.write_row(row)
-        posting_rows, thread_posting_rows, tdf = lists.rows(stats.avg_length(), 0)
         del thread_rows
-        write_lists(conn, posting_rows, thread_posting_rows, "_new", lists.columns_row(0))
-        del posting_rows, thread_posting_rows
+        stats.df = lists.df()
+        made = lists.rows(stats.avg_length(), 0)
+        write_lists(conn, made.postings, made.thread_postings, "_new", lists.columns_row(0))
+        tdf = made.tdf
+        del made
         with _copy(conn, sql.SQL("COPY fil_terms_new (term, df, tdf) FROM STDIN")) as copy:
             for term, n in stats.df.items():
                 copy.write_row((term, n, tdf.get(term, 0)))
@@ -549,7 +553,8 @@ def write_lists(conn: psycopg.Connection[Any], rows: Iterable[tuple[object, ...]
                 thread_rows: Iterable[tuple[object, ...]], suffix: str = "",
                 columns: tuple[object, ...] | None = None) -> None:
     """COPY (binary) posting list rows into ``fil_postings`` and ``fil_thread_postings``,
-    and a part of the passages' columns into ``fil_columns``."""
+    and a part of the passages' columns into ``fil_columns``, in that order (``rows``
+    consumed first: see :class:`.lists.ListRows`)."""
     for table, names, types, items in ((POSTINGS, POSTING_NAMES, POSTING_TYPES, rows),
                                        (THREAD_POSTINGS, THREAD_POSTING_NAMES,
                                         THREAD_POSTING_TYPES, thread_rows),

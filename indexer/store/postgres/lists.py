@@ -174,63 +174,85 @@ class ListsBuilder:
         self.thread_codes.append(code)
         self.thread_lengths.append(length)
 
-    def rows(self, avg: float, part: int) -> tuple[Iterator[tuple[object, ...]],
-                                                   Iterator[tuple[object, ...]], dict[str, int]]:
-        """(``fil_postings`` rows, ``fil_thread_postings`` rows, threads holding each term),
-        impacts computed with the average passage length ``avg``. The rows are made one
-        at a time as they are written; the postings collected are released."""
-        terms = np.frombuffer(self.terms, dtype=np.int32)
-        if not len(terms):
-            return iter(()), iter(()), {}
-        # (native int32 arrays: written with tobytes, read as little-endian "<i4"; the
-        # array module and numpy agree on a little-endian machine, and refuse others)
-        if np.little_endian is False:  # pragma: no cover - no such machine in sight
+    def df(self) -> dict[str, int]:
+        """How many of the passages collected hold each term."""
+        counts = np.bincount(np.frombuffer(self.terms, dtype=np.int32),
+                             minlength=len(self.ids)).tolist()
+        return dict(zip(self.ids, counts, strict=True))
+
+    def rows(self, avg: float, part: int) -> ListRows:
+        """The list rows of the passages collected, part ``part``, impacts computed with
+        the average passage length ``avg`` (see :class:`ListRows`)."""
+        return ListRows(self, avg, part)
+
+
+class ListRows:
+    """The rows of ``fil_postings`` (``postings``: made block by block of terms as they
+    are consumed) and of ``fil_thread_postings`` (``thread_postings``), with how many
+    threads hold each term (``tdf``); the last two are complete once ``postings`` has
+    been consumed."""
+
+    BLOCK = 1 << 20  # postings gathered at a time
+
+    def __init__(self, lists: ListsBuilder, avg: float, part: int) -> None:
+        self.lists = lists
+        self.avg = avg
+        self.part = part
+        self.thread_postings: list[tuple[object, ...]] = []
+        self.tdf: dict[str, int] = {}
+        self.postings = self._postings()
+
+    def _postings(self) -> Iterator[tuple[object, ...]]:
+        lists, part, avg = self.lists, self.part, self.avg
+        # (native int32 arrays: written with tobytes, read back as little-endian "<i4")
+        if not np.little_endian:  # pragma: no cover - no such machine in sight
             raise ValueError("the posting lists are written on little-endian machines")
-        counts = np.frombuffer(self.counts, dtype=np.int32)
-        order = np.argsort(terms, kind="stable")  # by term, passages in ord order
-        terms = terms[order]
-        tfs = np.frombuffer(self.tfs, dtype=np.int32)[order]
-        self.terms, self.tfs = array("i"), array("i")
-        ords = np.repeat(np.frombuffer(self.ords, dtype=np.int64).astype(np.int32),
-                         counts)[order]
-        codes = np.repeat(np.frombuffer(self.codes, dtype=np.int32), counts)[order]
-        dls = np.repeat(np.frombuffer(self.dls, dtype=np.int32), counts)[order]
-        del order
-        impacts = bm25_weights(tfs, length_norm(dls, avg)).astype(F32)
-        n_terms = len(self.ids)
-        starts = np.searchsorted(terms, np.arange(n_terms + 1)).tolist()
-        # thread postings: consecutive postings of one term and one thread summed
-        head = np.ones(len(terms), dtype=bool)
-        head[1:] = (terms[1:] != terms[:-1]) | (codes[1:] != codes[:-1])
-        heads = np.flatnonzero(head)
-        del head
-        t_terms, t_codes = terms[heads], codes[heads]
-        t_tfs = np.add.reduceat(tfs, heads).astype(np.int32)
-        del terms, heads
-        first = np.frombuffer(self.thread_codes, dtype=np.int32)
-        lengths = np.frombuffer(self.thread_lengths, dtype=np.int64)
+        terms = np.frombuffer(lists.terms, dtype=np.int32)
+        if not len(terms):
+            return
+        names = list(lists.ids)
+        counts = np.frombuffer(lists.counts, dtype=np.int32)
+        passage = np.repeat(np.arange(len(counts), dtype=np.int32), counts)  # of each posting
+        p_ords = np.frombuffer(lists.ords, dtype=np.int64).astype(np.int32)
+        p_codes = np.frombuffer(lists.codes, dtype=np.int32)
+        p_dls = np.frombuffer(lists.dls, dtype=np.int32)
+        tfs_all = np.frombuffer(lists.tfs, dtype=np.int32)
+        first = np.frombuffer(lists.thread_codes, dtype=np.int32)
         base = int(first[0]) if len(first) else 0
         by_code = np.zeros(int(first[-1]) - base + 1 if len(first) else 0, dtype=np.int64)
-        by_code[first - base] = lengths
-        t_lengths = by_code[t_codes - base].astype(np.int32)
-        t_starts = np.searchsorted(t_terms, np.arange(n_terms + 1)).tolist()
-        del t_terms
-        names = list(self.ids)
-        tdf = {term: t_starts[tid + 1] - t_starts[tid] for tid, term in enumerate(names)}
-
-        def postings() -> Iterator[tuple[object, ...]]:
-            for tid, term in enumerate(names):
-                s, e = starts[tid], starts[tid + 1]
+        by_code[first - base] = np.frombuffer(lists.thread_lengths, dtype=np.int64)
+        order = np.argsort(terms, kind="stable")  # by term, passages in ord order
+        starts = np.zeros(len(names) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=len(names)), out=starts[1:])
+        a = 0
+        while a < len(names):  # a block of whole terms, about BLOCK postings
+            b = int(np.searchsorted(starts, starts[a] + self.BLOCK, side="right")) - 1
+            b = min(max(b, a + 1), len(names))
+            s0, e0 = int(starts[a]), int(starts[b])
+            idx = order[s0:e0]
+            pidx = passage[idx]
+            ords, codes, dls, tfs = p_ords[pidx], p_codes[pidx], p_dls[pidx], tfs_all[idx]
+            impacts = bm25_weights(tfs, length_norm(dls, avg)).astype(F32)
+            term_of = terms[idx]
+            head = np.ones(len(idx), dtype=bool)
+            head[1:] = (term_of[1:] != term_of[:-1]) | (codes[1:] != codes[:-1])
+            heads = np.flatnonzero(head)
+            t_codes = codes[heads]
+            t_tfs = np.add.reduceat(tfs, heads).astype(np.int32)
+            t_lengths = by_code[t_codes - base].astype(np.int32)
+            t_starts = np.searchsorted(term_of[heads], np.arange(a, b + 1)).tolist()
+            local = (starts[a:b + 1] - s0).tolist()
+            for i, tid in enumerate(range(a, b)):
+                term = names[tid]
+                s, e = local[i], local[i + 1]
                 yield (term, part, avg, e - s, ords[s:e].tobytes(), codes[s:e].tobytes(),
                        impacts[s:e].tobytes(), tfs[s:e].tobytes(), dls[s:e].tobytes())
-
-        def thread_postings() -> Iterator[tuple[object, ...]]:
-            for tid, term in enumerate(names):
-                s, e = t_starts[tid], t_starts[tid + 1]
-                yield (term, part, e - s, t_codes[s:e].tobytes(), t_tfs[s:e].tobytes(),
-                       t_lengths[s:e].tobytes())
-
-        return postings(), thread_postings(), tdf
+                ts, te = t_starts[i], t_starts[i + 1]
+                self.thread_postings.append((term, part, te - ts, t_codes[ts:te].tobytes(),
+                                             t_tfs[ts:te].tobytes(),
+                                             t_lengths[ts:te].tobytes()))
+                self.tdf[term] = te - ts
+            a = b
 
 
 def fold(parts: Sequence[tuple[float, bytes, bytes, bytes, bytes, bytes]],

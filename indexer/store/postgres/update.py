@@ -427,9 +427,11 @@ class Updater:
         passages = int(meta["passages"]) - removed + stats.passages
         total_length = int(meta["total_length"]) - removed_length + stats.total_length
         avg = avg_length(total_length, passages)
-        list_rows, thread_list_rows, tdf = lists.rows(avg, new_version)
-        write_lists(conn, list_rows, thread_list_rows,
+        stats.df = lists.df()
+        made = lists.rows(avg, new_version)
+        write_lists(conn, made.postings, made.thread_postings,
                     columns=lists.columns_row(new_version, authors))
+        tdf = made.tdf
         dead = unpack(meta_bytes(meta.get("dead")))
         if gone:
             dead = np.union1d(dead, np.array([c for _, c in gone.values()], dtype=np.int32))
