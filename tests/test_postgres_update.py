@@ -382,7 +382,7 @@ def test_what_a_failed_cross_server_commit_leaves_is_invisible_then_repaired(
                 "RETURNING ord", (version + 1,)).fetchall()
             conn.execute(
                 f"INSERT INTO {part} SELECT ord + 100000, thread_id, kind, position, author, "
-                "author_key, date, date_key, title, 'fantome village', 2, NULL, "
+                "author_key, date, date_key, title, 'fantome village', 2, "
                 f"%s::tsvector, %s, NULL FROM {part} LIMIT 3",
                 (tsvector_literal(analyzer().positions("fantome village")), version + 1))
         assert len(killed) == 5

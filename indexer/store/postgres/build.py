@@ -2,11 +2,11 @@
 
 Every passage goes through the project's French chain here (:func:`passage_rows`, which
 updates (:mod:`.update`) share: ``analyzer().positions``),
-and is stored as a ``tsvector`` literal with positions, plus what BM25 needs: its
-length in terms (``dl``) and the term frequencies above 1 (``tf``). The
-collection statistics (document frequency of every term, and how many threads hold it;
-total length) are counted on the way and stored in ``fil_terms`` and ``fil_meta``: they
-are global, whatever the number of servers the passages are spread over. Every term's
+and is stored as a ``tsvector`` literal with positions (phrases are checked on them)
+and its length in terms (``dl``). The collection statistics (document frequency of
+every term, and how many threads hold it; total length) are counted on the way and
+stored in ``fil_terms`` and ``fil_meta``: they are global, whatever the number of
+servers the passages are spread over. Every term's
 postings are also collected and written packed, per term, into ``fil_postings`` and
 ``fil_thread_postings`` on the coordinator: the lists searches are evaluated over (see
 :mod:`.lists`). Threads are numbered in index order (``fil_threads.code``) and keep
@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -105,17 +104,16 @@ PASSAGE_COLUMNS = """
     title text NOT NULL,
     content text NOT NULL,
     dl integer NOT NULL,
-    tf jsonb,
     tsv tsvector NOT NULL,
     born bigint NOT NULL DEFAULT 0,
     died bigint
 """
 PASSAGE_NAMES = ("ord", "thread_id", "kind", "position", "author", "author_key", "date",
-                 "date_key", "title", "content", "dl", "tf", "tsv", "born", "died")
+                 "date_key", "title", "content", "dl", "tsv", "born", "died")
 #: ``born``/``died``: the index version that added / removed a passage (see
 #: :mod:`.update`); the partial indexes find the few rows that updates touched.
-PASSAGE_INDEXES = {"tsv": "USING gin (tsv)", "author": "(author_key)",
-                   "place": "(thread_id, kind, position)", "date_key": "(date_key)", "ord": "(ord)",
+PASSAGE_INDEXES = {"tsv": "USING gin (tsv)", "place": "(thread_id, kind, position)",
+                   "ord": "(ord)",
                    "born": "(born) WHERE born > 0", "died": "(died) WHERE died IS NOT NULL"}
 THREAD_NAMES = ("id", "title", "url", "author", "date", "data", "digest", "passages",
                 "code", "length", "title_terms")
@@ -166,7 +164,7 @@ def passage_rows(t: Thread, stats: Stats, first_ord: int, born: int = 0,
     """The ``fil_passages`` rows (PASSAGE_NAMES) of one thread, counted into ``stats``.
 
     Rebuilds and updates both make their rows here: each passage analysed by the French
-    chain, its ``tsvector`` literal, length and term frequencies above 1; ords from
+    chain, its ``tsvector`` literal and length; ords from
     ``first_ord`` on; every term of a passage adds 1 to its document frequency, new
     authors get the next code (order of first appearance). With ``lists``, every
     posting is collected there instead, for the thread numbered ``code``, and the
@@ -184,14 +182,11 @@ def passage_rows(t: Thread, stats: Stats, first_ord: int, born: int = 0,
         text = _clean(p.text) or ""
         pos = ana.positions(text)
         length = sum(len(v) for v in pos.values())
-        tf = {}
         n = 0
         for k, v in pos.items():
             if len(k) > 511 and not lexeme_ok(k):
                 continue
             f = len(v)
-            if f > 1:
-                tf[k] = f
             if add_term is not None:  # document frequencies: counted by lists.df()
                 tid = ids.get(k)
                 if tid is None:
@@ -208,15 +203,13 @@ def passage_rows(t: Thread, stats: Stats, first_ord: int, born: int = 0,
             authors[akey] = (len(authors), _clean(p.author) or akey)
         stamp = date_key(p.date)
         if lists is not None:
-            lists.passage(first_ord + len(rows), code, length, n, p.kind == COMMENT,
-                          stamp // 1_000_000, authors[akey][0] if akey else -1)
+            lists.passage(first_ord + len(rows), code, length, n, p.kind == COMMENT, stamp,
+                          authors[akey][0] if akey else -1)
         rows.append((
             first_ord + len(rows), _clean(p.thread_id), p.kind, p.position,
             _clean(p.author), akey or None,
             _clean(p.date), stamp, _clean(p.thread_title),
-            text, length,
-            json.dumps(tf, ensure_ascii=False) if tf else None,
-            tsvector_literal(pos), born, None))
+            text, length, tsvector_literal(pos), born, None))
     stats.passages += len(rows)
     if lists is not None:
         lists.thread(code, thread_length)
@@ -436,7 +429,8 @@ class Builder:
         del thread_rows
         stats.df = lists.df()
         made = lists.rows(stats.avg_length(), 0)
-        write_lists(conn, made.postings, made.thread_postings, "_new", lists.columns_row(0))
+        write_lists(conn, made.postings, made.thread_postings, "_new",
+                    lists.columns_row(0, written=0))
         tdf = made.tdf
         del made
         with _copy(conn, sql.SQL("COPY fil_terms_new (term, df, tdf) FROM STDIN")) as copy:

@@ -21,8 +21,8 @@ Tables (on the coordinator, whatever the number of shards)::
                          PRIMARY KEY (term, part)
     fil_thread_postings (term text COLLATE "C", part bigint, n integer,
                          codes bytea, tfs bytea, lengths bytea)   PRIMARY KEY (term, part)
-    fil_columns         (part bigint PRIMARY KEY, first_ord bigint, n integer,
-                         kinds bytea, days bytea, authors bytea)
+    fil_columns         (part bigint PRIMARY KEY, written bigint, first_ord bigint,
+                         n integer, kinds bytea, stamps bytea, authors bytea, codes bytea)
 
 Each ``bytea`` is a little-endian array of ``n`` values (int32, impacts float32), one value
 per posting, ordered by passage ``ord`` (by thread code in ``fil_thread_postings``):
@@ -32,10 +32,12 @@ the term frequency and the passage length. Thread postings hold one posting per 
 holding the term: its code, the summed term frequency and the thread's length (the sum
 of its passages' lengths), from which whole-thread BM25 is computed for any k1 and b.
 ``fil_columns`` holds, for the ``n`` passages numbered from ``first_ord`` on, what field
-filters and facets read (the embedded store's per-passage columns): kind (int8, 1 for a
-comment), day (int32 YYYYMMDD, 0 without a date) and author (int32 ``fil_authors.code``,
--1 without one). A part of it never changes once written, so a process keeps the parts
-it has read (:class:`ColumnCache`).
+filters, facets and the newest-first listing read (the embedded store's per-passage
+columns): kind (int8, 1 for a comment), date key (int64 YYYYMMDDhhmmss, 0 without a
+date), author (int32 ``fil_authors.code``, -1 without one) and thread code (int32, -1
+once ``optimize`` has found the thread removed). A part is identified by ``(part,
+written)``: ``written`` changes whenever its row is rewritten, so a process keeps the
+parts it has read, as its searches' snapshots see them (:class:`ColumnCache`).
 
 Part 0 holds what the rebuild (or the last ``optimize``: lists only) wrote; part V what
 update V added (its new passages; replaced threads get new codes). Threads an update removed keep
@@ -77,8 +79,9 @@ POSTING_TYPES = ("text", "int8", "float8", "int4", "bytea", "bytea", "bytea", "b
 THREAD_POSTING_NAMES = ("term", "part", "n", "codes", "tfs", "lengths")
 THREAD_POSTING_TYPES = ("text", "int8", "int4", "bytea", "bytea", "bytea")
 COLUMNS = "fil_columns"
-COLUMN_NAMES = ("part", "first_ord", "n", "kinds", "days", "authors")
-COLUMN_TYPES = ("int8", "int8", "int4", "bytea", "bytea", "bytea")
+COLUMN_NAMES = ("part", "written", "first_ord", "n", "kinds", "stamps", "authors", "codes")
+COLUMN_TYPES = ("int8", "int8", "int8", "int4", "bytea", "bytea", "bytea", "bytea")
+I64 = np.dtype("<i8")
 I8 = np.dtype("i1")
 I32 = np.dtype("<i4")
 F32 = np.dtype("<f4")
@@ -102,11 +105,12 @@ def create_statements(suffix: str = "") -> list[str]:
         f'CREATE TABLE {THREAD_POSTINGS}{suffix} (term text COLLATE "C" NOT NULL, '
         "part bigint NOT NULL, n integer NOT NULL, codes bytea NOT NULL, tfs bytea NOT NULL, "
         "lengths bytea NOT NULL)",
-        f"CREATE TABLE {COLUMNS}{suffix} (part bigint NOT NULL, first_ord bigint NOT NULL, "
-        "n integer NOT NULL, kinds bytea NOT NULL, days bytea NOT NULL, authors bytea NOT NULL)"]
+        f"CREATE TABLE {COLUMNS}{suffix} (part bigint NOT NULL, written bigint NOT NULL, "
+        "first_ord bigint NOT NULL, n integer NOT NULL, kinds bytea NOT NULL, "
+        "stamps bytea NOT NULL, authors bytea NOT NULL, codes bytea NOT NULL)"]
     for table, cols in ((POSTINGS, ("ords", "codes", "impacts", "tfs", "dls")),
                         (THREAD_POSTINGS, ("codes", "tfs", "lengths")),
-                        (COLUMNS, ("kinds", "days", "authors"))):
+                        (COLUMNS, ("kinds", "stamps", "authors", "codes"))):
         out.append(f"ALTER TABLE {table}{suffix} " + ", ".join(
             f"ALTER COLUMN {c} SET STORAGE EXTERNAL" for c in cols))
     return out
@@ -138,13 +142,13 @@ class ListsBuilder:
         self.dls = array("i")
         self.codes = array("i")
         self.kinds = array("b")
-        self.days = array("i")
+        self.stamps = array("q")
         self.authors = array("i")  # author codes of the rows' Stats (-1: none)
         self.thread_codes = array("i")  # per thread
         self.thread_lengths = array("q")
 
     def passage(self, ord_: int, code: int, dl: int, postings: int, comment: bool = False,
-                day: int = 0, author: int = -1) -> None:
+                stamp: int = 0, author: int = -1) -> None:
         """One passage's row was made: its ``postings`` terms were appended."""
         if ord_ > MAX_ORD:
             raise ValueError(f"passage number {ord_} does not fit the posting lists")
@@ -153,10 +157,10 @@ class ListsBuilder:
         self.dls.append(dl)
         self.codes.append(code)
         self.kinds.append(1 if comment else 0)
-        self.days.append(day)
+        self.stamps.append(stamp)
         self.authors.append(author)
 
-    def columns_row(self, part: int, authors: np.ndarray | None = None
+    def columns_row(self, part: int, written: int, authors: np.ndarray | None = None
                     ) -> tuple[object, ...] | None:
         """The ``fil_columns`` row of the passages collected (their ords are consecutive);
         ``authors`` maps the collected author codes to the index's (None: the same)."""
@@ -165,9 +169,10 @@ class ListsBuilder:
         codes = np.frombuffer(self.authors, dtype=np.int32)
         if authors is not None and len(authors) and len(codes):
             codes = np.where(codes >= 0, authors[np.maximum(codes, 0)], -1)
-        return (part, int(self.ords[0]), len(self.ords),
+        return (part, written, int(self.ords[0]), len(self.ords),
                 np.frombuffer(self.kinds, dtype=np.int8).tobytes(),
-                pack(np.frombuffer(self.days, dtype=np.int32)), pack(codes))
+                pack(np.frombuffer(self.stamps, dtype=np.int64), I64), pack(codes),
+                pack(np.frombuffer(self.codes, dtype=np.int32)))
 
     def thread(self, code: int, length: int) -> None:
         """One thread's passages were made: its code and length (sum of passage lengths)."""
@@ -410,52 +415,85 @@ class ColumnPart:
 
     first_ord: int
     kinds: np.ndarray
-    days: np.ndarray
+    stamps: np.ndarray
     authors: np.ndarray
+    codes: np.ndarray
 
 
 class ColumnCache:
-    """The ``fil_columns`` parts a process has read, per index generation (a part never
-    changes once written; a rebuild makes a new generation). Thread-safe."""
+    """The ``fil_columns`` parts a process has read, by index generation and ``(part,
+    written)`` (what a given row holds never changes; a rewrite changes ``written``; a
+    rebuild makes a new generation), and the last columns assembled from them.
+    Thread-safe."""
 
-    def __init__(self, generations: int = 2) -> None:
+    def __init__(self, generations: int = 2, assembled: int = 2) -> None:
         self.generations = generations
-        self._parts: dict[str, dict[int, ColumnPart]] = {}
+        self.keep_assembled = assembled
+        self._parts: dict[str, dict[tuple[int, int], ColumnPart]] = {}
+        self._assembled: dict[tuple[object, ...], Columns] = {}
         self._lock = threading.Lock()
 
-    def columns(self, fetch: Fetch, generation: str, n_docs: int) -> Columns:
-        """Every passage's columns, read once per part (``n_docs``: one more than the
-        highest ord)."""
+    def columns(self, fetch: Fetch, generation: str) -> Columns:
+        """Every passage's columns as the caller's snapshot sees them: one query, which
+        reads only the parts this process does not hold yet."""
         with self._lock:
-            parts = dict(self._parts.get(generation, {}))
-        for part, first, kinds, days, authors in fetch(
-                f"SELECT part, first_ord, kinds, days, authors FROM {COLUMNS} "
-                "WHERE NOT (part = ANY(%s))", (list(parts),)):
-            parts[int(part)] = ColumnPart(int(first), unpack(kinds, I8),  # type: ignore[arg-type]
-                                          unpack(days), unpack(authors))  # type: ignore[arg-type]
+            known = dict(self._parts.get(generation, {}))
+        keys = list(known)
+        rows = fetch(
+            f"SELECT c.part, c.written, c.first_ord, "
+            f"CASE WHEN k.part IS NULL THEN c.kinds END, "
+            f"CASE WHEN k.part IS NULL THEN c.stamps END, "
+            f"CASE WHEN k.part IS NULL THEN c.authors END, "
+            f"CASE WHEN k.part IS NULL THEN c.codes END FROM {COLUMNS} c "
+            "LEFT JOIN unnest(%s::bigint[], %s::bigint[]) AS k(part, written) "
+            "ON k.part = c.part AND k.written = c.written ORDER BY c.part",
+            ([k[0] for k in keys], [k[1] for k in keys]))
+        mine: list[tuple[int, int]] = []
+        for part, written, first, kinds, stamps, authors, codes in rows:
+            key = (int(part), int(written))  # type: ignore[call-overload]
+            mine.append(key)
+            if key not in known:
+                known[key] = ColumnPart(int(first), unpack(kinds, I8),  # type: ignore[call-overload,arg-type]
+                                        unpack(stamps, I64), unpack(authors),  # type: ignore[arg-type]
+                                        unpack(codes))  # type: ignore[arg-type]
+        assembled_key = (generation, *mine)
         with self._lock:
-            known = self._parts.setdefault(generation, {})
-            known.update(parts)
+            parts = self._parts.setdefault(generation, {})
+            parts.update(known)
+            for key in [k for k in parts if k[0] in {m[0] for m in mine} and k not in mine]:
+                del parts[key]  # an older version of a part this snapshot saw anew
             while len(self._parts) > self.generations:
                 del self._parts[next(iter(self._parts))]
-        return Columns(parts.values(), n_docs)
+            found = self._assembled.get(assembled_key)
+        if found is None:
+            found = Columns([known[k] for k in mine])
+            with self._lock:
+                self._assembled[assembled_key] = found
+                while len(self._assembled) > self.keep_assembled:
+                    del self._assembled[next(iter(self._assembled))]
+        return found
 
 
 class Columns:
-    """Per-passage columns over every ord (``kinds``, ``days``, ``authors``), for filters
-    and facets over the passages a plan matched."""
+    """Per-passage columns over every ord: ``kinds``, ``stamps``, ``authors`` and thread
+    ``codes`` (-1 where no passage is known), for filters, facets and listings."""
 
-    def __init__(self, parts: Iterable[ColumnPart], n_docs: int) -> None:
-        self.kinds = np.zeros(n_docs, dtype=np.int8)
-        self.days = np.zeros(n_docs, dtype=np.int32)
-        self.authors = np.full(n_docs, -1, dtype=np.int32)
+    def __init__(self, parts: Iterable[ColumnPart]) -> None:
+        parts = list(parts)
+        n = max((p.first_ord + len(p.kinds) for p in parts), default=0)
+        self.kinds = np.zeros(n, dtype=np.int8)
+        self.stamps = np.zeros(n, dtype=np.int64)
+        self.authors = np.full(n, -1, dtype=np.int32)
+        self.codes = np.full(n, -1, dtype=np.int32)
         for p in parts:
-            end = min(p.first_ord + len(p.kinds), n_docs)
-            if end > p.first_ord:
-                n = end - p.first_ord
-                self.kinds[p.first_ord:end] = p.kinds[:n]
-                self.days[p.first_ord:end] = p.days[:n]
-                self.authors[p.first_ord:end] = p.authors[:n]
+            end = p.first_ord + len(p.kinds)
+            self.kinds[p.first_ord:end] = p.kinds
+            self.stamps[p.first_ord:end] = p.stamps
+            self.authors[p.first_ord:end] = p.authors
+            self.codes[p.first_ord:end] = p.codes
+
+    def __len__(self) -> int:
+        return len(self.codes)
 
 
 # -- evaluating ------------------------------------------------------------------------------

@@ -186,7 +186,7 @@ from ...errors import (
 )
 from ...ingest.model import Thread, day_bounds
 from ...search.deadline import Deadline, DeadlineExceeded
-from ...search.plan import AndNot, Filters, Plan, plan_terms
+from ...search.plan import Filters, Plan, plan_terms
 from ...search.store import Facets, Key, Matches, PassageRecord, ThreadScores
 from ...search.suggest import levenshtein
 from ..base import BuildReport, IndexStats, UpdateReport
@@ -221,7 +221,7 @@ from .lists import (
     thread_scores,
     unpack,
 )
-from .sql import MAX_POSITION, MAX_POSITIONS, Emitter, lexeme_ok, quote_lexeme
+from .sql import MAX_POSITION, MAX_POSITIONS, lexeme_ok, quote_lexeme
 from .update import UPDATE_LOCK_WAIT, Updater, meta_bytes
 
 KINDS = ("post", "comment")  # facet order
@@ -669,70 +669,29 @@ class PostgresSnapshot:
         return out
 
     # -- matching ------------------------------------------------------------------------
-    def _emitter(self, *plans: Plan | None) -> Emitter:
-        terms = [t for p in plans for t in plan_terms(p)]
-        return Emitter(self.doc_freqs(terms), self.n_docs, self.avg_length)
-
-    def _where(self, em: Emitter, plan: Plan | None, exclude: Plan | None,
-               filters: Filters) -> tuple[list[str], list[object]] | None:
-        """WHERE conditions and their parameters; None when nothing can match."""
-        where, params = _filter_sql(filters)
-        self._visible(where, params)
-        if plan is not None:
-            q = plan if exclude is None else AndNot(plan, exclude)
-            tsq = em.tsquery(q)
-            if tsq is None:
-                return None
-            where.insert(0, "p.tsv @@ %s::tsquery")
-            params.insert(0, tsq)
-        elif exclude is not None:
-            tsq = em.tsquery(exclude)
-            if tsq is not None:
-                where.append("NOT (p.tsv @@ %s::tsquery)")
-                params.append(tsq)
-        return where, params
-
     def _visible(self, where: list[str], params: list[object]) -> None:
         """The condition that keeps the passages of this snapshot's version (see .update)."""
-        if self.version is not None:
-            where.append("p.born <= %s AND (p.died IS NULL OR p.died > %s)")
-            params += [self.version, self.version]
+        where.append("p.born <= %s AND (p.died IS NULL OR p.died > %s)")
+        params += [self.version, self.version]
 
     def match(self, plan: Plan | None, exclude: Plan | None, filters: Filters, k: int,
               deadline: Deadline) -> Matches:
-        if _by_lists(plan, filters):
-            return self._match_lists(plan, exclude, filters, k)  # type: ignore[arg-type]
-        return self._match_sql(plan, exclude, filters, k)
-
-    def _match_sql(self, plan: Plan | None, exclude: Plan | None, filters: Filters,
-                   k: int) -> Matches:
-        """The SQL path (field filters, or filters alone): every match scored in SQL."""
-        em = self._emitter(plan, exclude)
-        built = self._where(em, plan, exclude, filters)
-        if built is None:
-            return Matches(total_threads=0)
-        where, wparams = built
-        sparams: list[object] = []
-        if plan is not None:
-            q = plan if exclude is None else AndNot(plan, exclude)
-            score, order = em.score(q, sparams), "m.score DESC, m.ord"
+        found = self._evaluate(plan, exclude, filters)
+        ids, ws, codes = found.ids, found.scores, found.codes
+        out = Matches(total=int(len(ids)), exact=found.exact and not found.timed_out,
+                      timed_out=found.timed_out, total_threads=count_distinct(codes))
+        if not len(ids):
+            return out
+        if plan is None:  # filters alone: newest first, undated last, then index order
+            stamps = self.columns().stamps[ids]
+            best = np.lexsort((ids, -stamps))[:k]
         else:
-            score, order = "0::float8", "m.date_key DESC, m.ord"
-        # OFFSET 0: the scores are computed once, in the subquery (by parallel workers
-        # when the planner uses them), and only narrow rows reach the sort
-        rows = self._execute(
-            "WITH m AS MATERIALIZED ("
-            f"SELECT p.ord, p.thread_id, p.date_key, {score} AS score "
-            f"FROM fil_passages p WHERE {' AND '.join(where) or 'true'} OFFSET 0) "
-            "SELECT m.ord, m.thread_id, m.score, "
-            "(SELECT count(*) FROM m), (SELECT count(DISTINCT thread_id) FROM m) "
-            f"FROM m ORDER BY {order} LIMIT %s", [*sparams, *wparams, k]).fetchall()
-        if not rows:
-            return Matches(total_threads=0)
-        out = Matches(total=int(rows[0][3]), total_threads=int(rows[0][4]))
-        for o, tid, sc, _, _ in rows:
-            out.keys.append((o, tid))
-            out.scores.append(float(sc))
+            best = best_positions(ids, ws, k)
+        names = self._thread_ids(codes[best].tolist())
+        for i in best.tolist():
+            tid = names[int(codes[i])]
+            out.keys.append((int(ids[i]), tid))
+            out.scores.append(float(ws[i]))
             out.threads.append(tid)
         return out
 
@@ -768,9 +727,11 @@ class PostgresSnapshot:
         found = np.array(sorted(r[0] for r in rows), dtype=np.int64)
         return np.isin(ids, found, assume_unique=True)
 
-    def _evaluate(self, plan: Plan, exclude: Plan | None, filters: Filters) -> _Found:
-        """Every live passage matching, evaluated over the posting lists; remembered for
-        the same search's other questions (thread counts, best passages of threads)."""
+    def _evaluate(self, plan: Plan | None, exclude: Plan | None, filters: Filters) -> _Found:
+        """Every live passage matching (a plan over the posting lists, or with no plan
+        every passage of the columns), minus the exclusions, within the filters;
+        remembered for the same search's other questions (thread counts, best passages
+        of threads, facets)."""
         key = (plan, exclude, filters)
         found = self._found.get(key)
         if found is not None:
@@ -778,10 +739,19 @@ class PostgresSnapshot:
         lists = self._postings(plan_terms(plan) + plan_terms(exclude))
         ev = ListEvaluator(lists, self.n_docs, self.max_ord + 1, self._phrase_check,
                            self.deadline)
-        ids, ws = ev.eval(plan)
+        if plan is None:
+            codes = self.columns().codes
+            live = codes >= 0
+            if len(self.dead):
+                live &= ~np.isin(codes, self.dead)
+            ids = np.flatnonzero(live).astype(np.int32)
+            ws = np.zeros(len(ids), dtype=np.float32)
+        else:
+            ids, ws = ev.eval(plan)
         if exclude is not None:
             ids, ws = exclude_ids((ids, ws), ev.eval(exclude)[0])
-        codes = codes_of(lists, ids, self.max_ord + 1)
+        codes = self.columns().codes[ids] if plan is None \
+            else codes_of(lists, ids, self.max_ord + 1)
         if filters:
             keep = self._allowed(ids, codes, filters)
             ids, ws, codes = ids[keep], ws[keep], codes[keep]
@@ -789,10 +759,10 @@ class PostgresSnapshot:
         return found
 
     def columns(self) -> Columns:
-        """Every passage's kind, day and author (the store keeps the parts it read)."""
+        """Every passage's kind, date, author and thread (a process keeps the parts it
+        read)."""
         if self._cols is None:
-            self._cols = self._column_cache.columns(self._fetch, self.generation,
-                                                    self.max_ord + 1)
+            self._cols = self._column_cache.columns(self._fetch, self.generation)
         return self._cols
 
     def _allowed(self, ids: np.ndarray, codes: np.ndarray, f: Filters) -> np.ndarray:
@@ -804,11 +774,12 @@ class PostgresSnapshot:
             cols = self.columns()
             if f.kind:
                 keep &= cols.kinds[ids] == (1 if f.kind == "comment" else 0)
-            if f.after is not None:
-                keep &= cols.days[ids] >= f.after
-            if f.before is not None:
-                days = cols.days[ids]
-                keep &= (days <= f.before) & (days > 0)
+            low, high = day_bounds(f.after, f.before)
+            if low is not None:
+                keep &= cols.stamps[ids] >= low
+            if high is not None:
+                stamps = cols.stamps[ids]
+                keep &= (stamps <= high) & (stamps > 0)
             if f.author is not None or f.not_authors:
                 known = self._author_codes([*([f.author] if f.author is not None else []),
                                             *f.not_authors])
@@ -832,22 +803,6 @@ class PostgresSnapshot:
         rows = self._execute("SELECT key, code FROM fil_authors WHERE key = ANY(%s)",
                              ([k for k in keys if "\x00" not in k],)).fetchall()
         return {k: int(c) for k, c in rows}
-
-    def _match_lists(self, plan: Plan, exclude: Plan | None, filters: Filters,
-                     k: int) -> Matches:
-        found = self._evaluate(plan, exclude, filters)
-        ids, ws, codes = found.ids, found.scores, found.codes
-        out = Matches(total=int(len(ids)), exact=found.exact and not found.timed_out,
-                      timed_out=found.timed_out,
-                      total_threads=count_distinct(codes))
-        best = best_positions(ids, ws, k) if len(ids) else np.empty(0, dtype=np.int64)
-        names = self._thread_ids(codes[best].tolist())
-        for i in best.tolist():
-            tid = names[int(codes[i])]
-            out.keys.append((int(ids[i]), tid))
-            out.scores.append(float(ws[i]))
-            out.threads.append(tid)
-        return out
 
     def _thread_ids(self, codes: Sequence[int]) -> dict[int, str]:
         """Thread ids of some codes (looked up once per snapshot)."""
@@ -883,45 +838,20 @@ class PostgresSnapshot:
         wanted = self._thread_codes(threads)
         if not wanted:
             return out
-        if _by_lists(plan, filters):
-            found = self._evaluate(plan, exclude, filters)
-            ids, ws, codes = found.ids, found.scores, found.codes
-            inside = np.flatnonzero(np.isin(codes, np.array(list(wanted.values()),
-                                                            dtype=np.int32)))
-            order = inside[np.lexsort((ids[inside], -ws[inside], codes[inside]))]
-            count: dict[int, int] = {}
-            for i in order.tolist():
-                code = int(codes[i])
-                if count.get(code, 0) >= per_thread:
-                    continue
-                count[code] = count.get(code, 0) + 1
-                tid = self._ids[code]
-                out.keys.append((int(ids[i]), tid))
-                out.scores.append(float(ws[i]))
-                out.threads.append(tid)
-            out.total = len(out.keys)
-            return out
-        em = self._emitter(plan, exclude)
-        built = self._where(em, plan, exclude, filters)
-        if built is None:
-            return out
-        where, wparams = built
-        sparams: list[object] = []
-        q = plan if exclude is None else AndNot(plan, exclude)
-        score = em.score(q, sparams)
-        rows = self._execute(
-            "SELECT m.ord, m.thread_id, m.score FROM (SELECT p.ord, p.thread_id, "
-            f"{score} AS score FROM fil_passages p WHERE {' AND '.join(where)} "
-            "AND p.thread_id = ANY(%s) OFFSET 0) m", [*sparams, *wparams, list(wanted)]
-        ).fetchall()
-        rows.sort(key=lambda r: (wanted[r[1]], -r[2], r[0]))  # thread order, then as match
-        count_by: dict[str, int] = {}
-        for o, tid, sc in rows:
-            if count_by.get(tid, 0) >= per_thread:
+        found = self._evaluate(plan, exclude, filters)
+        ids, ws, codes = found.ids, found.scores, found.codes
+        inside = np.flatnonzero(np.isin(codes, np.array(list(wanted.values()),
+                                                        dtype=np.int32)))
+        order = inside[np.lexsort((ids[inside], -ws[inside], codes[inside]))]
+        count: dict[int, int] = {}
+        for i in order.tolist():  # by thread (index order), then as match orders them
+            code = int(codes[i])
+            if count.get(code, 0) >= per_thread:
                 continue
-            count_by[tid] = count_by.get(tid, 0) + 1
-            out.keys.append((o, tid))
-            out.scores.append(float(sc))
+            count[code] = count.get(code, 0) + 1
+            tid = self._ids[code]
+            out.keys.append((int(ids[i]), tid))
+            out.scores.append(float(ws[i]))
             out.threads.append(tid)
         out.total = len(out.keys)
         return out
@@ -929,25 +859,12 @@ class PostgresSnapshot:
     def thread_match_counts(self, plan: Plan | None, exclude: Plan | None, filters: Filters,
                             threads: Sequence[str]) -> dict[str, int]:
         out = {t: 0 for t in threads}
-        if plan is not None and _by_lists(plan, filters):
-            wanted = self._thread_codes(threads)
-            codes = self._evaluate(plan, exclude, filters).codes
-            if wanted and len(codes):
-                counts = np.bincount(codes, minlength=max(wanted.values()) + 1)
-                for tid, code in wanted.items():
-                    out[tid] = int(counts[code]) if code < len(counts) else 0
-            return out
-        em = self._emitter(plan, exclude)
-        built = self._where(em, plan, exclude, filters)
-        if built is None:
-            return out
-        where, params = built
-        rows = self._execute(
-            "SELECT p.thread_id, count(*) FROM fil_passages p "
-            f"WHERE {' AND '.join(where)} AND p.thread_id = ANY(%s) GROUP BY p.thread_id",
-            [*params, [t for t in threads if isinstance(t, str)]]).fetchall()
-        for tid, n in rows:
-            out[tid] = int(n)
+        wanted = self._thread_codes(threads)
+        codes = self._evaluate(plan, exclude, filters).codes
+        if wanted and len(codes):
+            counts = np.bincount(codes[codes >= 0], minlength=max(wanted.values()) + 1)
+            for tid, code in wanted.items():
+                out[tid] = int(counts[code]) if code < len(counts) else 0
         return out
 
     def thread_stats(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
@@ -1030,42 +947,20 @@ class PostgresSnapshot:
     def facets(self, plan: Plan | None, exclude: Plan | None, filters: Filters,
                limit: int) -> Facets:
         out = Facets()
-        if _by_lists(plan, filters):
-            ids = self._evaluate(plan, exclude, filters).ids  # type: ignore[arg-type]
-            if not len(ids):
-                return out
-            cols = self.columns()
-            kinds = np.bincount(cols.kinds[ids], minlength=2)
-            out.kinds = {k: int(n) for k, n in zip(KINDS, kinds, strict=False) if n}
-            codes = cols.authors[ids]
-            codes = codes[codes >= 0]
-            if len(codes):
-                counts = np.bincount(codes)
-                order = np.argsort(-counts, kind="stable")[:limit]
-                order = [int(c) for c in order if counts[c]]
-                names = dict(self._execute("SELECT code, name FROM fil_authors "
-                                           "WHERE code = ANY(%s)", (order,)).fetchall())
-                out.authors = [(names[c], int(counts[c])) for c in order]
+        ids = self._evaluate(plan, exclude, filters).ids
+        if not len(ids):
             return out
-        em = self._emitter(plan, exclude)
-        built = self._where(em, plan, exclude, filters)
-        if built is None:
-            return out
-        where, params = built
-        rows = self._execute(
-            f"WITH g AS (SELECT p.kind, p.author_key, count(*) AS n FROM fil_passages p "
-            f"WHERE {' AND '.join(where) or 'true'} GROUP BY p.kind, p.author_key) "
-            "SELECT g.kind, a.code, a.name, g.n FROM g "
-            "LEFT JOIN fil_authors a ON a.key = g.author_key", params).fetchall()
-        kinds: dict[str, int] = {}
-        authors: dict[int, list[Any]] = {}
-        for kind, code, name, n in rows:
-            kinds[kind] = kinds.get(kind, 0) + n
-            if code is not None:
-                authors.setdefault(code, [name, 0])[1] += n
-        out.kinds = {k: kinds[k] for k in KINDS if kinds.get(k)}
-        ranked = sorted(authors.items(), key=lambda item: (-item[1][1], item[0]))
-        out.authors = [(name, n) for _, (name, n) in ranked[:limit]]
+        cols = self.columns()
+        kinds = np.bincount(cols.kinds[ids], minlength=2)
+        out.kinds = {k: int(n) for k, n in zip(KINDS, kinds, strict=False) if n}
+        codes = cols.authors[ids]
+        codes = codes[codes >= 0]
+        if len(codes):  # by count, then order of first appearance (the code)
+            counts = np.bincount(codes)
+            order = [int(c) for c in np.argsort(-counts, kind="stable")[:limit] if counts[c]]
+            names = dict(self._execute("SELECT code, name FROM fil_authors "
+                                       "WHERE code = ANY(%s::integer[])", (order,)).fetchall())
+            out.authors = [(names[c], int(counts[c])) for c in order]
         return out
 
     def sample_texts(self, term: str, n: int) -> list[str]:
@@ -1077,42 +972,6 @@ class PostgresSnapshot:
         rows = self._execute("SELECT p.content FROM fil_passages p WHERE p.ord = ANY(%s) "
                              "ORDER BY p.ord", (ords,)).fetchall()
         return [text for (text,) in rows]
-
-
-def _by_lists(plan: Plan | None, filters: Filters) -> bool:
-    """Whether a match is evaluated over the posting lists (any plan, filters included)
-    rather than in SQL: filters alone (no plan) list the newest passages through the
-    date index, and ``thread:`` reads one thread's passages through its index."""
-    return plan is not None and filters.thread is None
-
-
-def _filter_sql(f: Filters) -> tuple[list[str], list[object]]:
-    """Field filters as SQL conditions (they narrow, they don't score)."""
-    where: list[str] = []
-    params: list[object] = []
-    if f.author is not None:
-        where.append("p.author_key = %s")
-        params.append(f.author)
-    if f.not_authors:
-        where.append("(p.author_key IS NULL OR NOT (p.author_key = ANY(%s)))")
-        params.append(list(f.not_authors))
-    if f.kind:
-        where.append("p.kind = %s")
-        params.append(f.kind)
-    if f.thread is not None:
-        where.append("p.thread_id = %s")
-        params.append(f.thread)
-    if f.not_threads:
-        where.append("NOT (p.thread_id = ANY(%s))")
-        params.append(list(f.not_threads))
-    low, high = day_bounds(f.after, f.before)
-    if low is not None:
-        where.append("p.date_key >= %s")
-        params.append(low)
-    if high is not None:
-        where.append("p.date_key <= %s AND p.date_key > 0")
-        params.append(high)
-    return where, params
 
 
 def _next_prefix(prefix: str) -> str:

@@ -92,6 +92,7 @@ from .build import (
 )
 from .connections import BUILD_OPTIONS, with_defaults
 from .lists import (
+    COLUMNS,
     I32,
     POSTINGS,
     THREAD_POSTINGS,
@@ -316,9 +317,10 @@ class Updater:
 
     def fold(self, conn: psycopg.Connection[Any], meta: dict[str, Any]) -> None:
         """Fold every term's posting list parts into one (part 0), without the removed
-        threads' postings and with impacts for the current average length; nothing to do
-        when the lists are already so. Streamed term by term through temporary tables;
-        readers keep seeing the old rows until commit."""
+        threads' postings and with impacts for the current average length, and mark the
+        removed threads' passages in the columns (code -1; ``written`` 2V+1 where updates
+        write 2V); nothing to do when the lists are already so. Streamed term by term
+        through temporary tables; readers keep seeing the old rows until commit."""
         avg = float(meta["avg_length"] or 1.0)
         dead = unpack(meta_bytes(meta.get("dead")))
         stale = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {POSTINGS} "
@@ -352,6 +354,16 @@ class Updater:
                         parts.append(row[1:])
             conn.execute(f"DELETE FROM {table}")
             conn.execute(f"INSERT INTO {table} SELECT * FROM {table}_fold")
+        if len(dead):  # the removed threads' passages leave the columns too
+            for part, codes in conn.execute(f"SELECT part, codes FROM {COLUMNS}",
+                                            binary=True).fetchall():
+                found = unpack(codes)
+                gone = np.isin(found, dead)
+                if gone.any():
+                    conn.execute(f"UPDATE {COLUMNS} SET codes = %s, written = %s "
+                                 "WHERE part = %s",
+                                 (pack(np.where(gone, -1, found)),
+                                  2 * int(meta["version"]) + 1, part))
         conn.execute("UPDATE fil_meta SET dead = ''")
 
     def merge_parts(self, conn: psycopg.Connection[Any], terms: list[str], part: int,
@@ -430,7 +442,7 @@ class Updater:
         stats.df = lists.df()
         made = lists.rows(avg, new_version)
         write_lists(conn, made.postings, made.thread_postings,
-                    columns=lists.columns_row(new_version, authors))
+                    columns=lists.columns_row(new_version, 2 * new_version, authors))
         tdf = made.tdf
         dead = unpack(meta_bytes(meta.get("dead")))
         if gone:
