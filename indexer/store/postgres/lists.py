@@ -3,8 +3,8 @@ store's arithmetic.
 
 Why lists, and not SQL over the passages: scoring in SQL costs a row visit, a ``tsvector``
 check and ``jsonb`` lookups per matching passage, and a question ORed over ten words
-matches half the passages (measured at 300k passages: p50 1.1 s, 12 of 100 questions at
-the 2 s limit). Here every term of the index has its postings packed as arrays in one
+matches half the passages (measured at 300k passages: p50 0.7-1.1 s, up to 12 of 100
+questions at the 2 s limit). Here every term of the index has its postings packed as arrays in one
 row (per *part*, below); a search reads the rows of its terms (a few hundred kilobytes
 to a few megabytes, one index lookup each) and evaluates the plan with numpy, with the
 functions the embedded store uses (:mod:`..scoring`): same float32 arithmetic, same
@@ -39,10 +39,11 @@ once ``optimize`` has found the thread removed). A part is identified by ``(part
 written)``: ``written`` changes whenever its row is rewritten, so a process keeps the
 parts it has read, as its searches' snapshots see them (:class:`ColumnCache`).
 
-Part 0 holds what the rebuild (or the last ``optimize``: lists only) wrote; part V what
-update V added (its new passages; replaced threads get new codes). Threads an update removed keep
-their postings until ``optimize`` folds the parts, but their codes are listed in
-``fil_meta.dead``, and readers drop them. Impacts written with another average length
+Part 0 holds what the rebuild (or, for the lists, the last ``optimize``) wrote; part V
+what update V added (its new passages; replaced threads get new codes; an update merges
+a term's parts once it has 16). Threads an update removed keep their postings until
+``optimize`` folds the parts (and marks them in the columns), but their codes are listed
+in ``fil_meta.dead``, and readers drop them. Impacts written with another average length
 than the index's current one are recomputed from ``tfs`` and ``dls`` (as the embedded
 store recomputes old segments' impacts). All of it is read in the search's snapshot
 (one REPEATABLE READ transaction on the coordinator), so a search sees an update whole.

@@ -1,4 +1,4 @@
-"""The PostgreSQL store: answers the search pipeline's questions with PostgreSQL full-text search.
+"""The PostgreSQL store: answers the search pipeline's questions from an index kept in PostgreSQL.
 
 Chosen with ``FIL_BACKEND=postgres`` and ``FIL_DATABASE_URL=postgresql://user@host:port/db``
 (CLI: ``--backend postgres --database-url URL``). The pipeline, the web app and the JSON
@@ -8,11 +8,10 @@ Same analysis
 -------------
 PostgreSQL's own parsers and dictionaries are never used. Passages are analysed in
 Python by the project's French chain (:func:`indexer.analysis.analyzer`) and stored as
-``tsvector`` literals with positions (``'deb':3,8 'tres':1``, cast with ``::tsvector``);
-queries are parsed by :mod:`indexer.search.query` and written as ``tsquery`` text over the
-same terms (``&``, ``|``, ``!``, ``<->`` for phrases, compounds as their parts in a
-phrase OR the joined form, bounded prefixes as an OR of the index's terms), bound as a
-parameter and cast with ``::tsquery`` (see :mod:`.sql`).
+``tsvector`` literals with positions (``'deb':3,8 'tres':1``, cast with ``::tsvector``),
+and their terms into posting lists; queries are parsed by :mod:`indexer.search.query`
+into plans over the same terms (:mod:`indexer.search.plan`); a phrase's positions are
+checked with a ``tsquery`` of its terms (``'haut' <-> 'deb'``, see :mod:`.sql`).
 
 Same ranking, same numbers
 --------------------------
@@ -27,24 +26,25 @@ store's to the bit, the best come in the same order (score, then ``ord``: the or
 passages were indexed in, the embedded store's tie-break on document numbers), and
 totals and thread totals are exact. Phrases: the candidates holding every word (the best
 PHRASE_CHECK_LIMIT, as the embedded store) are checked by PostgreSQL on their
-``tsvector`` positions (``tsv @@ 'a' <-> 'b'``). Field filters and facets read
-per-passage columns (kind, day, author) kept packed beside the lists (``fil_columns``,
-cached per process: a part never changes once written). Whole-thread scores
-(``thread_scores``) are computed from per-term thread postings (``fil_thread_postings``:
-summed term frequencies and thread lengths), over every thread holding a query term:
-exact, as the embedded store's. Only two searches still run in SQL (``tsv @@ tsquery``
-over the GIN index, BM25 in float8: scores agree to about 6 digits): filters alone
-(newest first: date descending, undated last, then ``ord``) and ``thread:`` (one
-thread's passages). Everything else — re-ranking, snippets, suggestions, notices, the
-any-word fallback — is the pipeline's (:mod:`indexer.search.pipeline`).
+``tsvector`` positions (``tsv @@ 'a' <-> 'b'``). Field filters, facets and filters alone
+(newest first: date descending, undated last, then ``ord``) read per-passage columns
+(kind, date key, author, thread) kept packed beside the lists (``fil_columns``, cached
+per process). Whole-thread scores (``thread_scores``) are computed from per-term thread
+postings (``fil_thread_postings``: summed term frequencies and thread lengths), over
+every thread holding a query term: exact, as the embedded store's (a few hundred
+kilobytes read for a ten-word question at 300k passages). Everything else —
+re-ranking, snippets, suggestions, notices, the any-word fallback — is the pipeline's
+(:mod:`indexer.search.pipeline`).
 tests/test_postgres.py checks that both stores return the same hits, in the same order,
 with the same totals and facets, grouped by passage and by thread, on the seed and PIAF
 threads, and the same answer to every question the pipeline asks a store.
 
-Why lists: scoring every match in SQL costs a row visit, a ``tsvector`` check and
-``jsonb`` lookups per passage, and a question ORed over ten words matches half the
-passages: 1.1 s p50 and 12 of 100 questions at the 2 s limit at 300k passages, against
-tens of milliseconds now (README, *Scale, and when to use PostgreSQL*).
+Why lists: this store used to match and score in SQL (``tsv @@ tsquery`` over the GIN
+index, BM25 as a SQL expression over a ``jsonb`` of term frequencies), which costs a row
+visit, a ``tsvector`` check and ``jsonb`` lookups per matching passage; a question ORed
+over ten words matches half the passages: 0.7-1.1 s p50 and up to 12 of 100 questions at
+the 2 s limit at 300k passages, against tens of milliseconds now (README, *Scale, and
+when to use PostgreSQL*).
 
 Schema (one database; built by :mod:`.build`, swapped in atomically; changed in place
 by :mod:`.update`)::
@@ -61,9 +61,9 @@ by :mod:`.update`)::
                                                       -- and threads holding each term
     fil_authors  (key text PRIMARY KEY, code integer, name text)   -- author facet order
     fil_passages (ord bigint, thread_id, kind, position, author, author_key, date,
-                  date_key bigint, title, content text, dl integer, tf jsonb,
+                  date_key bigint, title, content text, dl integer,
                   tsv tsvector, born bigint, died bigint)  -- versions that added/removed it
-      GIN (tsv); btree (author_key), (thread_id, kind, position), (date_key), (ord),
+      GIN (tsv); btree (thread_id, kind, position), (ord),
       (born) WHERE born > 0, (died) WHERE died IS NOT NULL
     fil_versions (version bigint PRIMARY KEY, committed_at timestamptz)  -- for the purge
     fil_postings, fil_thread_postings, fil_columns      -- the packed lists (see .lists)
@@ -76,10 +76,10 @@ whole or not at all, on one server or several. The lists, on the coordinator, ar
 in the same snapshot. An index of an older format is neither searched nor updated: the
 error says to rebuild it.
 
-Filters in SQL are conditions: ``author:`` -> ``author_key = $1``, ``kind:`` -> ``kind``,
-``thread:`` -> ``thread_id``, ``after:``/``before:`` -> ``date_key >= $1`` /
-``date_key <= $2`` (date keys: YYYYMMDDhhmmss, 0 without a date); over the lists, the
-same rules on the columns (days: the date key's YYYYMMDD).
+Filters are the embedded store's rules over the columns: ``author:`` -> the author's
+code, ``kind:``, ``thread:`` -> the thread's code, ``after:``/``before:`` -> date key
+``>= YYYYMMDD000000`` / ``<= YYYYMMDD235959`` and dated (date keys: YYYYMMDDhhmmss, 0
+without a date).
 
 Scale-out: passages partitioned by thread over several servers
 ----------------------------------------------------------------
@@ -121,13 +121,11 @@ prunes to. ``fil_generations`` logs the generations that may have partitions on 
 shards, so that replaced or abandoned ones are dropped there (and only those: several
 coordinators may share a shard database).
 
-Queries run unchanged on the coordinator. Matching reads the posting lists, which stay
-on the coordinator; the passages shown (texts, positions, phrase checks) are read by
-``ord`` (and thread id, which prunes to one partition) from the partitions. The SQL
-match (``tsv @@ $1::tsquery``) and the filters are built-in operators that
-``postgres_fdw`` ships to the shard, which uses its own GIN index and returns only the
-narrow columns the score needs; the partitions are scanned concurrently
-(``async_capable``); ``thread:`` prunes to one partition. Shard URLs
+Queries run unchanged on the coordinator. Matching reads the posting lists and columns,
+which stay on the coordinator; the passages shown (texts, positions) are read by ``ord``
+and thread id (which prunes to one partition) from the partitions, and phrase checks
+(``tsv @@ $1::tsquery``, a built-in operator that ``postgres_fdw`` ships to the shard,
+which uses its own GIN index) from all of them, scanned concurrently (``async_capable``). Shard URLs
 must be reachable from the coordinator server as written (and from the machine that
 rebuilds); as a non-superuser, the shard URL needs a password (``postgres_fdw`` rule) and
 ``postgres_fdw`` must already be installed.
