@@ -230,13 +230,24 @@ class PostgresEngine:
         from indexer.store.postgres.store import PostgresStore
 
         self._backend = Service(PostgresStore(url, shards=shards))
+        self.timed_out = 0  # searches cut short by the search time limit
 
     def rebuild(self, threads: Any) -> Any:
         """A report with ``seconds``, ``passages`` and ``threads``."""
         return self._backend.rebuild(threads)
 
     def count(self, query: str) -> int:
-        return len(self._backend.search(query, per_page=10).hits)
+        res = self._backend.search(query, per_page=10)
+        self.timed_out += any(n.code == "timed_out" for n in res.notices)
+        return len(res.hits)
+
+    def total(self, query: str) -> int:
+        """How many passages match (the results' total)."""
+        return int(self._backend.search(query, per_page=1).total)
+
+    def update(self, threads: Any) -> Any:
+        """Add or replace threads by id: a report with ``passages``."""
+        return self._backend.update(threads)
 
     def size_bytes(self) -> int:
         return int(self._backend.stats().size_bytes)

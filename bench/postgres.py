@@ -4,10 +4,13 @@ Rebuild speed (passages/s; ``read_sources`` + ``PostgresBackend.rebuild`` timed 
 Fil's rebuild, and the backend's own ``BuildReport.seconds``: analysis, COPY, indexes,
 ANALYZE, swap) and the latency of ``backend.search(q, per_page=10)`` (snippets
 included) per query kind of ``bench/queries.py`` (same seeded queries, same warm-up,
-same percentiles as ``bench/latency.py``). Optionally with the passages partitioned
-over a second server (``--shards 1``), and the Whoosh backend on the same queries for
-comparison (``--whoosh``). ``bench/run.py --postgres`` calls :func:`measure_postgres`
-in a child process for its PostgreSQL column.
+same percentiles as ``bench/latency.py``), with CPU time: this process's (the client:
+analysis, numpy, snippets) and, on a private cluster, the server's (its postmaster and
+every backend and worker, ended or not, read from ``/proc``), per rebuild and per
+query; and how many searches hit the search time limit (``timed_out``). Optionally
+with the passages partitioned over a second server (``--shards 1``), and the Whoosh
+backend on the same queries for comparison (``--whoosh``). ``bench/run.py --postgres``
+calls :func:`measure_postgres` in a child process for its PostgreSQL column.
 
 Without ``--database-url`` (or ``DATABASE_URL``), private throwaway clusters are
 started (see :mod:`indexer.pg_cluster`)::
@@ -69,13 +72,10 @@ def measure_updates(url: str, shard_urls: list[str], threads: list[Any], n: int,
                     size: int = 50, warmup: int = 3) -> dict[str, Any]:
     """Replace ``n`` threads, one per update, by ``size``-passage versions; time each until
     another connection's search finds it (and the update call alone), in milliseconds."""
-    from indexer.service import Service
-    from indexer.store.postgres.store import PostgresStore
-
     rng = random.Random(17)
     texts = [p.text for t in threads[:3000] for p in t.passages() if len(p.text) > 40]
-    writer = Service(PostgresStore(url, shards=shard_urls))
-    reader = Service(PostgresStore(url, shards=shard_urls))
+    writer = fil_adapter.PostgresEngine(url, shard_urls)
+    reader = fil_adapter.PostgresEngine(url, shard_urls)
     visible: list[float] = []
     calls: list[float] = []
     polls = 0
@@ -89,7 +89,7 @@ def measure_updates(url: str, shard_urls: list[str], threads: list[Any], n: int,
             report = writer.update([new])
             called = time.perf_counter()
             tries = 1
-            while reader.search(word, per_page=1).total < 1:
+            while reader.total(word) < 1:
                 tries += 1
             seen = time.perf_counter()
             assert report.passages == size, report
@@ -111,6 +111,25 @@ def measure_updates(url: str, shard_urls: list[str], threads: list[Any], n: int,
             "searches_until_found_max": polls}
 
 
+def server_cpu(cluster: Any) -> float | None:
+    """CPU seconds (user + system) a private cluster's server has used so far: its
+    postmaster, its live children, and the children it has reaped (None: not known)."""
+    if cluster is None or getattr(cluster, "dir", None) is None:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    try:
+        pids = cluster.pids()
+        for i, pid in enumerate(pids):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            if i == 0:  # the postmaster: its reaped children too
+                total += int(fields[13]) + int(fields[14])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / tick
+
+
 def measure_postgres(corpus: Path, measured: dict[str, list[str]],
                      warmup: dict[str, list[str]], database_url: str | None = None,
                      shards: int = 0, rebuilds: int = 1, updates: int = 0) -> dict[str, Any]:
@@ -124,23 +143,32 @@ def measure_postgres(corpus: Path, measured: dict[str, list[str]],
                            "server": "DATABASE_URL" if database_url else "TempCluster"}
     with contextlib.ExitStack() as stack:
         url = database_url
+        cluster = None
         if not url:
-            url = stack.enter_context(fil_adapter.temp_cluster()).create_database("fil_bench")
+            cluster = stack.enter_context(fil_adapter.temp_cluster())
+            url = cluster.create_database("fil_bench")
         shard_urls = [stack.enter_context(fil_adapter.temp_cluster())
                       .create_database("fil_bench_shard") for _ in range(shards)]
         backend = fil_adapter.PostgresEngine(url, shard_urls)
         stack.callback(backend.close)
         runs = []
         for _ in range(max(1, rebuilds)):
+            load = round(os.getloadavg()[0], 2)
             started = time.perf_counter()
             read = fil_adapter.read_threads([corpus])
             read_done = time.perf_counter()
+            cpu, server = time.process_time(), server_cpu(cluster)
             report = backend.rebuild(read.threads)
             done = time.perf_counter()
+            server_after = server_cpu(cluster)
             runs.append({"read_seconds": read_done - started,
                          "build_seconds": done - read_done, "seconds": done - started,
                          "backend_seconds": report.seconds, "passages": report.passages,
-                         "threads": report.threads})
+                         "threads": report.threads, "load_1m_before": load,
+                         "cpu_seconds": time.process_time() - cpu,
+                         "server_cpu_seconds": (server_after - server
+                                                if server is not None
+                                                and server_after is not None else None)})
         best = min(runs, key=lambda r: r["seconds"])
         out["rebuilds"] = runs
         out["rebuild"] = best | {"per_second": best["passages"] / best["seconds"]
@@ -148,8 +176,21 @@ def measure_postgres(corpus: Path, measured: dict[str, list[str]],
         out["passages"] = best["passages"]
         out["threads"] = best["threads"]
 
-        out["latency"] = {k: latency.measure(backend.count, measured[k], warmup[k]).as_dict()
-                          for k in measured if measured[k]}
+        out["latency"] = {}
+        for k in measured:
+            if not measured[k]:
+                continue
+            for q in warmup[k]:  # warmed up here, so that the server's CPU counts only these
+                backend.count(q)
+            backend.timed_out = 0
+            before = server_cpu(cluster)
+            lat = latency.measure(backend.count, measured[k], []).as_dict()
+            after = server_cpu(cluster)
+            lat["server_cpu_mean_ms"] = ((after - before) * 1000 / len(measured[k])
+                                         if before is not None and after is not None
+                                         else None)
+            lat["timed_out"] = backend.timed_out
+            out["latency"][k] = lat
         out["index_bytes"] = backend.size_bytes()
         if updates:
             out["update"] = measure_updates(url, shard_urls, read.threads, updates)
@@ -181,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             "rebuild_seconds": [round(r["backend_seconds"], 3) for r in pg["rebuilds"]],
             "rebuild_passages_per_second": round(
                 pg["passages"] / min(r["backend_seconds"] for r in pg["rebuilds"]), 1),
+            "rebuilds": pg["rebuilds"],
             "postgres": pg["latency"], "index_bytes": pg["index_bytes"]}
     if "update" in pg:
         out["update"] = pg["update"]

@@ -67,6 +67,17 @@ def corpus_line(s: dict[str, Any]) -> str:
 Row = tuple[str, ...]
 
 
+def _pg_cpu(d: dict[str, Any] | None, client: str, server: str, unit: str,
+            digits: int) -> str:
+    """PostgreSQL CPU: the client process's, plus the server's when it was measured."""
+    if not d or d.get(client) is None:
+        return ""
+    text = f"{d[client]:.{digits}f}{' ' + unit if unit else ''}"
+    if d.get(server) is not None:
+        text += f" + server {d[server]:.{digits}f}{' ' + unit if unit else ''}"
+    return text
+
+
 def size_rows(s: dict[str, Any], with_pg: bool) -> list[Row]:
     """(metric, Fil, FTS5, tantivy, Fil/FTS5, Fil/tantivy[, PostgreSQL, PostgreSQL/FTS5])."""
     sy = s["systems"]
@@ -93,7 +104,8 @@ def size_rows(s: dict[str, Any], with_pg: bool) -> list[Row]:
         (_rebuild_cell(pgr, mb), _ratio(pgr and pgr["seconds"], br and br["seconds"])))
     add("rebuild, CPU time (user+sys)", (_cpu_cell(fr), _cpu_cell(br), _cpu_cell(tr)),
         (_ratio(fr and fr.get("cpu_seconds"), br and br.get("cpu_seconds")),
-         _ratio(fr and fr.get("cpu_seconds"), tr and tr.get("cpu_seconds"))))
+         _ratio(fr and fr.get("cpu_seconds"), tr and tr.get("cpu_seconds"))),
+        (_pg_cpu(pgr, "cpu_seconds", "server_cpu_seconds", "s", 1), ""))
     if fast:
         f2 = fast["rebuild"]
         add("Fil rebuild with the pure-Python stemmer (fallback): wall / CPU",
@@ -149,7 +161,7 @@ def size_rows(s: dict[str, Any], with_pg: bool) -> list[Row]:
                       for x in (f, b, t)),  # type: ignore[arg-type]
                 (_ratio(f and f.get("cpu_mean_ms"), b and b.get("cpu_mean_ms")),
                  _ratio(f and f.get("cpu_mean_ms"), t and t.get("cpu_mean_ms"))),
-                (f"{p['cpu_mean_ms']:.1f}" if p and "cpu_mean_ms" in p else "", ""))
+                (_pg_cpu(p, "cpu_mean_ms", "server_cpu_mean_ms", "", 1), ""))
             http = fil.get("http", {}).get(kind)
             if http:
                 add(f"HTTP /api/search, {name}: p50/p95/p99 ms", (_pcts(http), "", ""),
@@ -160,6 +172,10 @@ def size_rows(s: dict[str, Any], with_pg: bool) -> list[Row]:
             (zero["fil"], zero["fts5"], zero["tantivy"]), ("", ""),
             (", ".join(str(pg["latency"][x]["zero_hits"]) for x in KIND_NAMES) if pg else "",
              ""))
+        if pg and all("timed_out" in pg["latency"][x] for x in KIND_NAMES):
+            add("queries cut short by the 2 s search time limit (words, phrase, question)",
+                ("", "", ""), ("", ""),
+                (", ".join(str(pg["latency"][x]["timed_out"]) for x in KIND_NAMES), ""))
         errors = {k: sum(lat[k][x]["errors"] for x in KIND_NAMES)  # type: ignore[index]
                   if lat[k] else 0 for k in ("fil", "fts5", "tantivy")}
         http_errors = sum(v["errors"] for v in fil.get("http", {}).values())
@@ -247,6 +263,8 @@ def markdown(results: dict[str, Any]) -> str:
             "ANALYZE, swap), one run, then `backend.search(q, per_page=10)` (snippets "
             "included) on the same queries and warm-up, all in one fresh child process "
             "talking to a private throwaway cluster (fsync off) or `DATABASE_URL`; index "
-            "size = the backend's `stats().size_bytes`; server memory and CPU are not "
-            "counted.")
+            "size = the backend's `stats().size_bytes` (tables, indexes and posting lists); "
+            "CPU = the child process's (`time.process_time`) + the private cluster's server "
+            "(postmaster, backends and workers, from /proc; not measured over "
+            "`DATABASE_URL`); server memory is not counted.")
     return "\n".join(lines)

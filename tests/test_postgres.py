@@ -2,7 +2,13 @@
 
 - Same analysis, same results: the seed cases, then the seed plus the PIAF threads with
   a set of queries covering the query language, compared hit for hit (thread, kind,
-  position, score, snippet), with totals, suggestions and facets.
+  position, score, snippet), with totals, suggestions and facets, grouped by passage
+  and by thread. Totals are exact on both stores (the PostgreSQL store evaluates plans
+  over whole posting lists, :mod:`indexer.store.postgres.lists`), except where the
+  embedded store's are not either (a phrase with over PHRASE_CHECK_LIMIT candidates).
+- Same answers to every question the search pipeline asks a store (:func:`replay`):
+  matches, totals, thread totals, thread statistics and scores, best passages of
+  threads, per-thread counts.
 - Scale-out: the same corpus with passages hash-partitioned by thread over two
   PostgreSQL servers (a local partition and a postgres_fdw one) gives the same hits.
 - Operations: atomic rebuilds (a failed one leaves the old index answering, readers
@@ -16,6 +22,7 @@ layout is ``FIL_TEST_SHARD_URL`` if set, else another private cluster.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -53,7 +60,9 @@ from indexer.errors import (
 )
 from indexer.ingest.model import Comment, Thread
 from indexer.ingest.parsing import read_sources
+from indexer.search.deadline import Deadline
 from indexer.search.results import SearchResults
+from indexer.search.store import Matches
 from indexer.service import Service, open_service
 from indexer.store.postgres.build import LOCK_KEY
 from indexer.store.postgres.connections import SEARCH_OPTIONS, redact, with_defaults
@@ -111,6 +120,30 @@ def tie_groups(res: SearchResults) -> list[dict[tuple[str, str, int], tuple[Any,
     return groups
 
 
+def group_list(res: SearchResults) -> list[tuple[Any, ...]]:
+    """A page grouped by thread: each thread, its best passages and how many more."""
+    return [(g.thread_id, g.thread_title, g.score, [h[:3] + h[4:] for h in hit_list(
+        SearchResults(res.query, 0, 1, 10, hits=g.hits))], g.more) for g in res.groups]
+
+
+def assert_same_groups(a: SearchResults, b: SearchResults, q: str, exact: bool) -> None:
+    """Two pages grouped by thread are the same (threads of equal scores in either order
+    unless ``exact``)."""
+    assert (a.total, a.total_threads, a.total_passages, a.total_exact) == \
+           (b.total, b.total_threads, b.total_passages, b.total_exact), q
+    x, y = group_list(a), group_list(b)
+    if exact:
+        assert x == y, q
+        return
+    assert len(x) == len(y), q
+    for gx, gy in zip(x, y, strict=True):
+        assert abs(gx[2] - gy[2]) <= SCORE_TOLERANCE, (q, gx, gy)
+    key = lambda g: (round(g[2], 3), g[0])  # noqa: E731
+    last = round(x[-1][2], 3) if x else None
+    assert sorted((key(g), g[3], g[4]) for g in x if round(g[2], 3) != last) == \
+           sorted((key(g), g[3], g[4]) for g in y if round(g[2], 3) != last), q
+
+
 def assert_same(a: SearchResults, b: SearchResults, q: str, exact: bool = True) -> None:
     """Two backends' results for one query are the same.
 
@@ -124,6 +157,9 @@ def assert_same(a: SearchResults, b: SearchResults, q: str, exact: bool = True) 
     assert (a.matched, a.suggestion, a.notices, a.terms) == \
            (b.matched, b.suggestion, b.notices, b.terms), q
     assert (a.kinds, a.authors) == (b.kinds, b.authors), q
+    if a.group == "thread":
+        assert_same_groups(a, b, q, exact)
+        return
     if exact:
         assert hit_list(a) == hit_list(b), q
         return
@@ -142,23 +178,123 @@ def assert_same(a: SearchResults, b: SearchResults, q: str, exact: bool = True) 
             assert x[key] == y[key], (q, key)  # snippet, paragraph, author, date, title
 
 
-def compare(x: Any, y: Any, queries: list[str], exact: bool = True) -> None:
-    """Two backends give the same results for every query, pages 1 and 2.
+def compare(x: Any, y: Any, queries: list[str], exact: bool = True,
+            groups: tuple[str, ...] = ("passage", "thread")) -> None:
+    """Two backends give the same results for every query, pages 1 and 2, grouped by
+    passage and by thread.
 
     A query one backend refuses (QueryError), the other refuses the same way.
     """
     assert queries
     for q in queries:
-        for page, per_page in ((1, 10), (2, 7)):
-            try:
-                expected = y.search(q, page=page, per_page=per_page, facets=True)
-            except IndexerError as exc:
-                with pytest.raises(type(exc)) as refused:
-                    x.search(q, page=page, per_page=per_page, facets=True)
-                assert str(refused.value) == str(exc), q
-                continue
-            assert_same(x.search(q, page=page, per_page=per_page, facets=True), expected,
-                        f"{q!r} page {page}", exact)
+        for group in groups:
+            for page, per_page in ((1, 10), (2, 7)):
+                try:
+                    expected = y.search(q, page=page, per_page=per_page, facets=True,
+                                        group=group)
+                except IndexerError as exc:
+                    with pytest.raises(type(exc)) as refused:
+                        x.search(q, page=page, per_page=per_page, facets=True, group=group)
+                    assert str(refused.value) == str(exc), q
+                    continue
+                assert_same(x.search(q, page=page, per_page=per_page, facets=True,
+                                     group=group), expected,
+                            f"{q!r} page {page} by {group}", exact)
+
+
+#: The questions the pipeline asks a store that :func:`replay` compares (the others are
+#: about the passages shown, compared through the results).
+REPLAYED = ("doc_count", "doc_freqs", "match", "thread_stats", "thread_scores",
+            "best_in_threads", "thread_match_counts", "facets", "expand_prefix")
+
+
+class Recorder:
+    """A snapshot that records the questions it is asked (REPLAYED ones)."""
+
+    def __init__(self, snap: Any, calls: list[tuple[str, tuple[Any, ...]]]) -> None:
+        self._snap = snap
+        self._calls = calls
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._snap, name)
+        if name not in REPLAYED:
+            return attr
+
+        def call(*args: Any) -> Any:
+            self._calls.append((name, args))
+            return attr(*args)
+        return call
+
+
+def recorded(service: Service, queries: list[str]) -> list[tuple[str, tuple[Any, ...]]]:
+    """Every REPLAYED question the pipeline asks the service's store for these queries
+    (grouped by passage and by thread, pages 1 and 3)."""
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+    store = service.store
+    plain = store.snapshot
+
+    @contextlib.contextmanager
+    def snapshot(deadline: Any) -> Iterator[Any]:
+        with plain(deadline) as snap:
+            yield Recorder(snap, calls)
+
+    store.snapshot = snapshot  # type: ignore[method-assign]
+    try:
+        for q in queries:
+            for group in ("passage", "thread"):
+                for page in (1, 3):
+                    with contextlib.suppress(IndexerError):
+                        service.search(q, page=page, group=group, facets=True)
+    finally:
+        del store.snapshot
+    return calls
+
+
+def answer(snap: Any, name: str, args: tuple[Any, ...]) -> Any:
+    """A store's answer to one question, in terms both stores share: passages by place
+    (thread, kind, position) instead of keys."""
+
+    def places(m: Matches) -> list[tuple[Any, ...]]:
+        records = snap.passages(m.keys)
+        return [(records[k].thread_id, records[k].kind, records[k].position, sc)
+                for k, sc in zip(m.keys, m.scores, strict=True)]
+
+    found = getattr(snap, name)(*args)
+    if name in ("match", "best_in_threads"):
+        return (places(found), found.total, found.exact, found.total_threads,
+                found.timed_out)
+    if name == "thread_scores":
+        return found.best, found.max, found.scores
+    if name == "facets":
+        return found.kinds, found.authors
+    return found
+
+
+def close(a: Any, b: Any) -> bool:
+    """Equal, floats within float32 precision (relative 1e-6)."""
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, int | float) and isinstance(b, int | float) and \
+            abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def replay(x: Service, y: Service, queries: list[str]) -> int:
+    """Every question the pipeline asks ``y``'s store for ``queries`` gets the same answer
+    from ``x``'s store (see :func:`answer`). Returns how many were compared."""
+    calls = recorded(y, queries)
+    assert calls
+    with x.store.snapshot(Deadline(GENEROUS_SECONDS)) as a, \
+            y.store.snapshot(Deadline(GENEROUS_SECONDS)) as b:
+        for name, args in calls:
+            if name in ("match", "best_in_threads"):
+                args = (*args[:-1], Deadline(GENEROUS_SECONDS))
+            got, expected = answer(a, name, args), answer(b, name, args)
+            assert close(got, expected), (name, args, got, expected)
+    return len(calls)
 
 
 def table_names(url: str, pattern: str) -> list[str]:
@@ -287,6 +423,13 @@ def test_corpus_results_equal_across_backends(pg_corpus: Service,
         notices = {(n.code, n.word) for n in pg_corpus.search(q).notices}
         assert notices == {(n.code, n.word) for n in whoosh_corpus.search(q).notices}
         assert (code, q) in notices
+
+
+def test_store_answers_equal_across_backends(pg_corpus: Service,
+                                             whoosh_corpus: Service) -> None:
+    """Every question asked while searching (words, phrases, filters, exclusions,
+    prefixes, questions; grouped by passage and by thread) gets the same answer."""
+    assert replay(pg_corpus, whoosh_corpus, CORPUS_QUERIES + piaf_queries(40)) > 500
 
 
 def test_stats_and_threads_match_whoosh(pg_corpus: Service,
@@ -686,6 +829,7 @@ def test_two_servers_same_results(sharded: Service, pg_corpus: Service,
     queries = CORPUS_QUERIES + piaf_queries(40)
     compare(sharded, pg_corpus, queries)
     compare(sharded, whoosh_corpus, SEED_QUERIES + piaf_queries(40), exact=False)
+    assert replay(sharded, whoosh_corpus, SEED_QUERIES + piaf_queries(20)) > 100
     for tid in (SEED_ID, "piaf-0003", "piaf-0100"):
         assert sharded.get_thread(tid) == pg_corpus.get_thread(tid)
 

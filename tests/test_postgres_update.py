@@ -2,8 +2,11 @@
 
 - Any sequence of updates and deletes gives the same hits as a full PostgreSQL rebuild
   over the final threads (same passages, scores, totals, suggestions, facet counts), the
-  same ``fil_terms`` and ``fil_meta`` statistics, and the same results as the embedded
-  store after the same sequence (facets in the same order too).
+  same ``fil_terms`` and ``fil_meta`` statistics (threads per term included), and the
+  same results as the embedded store after the same sequence (facets in the same order
+  too, grouped by passage and by thread, and the same answer to every question the
+  pipeline asks a store: thread scores over the updated posting lists included); so
+  does ``optimize``, which folds the posting lists' parts.
 - An update whose threads are unchanged writes nothing; a failed update (a source that
   raises, an error inside the transaction) changes nothing; a client killed (SIGKILL) in
   the middle of updates leaves the state before or after its last change, never between.
@@ -33,7 +36,13 @@ import psycopg
 import pytest
 from conftest import PgServer
 from helpers import GENEROUS_SECONDS, build_index, child_env, embedded, postgres, wait_until
-from test_postgres import SCORE_TOLERANCE, compare, coordinator_url, shard_url  # noqa: F401
+from test_postgres import (  # noqa: F401
+    SCORE_TOLERANCE,
+    compare,
+    coordinator_url,
+    replay,
+    shard_url,
+)
 from test_update import QUERIES, after, changed, hit_map, index_state, seed_threads
 
 from indexer.analysis import analyzer
@@ -63,7 +72,7 @@ def meta_row(url: str) -> dict[str, Any]:
 
 def terms_of(url: str) -> list[tuple[str, int]]:
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT term, df FROM fil_terms ORDER BY term").fetchall()
+        return conn.execute("SELECT term, df, tdf FROM fil_terms ORDER BY term").fetchall()
 
 
 def passage_counts(url: str) -> tuple[int, int, int]:
@@ -103,8 +112,18 @@ def assert_same_as_rebuild(updated: Service, rebuilt: Service) -> None:
         assert sorted(x.authors) == sorted(y.authors), q
 
 
+def lists_folded(url: str) -> bool:
+    """Whether every term's posting list is one part without removed threads."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT (SELECT count(*) FROM fil_postings WHERE part <> 0) + "
+            "(SELECT count(*) FROM fil_thread_postings WHERE part <> 0) = 0 "
+            "AND (SELECT dead FROM fil_meta) = ''").fetchone()[0]
+
+
 def assert_same_as_embedded(pg: Service, emb: Service) -> None:
     compare(pg, emb, MORE_QUERIES, exact=False)
+    replay(pg, emb, MORE_QUERIES)
     for q in MORE_QUERIES:
         a, b = hit_map(pg, q), hit_map(emb, q)
         assert a.keys() == b.keys(), q
@@ -192,16 +211,47 @@ def test_updates_give_the_results_of_a_rebuild_and_of_the_embedded_store(
         for t in threads:
             if t.id not in current:
                 assert pg.get_thread(t.id) is None
+        assert not lists_folded(url)
         pg.optimize()
+        assert lists_folded(url)
         assert_same_as_rebuild(pg, rebuilt)
+        assert_same_as_embedded(pg, emb)
     finally:
         for s in (pg, emb, rebuilt):
             s.close()
 
 
+def test_merged_list_parts_keep_the_results(pg_server: PgServer, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Updates merge a term's list parts once there are MAX_PARTS (2 here): results stay
+    those of the embedded store, and no term keeps more parts than that."""
+    monkeypatch.setattr(pg_update, "MAX_PARTS", 2)
+    threads = seed_threads()
+    rng = random.Random(11)
+    ops = [(rng.choice(["update", "change", "change", "delete"]), rng.randrange(len(threads)))
+           for _ in range(16)]
+    pg = postgres(pg_server.new_database("fil_upd_merge"), shards=[])
+    pg.rebuild(threads[:5])
+    build_index(threads[:5], tmp_path / "emb")
+    emb = embedded(tmp_path / "emb")
+    try:
+        current = {t.id: t for t in threads[:5]}
+        apply(ops, threads, [pg, emb], current, [t.id for t in threads[:5]])
+        with psycopg.connect(pg.store.url) as conn:  # type: ignore[attr-defined]
+            most = conn.execute(
+                "SELECT max(n) FROM (SELECT count(*) AS n FROM fil_postings WHERE part > 0 "
+                "GROUP BY term UNION ALL SELECT count(*) FROM fil_thread_postings "
+                "WHERE part > 0 GROUP BY term) c").fetchone()[0]
+        assert most <= 2
+        assert_same_as_embedded(pg, emb)
+    finally:
+        pg.close()
+        emb.close()
+
+
 def test_thread_rows_keep_the_digest_updates_compare() -> None:
     for t in seed_threads()[:5]:
-        assert thread_row(t, 1)[6] == thread_hash(t)
+        assert thread_row(t, [], 0)[6] == thread_hash(t)
 
 
 def test_unchanged_update_writes_nothing(seed_db: tuple[str, Service]) -> None:
@@ -256,13 +306,20 @@ def test_update_without_an_index_builds_one(pg_server: PgServer) -> None:
         service.close()
 
 
-def test_an_index_built_before_versions_is_searched_but_not_updated(
-        seed_db: tuple[str, Service]) -> None:
+@pytest.mark.parametrize("older", ["before versions", "format 2"])
+def test_an_index_of_an_older_format_must_be_rebuilt(seed_db: tuple[str, Service],
+                                                    older: str) -> None:
+    """Before versions (format 1), or before the thread-first analysis and the posting
+    lists (format 2): neither searched nor updated, the error names the command."""
     url, service = seed_db
     with psycopg.connect(url) as conn:
-        conn.execute("ALTER TABLE fil_meta DROP COLUMN format, DROP COLUMN version, "
-                     "DROP COLUMN max_ord, DROP COLUMN updated_at")
-    assert service.search("village").total >= 1
+        if older == "format 2":
+            conn.execute("UPDATE fil_meta SET format = 2")
+        else:
+            conn.execute("ALTER TABLE fil_meta DROP COLUMN format, DROP COLUMN version, "
+                         "DROP COLUMN max_ord, DROP COLUMN updated_at")
+    with pytest.raises(IndexDamagedError, match="rebuild it with `python -m indexer"):
+        service.search("village")
     assert service.stats().updated_at
     with pytest.raises(IndexDamagedError, match="rebuild it once"):
         service.update([changed(seed_threads()[1], 1)])
@@ -287,7 +344,7 @@ def test_failed_updates_change_nothing(pg_server: PgServer, layout_shards: list[
         with pytest.raises(OSError, match="source failed"):
             service.update(source())
 
-        def broken(self: Any, conn: Any, delta: Any) -> int:
+        def broken(self: Any, conn: Any, *deltas: Any) -> int:
             raise RuntimeError("failed after the passages were written")
 
         monkeypatch.setattr(pg_update.Updater, "_change_terms", broken)
@@ -325,7 +382,7 @@ def test_what_a_failed_cross_server_commit_leaves_is_invisible_then_repaired(
                 "RETURNING ord", (version + 1,)).fetchall()
             conn.execute(
                 f"INSERT INTO {part} SELECT ord + 100000, thread_id, kind, position, author, "
-                "author_key, date, date_key, title, 'fantome village', 2, NULL, "
+                "author_key, date, date_key, title, 'fantome village', 2, "
                 f"%s::tsvector, %s, NULL FROM {part} LIMIT 3",
                 (tsvector_literal(analyzer().positions("fantome village")), version + 1))
         assert len(killed) == 5

@@ -2,16 +2,20 @@
 
 Every passage goes through the project's French chain here (:func:`passage_rows`, which
 updates (:mod:`.update`) share: ``analyzer().positions``),
-and is stored as a ``tsvector`` literal with positions, plus what BM25 needs: its
-length in terms (``dl``) and the term frequencies above 1 (``tf``). The
-collection statistics (document frequency of every term, total length) are counted
-on the way and stored in ``fil_terms`` and ``fil_meta``: they are global, whatever the
-number of servers the passages are spread over.
+and is stored as a ``tsvector`` literal with positions (phrases are checked on them)
+and its length in terms (``dl``). The collection statistics (document frequency of
+every term, and how many threads hold it; total length) are counted on the way and
+stored in ``fil_terms`` and ``fil_meta``: they are global, whatever the number of
+servers the passages are spread over. Every term's
+postings are also collected and written packed, per term, into ``fil_postings`` and
+``fil_thread_postings`` on the coordinator: the lists searches are evaluated over (see
+:mod:`.lists`). Threads are numbered in index order (``fil_threads.code``) and keep
+their length (the sum of their passages' lengths) for whole-thread BM25.
 
 Authors get a code in order of first appearance (``fil_authors``), the order the
 embedded backend breaks facet ties in. Each thread's row keeps the digest of its content
-(:func:`..records.thread_hash`) and its passage count, for updates; ``fil_meta.format``
-is FORMAT.
+(:func:`..records.thread_hash`) and its passage count, for updates, and its title's
+analysed terms (what the ranking's title evidence reads); ``fil_meta.format`` is FORMAT.
 
 One rebuild, on the coordinator, in one transaction: take the advisory lock (or raise
 RebuildLockedError), create ``fil_*_new`` tables, COPY, build indexes, ANALYZE, then
@@ -31,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -44,19 +47,34 @@ from psycopg.copy import LibpqWriter
 from ...analysis import analyzer
 from ...errors import IndexerError, RebuildLockedError
 from ...ingest.folding import author_key
-from ...ingest.model import Thread, date_key
+from ...ingest.model import COMMENT, Thread, date_key
 from ..base import BuildReport
 from ..records import thread_record
 from .connections import BUILD_OPTIONS, FDW_OPTIONS, first_line, redact, with_defaults
+from .lists import (
+    COLUMN_NAMES,
+    COLUMN_TYPES,
+    COLUMNS,
+    POSTING_NAMES,
+    POSTING_TYPES,
+    POSTINGS,
+    THREAD_POSTING_NAMES,
+    THREAD_POSTING_TYPES,
+    THREAD_POSTINGS,
+    ListsBuilder,
+    create_statements,
+)
 from .sql import lexeme_ok, tsvector_literal
 
 LOCK_KEY = 0x46494C5245  # "FILRE": advisory lock of rebuilds and updates (per database)
 #: The index's layout (``fil_meta.format``). 2: thread digests, passage versions
-#: (``born``/``died``), ``fil_versions``, ``max_ord``: what updates need. Indexes
-#: without it (built before) are searched as before, and updated only once rebuilt.
-FORMAT = 2
+#: (``born``/``died``), ``fil_versions``, ``max_ord``: what updates need. 3: the
+#: analysis of the thread-first ranking (inverted subjects, ordinals), thread codes and
+#: lengths, threads per term (``fil_terms.tdf``), the posting lists (:mod:`.lists`).
+#: An index of an older format must be rebuilt before it is searched or updated.
+FORMAT = 3
 TABLES = ("fil_meta", "fil_threads", "fil_passages", "fil_terms", "fil_authors",
-          "fil_versions")
+          "fil_versions", POSTINGS, THREAD_POSTINGS, COLUMNS)
 ROUTE_TABLE = "fil_route"  # empty hash-partitioned table: routes thread ids to partitions
 GENERATIONS_TABLE = "fil_generations"  # generations that may have partitions on shards
 ROUTE_CHUNK = 500  # threads routed per round trip
@@ -86,19 +104,20 @@ PASSAGE_COLUMNS = """
     title text NOT NULL,
     content text NOT NULL,
     dl integer NOT NULL,
-    tf jsonb,
     tsv tsvector NOT NULL,
     born bigint NOT NULL DEFAULT 0,
     died bigint
 """
 PASSAGE_NAMES = ("ord", "thread_id", "kind", "position", "author", "author_key", "date",
-                 "date_key", "title", "content", "dl", "tf", "tsv", "born", "died")
+                 "date_key", "title", "content", "dl", "tsv", "born", "died")
 #: ``born``/``died``: the index version that added / removed a passage (see
 #: :mod:`.update`); the partial indexes find the few rows that updates touched.
-PASSAGE_INDEXES = {"tsv": "USING gin (tsv)", "author": "(author_key)",
-                   "place": "(thread_id, kind, position)", "date_key": "(date_key)", "ord": "(ord)",
+PASSAGE_INDEXES = {"tsv": "USING gin (tsv)", "place": "(thread_id, kind, position)",
+                   "ord": "(ord)",
                    "born": "(born) WHERE born > 0", "died": "(died) WHERE died IS NOT NULL"}
-THREAD_NAMES = ("id", "title", "url", "author", "date", "data", "digest", "passages")
+THREAD_NAMES = ("id", "title", "url", "author", "date", "data", "digest", "passages",
+                "code", "length", "title_terms")
+TERM_SEP = "\x1f"  # between the analysed terms of a title (``fil_threads.title_terms``)
 
 
 
@@ -140,55 +159,77 @@ def avg_length(total_length: int, passages: int) -> float:
     return total_length / passages if passages else 1.0
 
 
-def passage_rows(t: Thread, stats: Stats, first_ord: int,
-                 born: int = 0) -> list[tuple[object, ...]]:
+def passage_rows(t: Thread, stats: Stats, first_ord: int, born: int = 0,
+                 lists: ListsBuilder | None = None, code: int = 0) -> list[tuple[object, ...]]:
     """The ``fil_passages`` rows (PASSAGE_NAMES) of one thread, counted into ``stats``.
 
     Rebuilds and updates both make their rows here: each passage analysed by the French
-    chain, its ``tsvector`` literal, length and term frequencies above 1; ords from
+    chain, its ``tsvector`` literal and length; ords from
     ``first_ord`` on; every term of a passage adds 1 to its document frequency, new
-    authors get the next code (order of first appearance).
+    authors get the next code (order of first appearance). With ``lists``, every
+    posting is collected there instead, for the thread numbered ``code``, and the
+    document frequencies are ``lists.df()``.
     """
     ana = analyzer()
     df = stats.df
     authors = stats.authors
     rows: list[tuple[object, ...]] = []
+    ids = lists.ids if lists is not None else {}
+    add_term = lists.terms.append if lists is not None else None
+    add_tf = lists.tfs.append if lists is not None else None
+    thread_length = 0
     for p in t.passages():
         text = _clean(p.text) or ""
         pos = ana.positions(text)
         length = sum(len(v) for v in pos.values())
-        tf = {}
+        n = 0
         for k, v in pos.items():
             if len(k) > 511 and not lexeme_ok(k):
                 continue
-            df[k] = df.get(k, 0) + 1
-            if len(v) > 1:
-                tf[k] = len(v)
+            f = len(v)
+            if add_term is not None:  # document frequencies: counted by lists.df()
+                tid = ids.get(k)
+                if tid is None:
+                    tid = ids[k] = len(ids)
+                add_term(tid)
+                add_tf(f)  # type: ignore[misc]
+                n += 1
+            else:
+                df[k] = df.get(k, 0) + 1
+        thread_length += length
         stats.total_length += length
         akey = author_key(_clean(p.author))
         if akey and akey not in authors:
             authors[akey] = (len(authors), _clean(p.author) or akey)
+        stamp = date_key(p.date)
+        if lists is not None:
+            lists.passage(first_ord + len(rows), code, length, n, p.kind == COMMENT, stamp,
+                          authors[akey][0] if akey else -1)
         rows.append((
             first_ord + len(rows), _clean(p.thread_id), p.kind, p.position,
             _clean(p.author), akey or None,
-            _clean(p.date), date_key(p.date), _clean(p.thread_title),
-            text, length,
-            json.dumps(tf, ensure_ascii=False) if tf else None,
-            tsvector_literal(pos), born, None))
+            _clean(p.date), stamp, _clean(p.thread_title),
+            text, length, tsvector_literal(pos), born, None))
     stats.passages += len(rows)
+    if lists is not None:
+        lists.thread(code, thread_length)
     return rows
 
 
-def thread_row(t: Thread, passages: int) -> tuple[object, ...]:
-    """The ``fil_threads`` row (THREAD_NAMES) of a thread with this many passages.
+def thread_row(t: Thread, rows: list[tuple[object, ...]], code: int) -> tuple[object, ...]:
+    """The ``fil_threads`` row (THREAD_NAMES) of a thread whose passage rows are ``rows``,
+    numbered ``code``.
 
     ``digest`` is :func:`..records.thread_hash` of the thread (the same SHA-1 of its
-    record, computed from the record serialised once here).
+    record, computed from the record serialised once here); ``length`` the sum of its
+    passages' lengths.
     """
     record = thread_record(t)
     digest = hashlib.sha1(record.encode("utf-8"), usedforsecurity=False).digest()
-    return (_clean(t.id), _clean(t.title), _clean(t.url), _clean(t.author), _clean(t.date),
-            _clean(record), digest, passages)
+    title = _clean(t.title) or ""
+    return (_clean(t.id), title, _clean(t.url), _clean(t.author), _clean(t.date),
+            _clean(record), digest, len(rows), code, sum(r[10] for r in rows),  # type: ignore[misc]
+            TERM_SEP.join(dict.fromkeys(analyzer().terms(title))))
 
 
 class Builder:
@@ -201,6 +242,7 @@ class Builder:
         self.shards = shards
         self.gen = "g" + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
         self.stats = Stats()
+        self.lists = ListsBuilder()
         self.ord = 0
         self.remote_schemas: list[str] = []  # schema of each shard's partition
 
@@ -267,13 +309,17 @@ class Builder:
                 sql.Identifier(t + "_new")))
         conn.execute("CREATE TABLE fil_threads_new (id text NOT NULL, title text NOT NULL, "
                      "url text, author text, date text, data text NOT NULL, "
-                     "digest bytea NOT NULL, passages integer NOT NULL)")
+                     "digest bytea NOT NULL, passages integer NOT NULL, code integer NOT NULL, "
+                     "length bigint NOT NULL, title_terms text NOT NULL)")
         conn.execute("CREATE TABLE fil_terms_new (term text COLLATE \"C\" NOT NULL, "
-                     "df integer NOT NULL)")
+                     "df integer NOT NULL, tdf integer NOT NULL)")
         conn.execute("CREATE TABLE fil_meta_new (generation text NOT NULL, threads bigint, "
                      "passages bigint, total_length bigint, avg_length float8, terms bigint, "
                      "built_at text, seconds float8, shards integer, format integer NOT NULL, "
-                     "version bigint NOT NULL, max_ord bigint NOT NULL, updated_at text)")
+                     "version bigint NOT NULL, max_ord bigint NOT NULL, updated_at text, "
+                     "max_code integer NOT NULL, dead bytea NOT NULL)")
+        for ddl in create_statements("_new"):
+            conn.execute(ddl)
         conn.execute("CREATE TABLE fil_versions_new (version bigint NOT NULL, "
                      "committed_at timestamptz NOT NULL)")
         conn.execute("CREATE TABLE fil_authors_new (key text NOT NULL, code integer NOT NULL, "
@@ -342,6 +388,7 @@ class Builder:
               threads: Iterable[Thread], progress: Callable[[int], None] | None,
               report: BuildReport) -> None:
         stats = self.stats
+        lists = self.lists
         seen: set[str] = set()
         thread_rows: list[tuple[object, ...]] = []  # COPYed once the passages are in
         local_table = self.partition(0) if self.shards else "fil_passages_new"
@@ -365,11 +412,12 @@ class Builder:
                         continue
                     seen.add(t.id)
                     copy = copies[part]
-                    rows = passage_rows(t, stats, self.ord + 1)
+                    code = report.threads
+                    rows = passage_rows(t, stats, self.ord + 1, lists=lists, code=code)
                     self.ord += len(rows)
                     for row in rows:
                         copy.write_row(row)
-                    thread_rows.append(thread_row(t, len(rows)))
+                    thread_rows.append(thread_row(t, rows, code))
                     report.threads += 1
                     report.passages += len(rows)
                     if progress:
@@ -378,9 +426,16 @@ class Builder:
                 sql.SQL(", ").join(map(sql.Identifier, THREAD_NAMES)))) as copy:
             for row in thread_rows:
                 copy.write_row(row)
-        with _copy(conn, sql.SQL("COPY fil_terms_new (term, df) FROM STDIN")) as copy:
-            for item in stats.df.items():
-                copy.write_row(item)
+        del thread_rows
+        stats.df = lists.df()
+        made = lists.rows(stats.avg_length(), 0)
+        write_lists(conn, made.postings, made.thread_postings, "_new",
+                    lists.columns_row(0, written=0))
+        tdf = made.tdf
+        del made
+        with _copy(conn, sql.SQL("COPY fil_terms_new (term, df, tdf) FROM STDIN")) as copy:
+            for term, n in stats.df.items():
+                copy.write_row((term, n, tdf.get(term, 0)))
         with _copy(conn, sql.SQL("COPY fil_authors_new (key, code, name) FROM STDIN")) as copy:
             for key, (code, name) in stats.authors.items():
                 copy.write_row((key, code, name))
@@ -426,23 +481,27 @@ class Builder:
         for stmt in passage_indexes(local, local if self.shards else f"fil_passages_{self.gen}"):
             conn.execute(stmt)
         for table, key in (("threads", "id"), ("terms", "term"), ("authors", "key"),
-                           ("versions", "version")):
+                           ("versions", "version"), ("postings", "term, part"),
+                           ("thread_postings", "term, part"), ("columns", "part")):
             conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
                 sql.Identifier(f"fil_{table}_new"), sql.Identifier(f"fil_{table}_{self.gen}_pkey"),
-                sql.Identifier(key)))
-        for t in ("fil_threads_new", "fil_terms_new", "fil_authors_new", local):
+                sql.SQL(key)))
+        conn.execute(sql.SQL("CREATE UNIQUE INDEX {} ON fil_threads_new (code)").format(
+            sql.Identifier(f"fil_threads_{self.gen}_code")))
+        for t in ("fil_threads_new", "fil_terms_new", "fil_authors_new", local,
+                  POSTINGS + "_new", THREAD_POSTINGS + "_new"):
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(t)))
         for i in range(1, self.modulus):
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.partition(i))))
         built_at = datetime.now(UTC).isoformat(timespec="seconds")
         conn.execute(
             "INSERT INTO fil_meta_new (generation, threads, passages, total_length, avg_length, "
-            "terms, built_at, seconds, shards, format, version, max_ord, updated_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s)",
+            "terms, built_at, seconds, shards, format, version, max_ord, updated_at, max_code, "
+            "dead) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, '')",
             (self.gen, report.threads, self.stats.passages, self.stats.total_length,
              self.stats.avg_length(), len(self.stats.df), built_at,
              round(time.perf_counter() - started, 3), len(self.shards), FORMAT, self.ord,
-             built_at))
+             built_at, report.threads - 1))
 
     def _swap(self, conn: psycopg.Connection[Any]) -> None:
         """Drop the live tables and rename the new ones in (same transaction)."""
@@ -482,6 +541,30 @@ class Builder:
             with contextlib.suppress(psycopg.Error):
                 side.execute(f"DELETE FROM {GENERATIONS_TABLE} WHERE generation = ANY(%s)",
                              (list(done),))
+
+
+def write_lists(conn: psycopg.Connection[Any], rows: Iterable[tuple[object, ...]],
+                thread_rows: Iterable[tuple[object, ...]], suffix: str = "",
+                columns: tuple[object, ...] | None = None) -> None:
+    """COPY (binary) posting list rows into ``fil_postings`` and ``fil_thread_postings``,
+    and a part of the passages' columns into ``fil_columns``, in that order (``rows``
+    consumed first: see :class:`.lists.ListRows`)."""
+    for table, names, types, items in ((POSTINGS, POSTING_NAMES, POSTING_TYPES, rows),
+                                       (THREAD_POSTINGS, THREAD_POSTING_NAMES,
+                                        THREAD_POSTING_TYPES, thread_rows),
+                                       (COLUMNS, COLUMN_NAMES, COLUMN_TYPES,
+                                        [columns] if columns else [])):
+        items = iter(items)
+        first = next(items, None)
+        if first is None:
+            continue
+        with _copy(conn, sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+                sql.Identifier(table + suffix),
+                sql.SQL(", ").join(map(sql.Identifier, names)))) as copy:
+            copy.set_types(list(types))
+            copy.write_row(first)
+            for row in items:
+                copy.write_row(row)
 
 
 class _CopyWriter(LibpqWriter):

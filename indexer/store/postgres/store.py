@@ -1,4 +1,4 @@
-"""The PostgreSQL store: answers the search pipeline's questions with PostgreSQL full-text search.
+"""The PostgreSQL store: answers the search pipeline's questions from an index kept in PostgreSQL.
 
 Chosen with ``FIL_BACKEND=postgres`` and ``FIL_DATABASE_URL=postgresql://user@host:port/db``
 (CLI: ``--backend postgres --database-url URL``). The pipeline, the web app and the JSON
@@ -8,54 +8,78 @@ Same analysis
 -------------
 PostgreSQL's own parsers and dictionaries are never used. Passages are analysed in
 Python by the project's French chain (:func:`indexer.analysis.analyzer`) and stored as
-``tsvector`` literals with positions (``'deb':3,8 'tres':1``, cast with ``::tsvector``);
-queries are parsed by :mod:`indexer.search.query` and written as ``tsquery`` text over the
-same terms (``&``, ``|``, ``!``, ``<->`` for phrases, compounds as their parts in a
-phrase OR the joined form, bounded prefixes as an OR of the index's terms), bound as a
-parameter and cast with ``::tsquery`` (see :mod:`.sql`).
+``tsvector`` literals with positions (``'deb':3,8 'tres':1``, cast with ``::tsvector``),
+and their terms into posting lists; queries are parsed by :mod:`indexer.search.query`
+into plans over the same terms (:mod:`indexer.search.plan`); a phrase's positions are
+checked with a ``tsquery`` of its terms (``'haut' <-> 'deb'``, see :mod:`.sql`).
 
-Same ranking
-------------
-Matching passages are scored in SQL with the same BM25 (``BM25_K1``/``BM25_B`` and idf
-of :mod:`indexer.search.ranking`, over per-passage term frequencies ``tf`` and lengths
-``dl``; document frequencies and the average length from ``fil_terms``/``fil_meta``),
-OR and AND summing the scores of the clauses that match, as the embedded store does.
-The best come ordered by score then ``ord`` (the order passages were indexed in: the
-embedded store's tie-break on document numbers); filters alone, by date (newest first,
-undated last) then ``ord``. Everything else — re-ranking, snippets, suggestions, facets
-(authors by count, then order of first appearance: ``fil_authors``), notices, the
-any-word fallback — is the pipeline's (:mod:`indexer.search.pipeline`).
+Same ranking, same numbers
+--------------------------
+Plans are evaluated over posting lists the index keeps packed in PostgreSQL, one row per
+term (:mod:`.lists`: every posting's passage ``ord``, thread code and BM25 weight, plus
+term frequency and length to recompute it when the average length has moved), read
+whole in the search's snapshot and combined with numpy by the embedded store's own
+functions (:mod:`..scoring`): the same BM25 (``BM25_K1``/``BM25_B`` and idf of
+:mod:`indexer.search.ranking`, statistics from ``fil_terms``/``fil_meta``), OR, AND,
+coordination, exclusions, in the same float32 arithmetic, so the scores are the embedded
+store's to the bit, the best come in the same order (score, then ``ord``: the order
+passages were indexed in, the embedded store's tie-break on document numbers), and
+totals and thread totals are exact. Phrases: the candidates holding every word (the best
+PHRASE_CHECK_LIMIT, as the embedded store) are checked by PostgreSQL on their
+``tsvector`` positions (``tsv @@ 'a' <-> 'b'``). Field filters, facets and filters alone
+(newest first: date descending, undated last, then ``ord``) read per-passage columns
+(kind, date key, author, thread) kept packed beside the lists (``fil_columns``, cached
+per process). Whole-thread scores (``thread_scores``) are computed from per-term thread
+postings (``fil_thread_postings``: summed term frequencies and thread lengths), over
+every thread holding a query term: exact, as the embedded store's (a few hundred
+kilobytes read for a ten-word question at 300k passages). Everything else —
+re-ranking, snippets, suggestions, notices, the any-word fallback — is the pipeline's
+(:mod:`indexer.search.pipeline`).
 tests/test_postgres.py checks that both stores return the same hits, in the same order,
-on the seed and PIAF threads. (It scores in float8 where the embedded store uses
-float32; and its phrases are always checked exactly, where the embedded store checks
-the best PHRASE_CHECK_LIMIT.)
+with the same totals and facets, grouped by passage and by thread, on the seed and PIAF
+threads, and the same answer to every question the pipeline asks a store.
+
+Why lists: this store used to match and score in SQL (``tsv @@ tsquery`` over the GIN
+index, BM25 as a SQL expression over a ``jsonb`` of term frequencies), which costs a row
+visit, a ``tsvector`` check and ``jsonb`` lookups per matching passage; a question ORed
+over ten words matches half the passages: 0.7-1.1 s p50 and up to 12 of 100 questions at
+the 2 s limit at 300k passages, against tens of milliseconds now (README, *Scale, and
+when to use PostgreSQL*).
 
 Schema (one database; built by :mod:`.build`, swapped in atomically; changed in place
 by :mod:`.update`)::
 
     fil_meta     (generation, threads, passages, total_length, avg_length, terms,
-                  built_at, seconds, shards,
-                  format, version, max_ord, updated_at)       -- format 2 (build.FORMAT)
+                  built_at, seconds, shards, format, version, max_ord, updated_at,
+                  max_code, dead bytea)      -- format 3 (build.FORMAT); dead: the codes
+                                             -- of threads removed since the lists' fold
     fil_threads  (id text PRIMARY KEY, title, url, author, date, data text,  -- thread JSON
-                  digest bytea, passages integer)     -- records.thread_hash, passage count
-    fil_terms    (term text COLLATE "C" PRIMARY KEY, df integer)             -- the lexicon
+                  digest bytea, passages integer,     -- records.thread_hash, passage count
+                  code integer UNIQUE, length bigint, -- index order; sum of passage lengths
+                  title_terms text)                   -- the title's analysed terms
+    fil_terms    (term text COLLATE "C" PRIMARY KEY, df integer, tdf integer)  -- passages
+                                                      -- and threads holding each term
     fil_authors  (key text PRIMARY KEY, code integer, name text)   -- author facet order
     fil_passages (ord bigint, thread_id, kind, position, author, author_key, date,
-                  date_key bigint, title, content text, dl integer, tf jsonb,
+                  date_key bigint, title, content text, dl integer,
                   tsv tsvector, born bigint, died bigint)  -- versions that added/removed it
-      GIN (tsv); btree (author_key), (thread_id, kind, position), (date_key), (ord),
+      GIN (tsv); btree (thread_id, kind, position), (ord),
       (born) WHERE born > 0, (died) WHERE died IS NOT NULL
     fil_versions (version bigint PRIMARY KEY, committed_at timestamptz)  -- for the purge
+    fil_postings, fil_thread_postings, fil_columns      -- the packed lists (see .lists)
 
 Updates (``update``, ``delete``, ``optimize``; see :mod:`.update`) change rows in one
 transaction under the rebuild lock, keep every statistic exact, and bump
 ``fil_meta.version``; each search keeps the passages of the version its snapshot of
 ``fil_meta`` shows (``born <= V AND (died IS NULL OR died > V)``), so it sees an update
-whole or not at all, on one server or several.
+whole or not at all, on one server or several. The lists, on the coordinator, are read
+in the same snapshot. An index of an older format is neither searched nor updated: the
+error says to rebuild it.
 
-Filters are SQL conditions: ``author:`` -> ``author_key = $1``, ``kind:`` -> ``kind``,
-``thread:`` -> ``thread_id``, ``after:``/``before:`` -> ``date_key >= $1`` /
-``date_key <= $2`` (date keys: YYYYMMDDhhmmss, 0 without a date).
+Filters are the embedded store's rules over the columns: ``author:`` -> the author's
+code, ``kind:``, ``thread:`` -> the thread's code, ``after:``/``before:`` -> date key
+``>= YYYYMMDD000000`` / ``<= YYYYMMDD235959`` and dated (date keys: YYYYMMDDhhmmss, 0
+without a date).
 
 Scale-out: passages partitioned by thread over several servers
 ----------------------------------------------------------------
@@ -97,10 +121,11 @@ prunes to. ``fil_generations`` logs the generations that may have partitions on 
 shards, so that replaced or abandoned ones are dropped there (and only those: several
 coordinators may share a shard database).
 
-Queries run unchanged on the coordinator. The match (``tsv @@ $1::tsquery``) and the
-filters are built-in operators that ``postgres_fdw`` ships to the shard, which uses its
-own GIN index and returns only the narrow columns the score needs; the partitions are
-scanned concurrently (``async_capable``); ``thread:`` prunes to one partition. Shard URLs
+Queries run unchanged on the coordinator. Matching reads the posting lists and columns,
+which stay on the coordinator; the passages shown (texts, positions) are read by ``ord``
+and thread id (which prunes to one partition) from the partitions, and phrase checks
+(``tsv @@ $1::tsquery``, a built-in operator that ``postgres_fdw`` ships to the shard,
+which uses its own GIN index) from all of them, scanned concurrently (``async_capable``). Shard URLs
 must be reachable from the coordinator server as written (and from the machine that
 rebuilds); as a non-superuser, the shard URL needs a password (``postgres_fdw`` rule) and
 ``postgres_fdw`` must already be installed.
@@ -140,10 +165,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
+import numpy as np
 import psycopg
 from psycopg.pq import TransactionStatus
 
@@ -156,12 +184,14 @@ from ...errors import (
 )
 from ...ingest.model import Thread, day_bounds
 from ...search.deadline import Deadline, DeadlineExceeded
-from ...search.plan import AndNot, Filters, Plan, plan_terms
-from ...search.store import Facets, Key, Matches, PassageRecord
+from ...search.plan import Filters, Plan, plan_terms
+from ...search.store import Facets, Key, Matches, PassageRecord, ThreadScores
 from ...search.suggest import levenshtein
 from ..base import BuildReport, IndexStats, UpdateReport
 from ..records import thread_from_record
-from .build import Builder
+from ..scoring import best_positions
+from ..scoring import exclude as exclude_ids
+from .build import FORMAT, TERM_SEP, Builder
 from .connections import (
     BUILD_OPTIONS,
     SEARCH_OPTIONS,
@@ -175,8 +205,22 @@ from .connections import (
     redact,
     with_defaults,
 )
-from .sql import MAX_POSITION, MAX_POSITIONS, Emitter, lexeme_ok, quote_lexeme
-from .update import UPDATE_LOCK_WAIT, Updater
+from .lists import (
+    NO_POSTINGS,
+    ColumnCache,
+    Columns,
+    ListEvaluator,
+    TermPostings,
+    ThreadPostings,
+    codes_of,
+    count_distinct,
+    read_postings,
+    read_thread_postings,
+    thread_scores,
+    unpack,
+)
+from .sql import MAX_POSITION, MAX_POSITIONS, lexeme_ok, quote_lexeme
+from .update import UPDATE_LOCK_WAIT, Updater, meta_bytes
 
 KINDS = ("post", "comment")  # facet order
 POOL_SIZE = 8  # idle connections kept (more are opened under load, closed when returned)
@@ -190,6 +234,13 @@ WATCHDOG_MARGIN = 0.5
 #: fails (503) rather than show results that may lack a whole shard.
 PROBE_SECONDS = 0.3
 PROBE_MARGIN = 0.2
+#: A phrase with at most this many candidates is checked by their ords; with more,
+#: through the GIN index (one bitmap scan instead of as many index lookups).
+PHRASE_BY_ORD = 500
+#: statement_timeout is set again (to what is left of the search's time) when it was
+#: set more than this long ago (seconds): a statement may run at most that long past the
+#: deadline, and a search of a few dozen milliseconds sets it once, with BEGIN.
+TIMEOUT_SLACK = 0.05
 
 #: The first statements of every search transaction, sent in one round trip. LOCK takes
 #: no snapshot: the transaction's snapshot is taken by its first query, after any swap
@@ -203,9 +254,9 @@ T = TypeVar("T")
 
 
 @lru_cache(maxsize=50_000)
-def title_terms(title: str) -> frozenset[str]:
-    """Analysed terms of a thread title (cached: titles repeat across passages)."""
-    return frozenset(analyzer().terms(title))
+def _title_terms(joined: str) -> frozenset[str]:
+    """A title's analysed terms, from ``fil_threads.title_terms`` (joined by TERM_SEP)."""
+    return frozenset(joined.split(TERM_SEP)) if joined else frozenset()
 
 
 class NoIndexError(IndexMissingError):
@@ -239,6 +290,7 @@ class PostgresStore:
         self.location = redact(url)
         self.lock_wait = lock_wait  # seconds an update waits for a rebuild or another update
         self._watchdog = Watchdog()
+        self._columns = ColumnCache()
         self._pool = Pool(lambda seconds: self._connect(autocommit=True, search=True,
                                                         seconds=seconds), pool_size)
 
@@ -430,7 +482,8 @@ class PostgresStore:
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE c.relkind = 'r' AND n.nspname = current_schema() "
                 "AND (c.relname = ANY(%s) OR c.relname LIKE %s)",
-                (["fil_meta", "fil_threads", "fil_passages", "fil_terms"],
+                (["fil_meta", "fil_threads", "fil_passages", "fil_terms", "fil_authors",
+                  "fil_versions", "fil_postings", "fil_thread_postings", "fil_columns"],
                  f"fil\\_passages\\_{gen}\\_p%")).fetchone()[0]
         location = self.location + (f" (+{nshards} shards)" if nshards else "")
         st = IndexStats(location, threads, passages, terms, int(size), built_at,
@@ -469,7 +522,8 @@ class PostgresStore:
         BackendUnavailableError when the server, or a shard, cannot answer in time.
         """
         with self._transaction(deadline) as conn:
-            yield PostgresSnapshot(conn, deadline, self.probe_shards)
+            yield PostgresSnapshot(conn, deadline, self.probe_shards, self.rebuild_command(),
+                                   self._columns)
 
     def thread(self, thread_id: str) -> Thread | None:
         """The whole thread with this id, or None."""
@@ -482,6 +536,19 @@ class PostgresStore:
         return thread_from_record(row[0]) if row is not None else None
 
 
+@dataclass(slots=True)
+class _Found:
+    """Every live passage a plan matches, from the posting lists: ords ascending, their
+    scores and thread codes; ``exact`` False when a phrase was checked on its best
+    candidates only."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+    codes: np.ndarray
+    exact: bool
+    timed_out: bool
+
+
 class PostgresSnapshot:
     """One transaction's answers to the pipeline (see :class:`indexer.search.store.Snapshot`).
 
@@ -490,24 +557,50 @@ class PostgresSnapshot:
     """
 
     def __init__(self, conn: psycopg.Connection[Any], deadline: Deadline,
-                 probe: Callable[[], str | None] | None = None) -> None:
+                 probe: Callable[[], str | None] | None = None,
+                 rebuild_command: str = "python -m indexer rebuild --backend postgres",
+                 columns: ColumnCache | None = None) -> None:
         self.conn = conn
         self.deadline = deadline
         self.probe = probe
         self.shards = 0
-        row = self._execute("SELECT passages, avg_length, shards, to_jsonb(m) -> 'version' "
-                            "FROM fil_meta m").fetchone()
+        #: when statement_timeout was last set to what was left (BEGIN set it just now)
+        self._limit_set = time.perf_counter()
+        row = self._execute("SELECT to_jsonb(m) FROM fil_meta m").fetchone()
         if row is None:
             raise IndexMissingError("the index's fil_meta table is empty: rebuild it")
-        self.n_docs, self.avg_length = int(row[0]), float(row[1] or 1.0)
-        self.shards = int(row[2] or 0)
-        #: The index version this snapshot's statistics describe (None: an index built
-        #: before versions). Passages are filtered to it: on a partitioned index a shard's
-        #: snapshot is taken after the coordinator's and may hold a newer update's rows.
-        self.version: int | None = None if row[3] is None else int(row[3])
+        meta = row[0]
+        if (meta.get("format") or 0) < FORMAT:
+            raise IndexDamagedError(
+                f"the index was built by an older version of Fil (format "
+                f"{meta.get('format') or 1}, this version reads {FORMAT}): rebuild it with "
+                f"`{rebuild_command}`")
+        self.n_docs, self.avg_length = int(meta["passages"]), float(meta["avg_length"] or 1.0)
+        self.shards = int(meta["shards"] or 0)
+        #: The index version this snapshot's statistics describe. Passages are filtered to
+        #: it: on a partitioned index a shard's snapshot is taken after the coordinator's
+        #: and may hold a newer update's rows.
+        self.version: int = int(meta["version"])
+        self.n_threads = int(meta["threads"] or 0)
+        self.avg_thread = (int(meta["total_length"]) / self.n_threads if self.n_threads
+                           else 1.0)  # as the embedded store: live length / live threads
+        self.n_codes = int(meta["max_code"]) + 1
+        self.max_ord = int(meta["max_ord"])
+        self.dead = unpack(meta_bytes(meta.get("dead")))
         self._df: dict[str, int] = {}
+        self._tdf: dict[str, int] = {}
+        self._lists: dict[str, TermPostings] = {}
+        self._thread_lists: dict[str, ThreadPostings] = {}
+        self._found: dict[tuple[object, ...], _Found] = {}
+        self._codes: dict[str, int] = {}  # thread id <-> code, as met
+        self._ids: dict[int, str] = {}
+        self._titles: dict[str, str] = {}  # thread id -> its title's terms, joined
+        self.generation = str(meta["generation"])
+        self._column_cache = columns if columns is not None else ColumnCache()
+        self._cols: Columns | None = None
 
-    def _execute(self, query: str, params: Sequence[object] | None = None) -> Any:
+    def _execute(self, query: str, params: Sequence[object] | None = None,
+                 binary: bool = False) -> Any:
         """Run one statement within what is left of the search's time.
 
         When it times out on a partitioned index, the shards are probed: a shard that
@@ -519,8 +612,11 @@ class PostgresSnapshot:
         if left <= 0:
             raise DeadlineExceeded
         try:
-            self.conn.execute(f"SET LOCAL statement_timeout = {_ms(left)}")
-            return self.conn.execute(query, params)  # type: ignore[arg-type]
+            now = time.perf_counter()
+            if now - self._limit_set > TIMEOUT_SLACK:  # else the limit set last is close
+                self.conn.execute(f"SET LOCAL statement_timeout = {_ms(left)}")
+                self._limit_set = now
+            return self.conn.execute(query, params, binary=binary)  # type: ignore[arg-type]
         except psycopg.errors.QueryCanceled:
             problem = self.probe() if self.shards and self.probe is not None else None
             if problem is not None:
@@ -534,20 +630,28 @@ class PostgresSnapshot:
         return self.n_docs
 
     def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
-        missing = [t for t in dict.fromkeys(terms) if t not in self._df]
-        if missing:
-            found = dict(self._execute("SELECT term, df FROM fil_terms WHERE term = ANY(%s)",
-                                       ([t for t in missing if lexeme_ok(t)],)).fetchall())
-            for t in missing:
-                self._df[t] = int(found.get(t, 0))
+        self._term_stats(terms)
         return {t: self._df[t] for t in terms}
+
+    def _term_stats(self, terms: Sequence[str]) -> None:
+        """Passages and threads holding each term, read once per snapshot (together: the
+        pipeline asks for both)."""
+        missing = [t for t in dict.fromkeys(terms) if t not in self._df or t not in self._tdf]
+        if missing:
+            found = {t: (df, tdf) for t, df, tdf in self._execute(
+                "SELECT term, df, tdf FROM fil_terms WHERE term = ANY(%s)",
+                ([t for t in missing if lexeme_ok(t)],)).fetchall()}
+            for t in missing:
+                df, tdf = found.get(t, (0, 0))
+                self._df[t], self._tdf[t] = int(df), int(tdf)
 
     def expand_prefix(self, prefix: str, limit: int) -> list[tuple[str, int]]:
         rows = self._execute(
-            "SELECT term, df FROM fil_terms WHERE term >= %s AND term < %s "
+            "SELECT term, df, tdf FROM fil_terms WHERE term >= %s AND term < %s "
             "ORDER BY df DESC, term LIMIT %s", (prefix, _next_prefix(prefix), limit)).fetchall()
-        self._df.update(rows)
-        return [(t, int(df)) for t, df in rows]
+        for t, df, tdf in rows:
+            self._df[t], self._tdf[t] = int(df), int(tdf)
+        return [(t, int(df)) for t, df, _ in rows]
 
     def near_terms(self, term: str, prefix: int, max_dist: int) -> list[tuple[str, int, int]]:
         head, rest = term[:prefix], term[prefix:]
@@ -563,59 +667,237 @@ class PostgresSnapshot:
         return out
 
     # -- matching ------------------------------------------------------------------------
-    def _emitter(self, *plans: Plan | None) -> Emitter:
-        terms = [t for p in plans for t in plan_terms(p)]
-        return Emitter(self.doc_freqs(terms), self.n_docs, self.avg_length)
-
-    def _where(self, em: Emitter, plan: Plan | None, exclude: Plan | None,
-               filters: Filters) -> tuple[list[str], list[object]] | None:
-        """WHERE conditions and their parameters; None when nothing can match."""
-        where, params = _filter_sql(filters)
-        self._visible(where, params)
-        if plan is not None:
-            q = plan if exclude is None else AndNot(plan, exclude)
-            tsq = em.tsquery(q)
-            if tsq is None:
-                return None
-            where.insert(0, "p.tsv @@ %s::tsquery")
-            params.insert(0, tsq)
-        elif exclude is not None:
-            tsq = em.tsquery(exclude)
-            if tsq is not None:
-                where.append("NOT (p.tsv @@ %s::tsquery)")
-                params.append(tsq)
-        return where, params
-
     def _visible(self, where: list[str], params: list[object]) -> None:
         """The condition that keeps the passages of this snapshot's version (see .update)."""
-        if self.version is not None:
-            where.append("p.born <= %s AND (p.died IS NULL OR p.died > %s)")
-            params += [self.version, self.version]
+        where.append("p.born <= %s AND (p.died IS NULL OR p.died > %s)")
+        params += [self.version, self.version]
 
     def match(self, plan: Plan | None, exclude: Plan | None, filters: Filters, k: int,
               deadline: Deadline, newest: bool = False) -> Matches:
-        em = self._emitter(plan, exclude)
-        built = self._where(em, plan, exclude, filters)
-        if built is None:
-            return Matches()
-        where, wparams = built
-        sparams: list[object] = []
-        if plan is not None:
-            q = plan if exclude is None else AndNot(plan, exclude)
-            score = em.score(q, sparams)
-            order = "m.date_key DESC, m.ord" if newest else "m.score DESC, m.ord"
+        found = self._evaluate(plan, exclude, filters)
+        ids, ws, codes = found.ids, found.scores, found.codes
+        out = Matches(total=int(len(ids)), exact=found.exact and not found.timed_out,
+                      timed_out=found.timed_out, total_threads=count_distinct(codes))
+        if not len(ids):
+            return out
+        if plan is None or newest:  # newest first, undated last, then index order
+            stamps = self.columns().stamps[ids]
+            best = np.lexsort((ids, -stamps))[:k]
         else:
-            score, order = "0::float8", "m.date_key DESC, m.ord"
-        rows = self._execute(
-            "SELECT m.ord, m.thread_id, m.score, count(*) OVER () "
-            f"FROM (SELECT p.ord, p.thread_id, p.date_key, {score} AS score "
-            f"FROM fil_passages p WHERE {' AND '.join(where) or 'true'}) m "
-            f"ORDER BY {order} LIMIT %s", [*sparams, *wparams, k]).fetchall()
-        out = Matches(total=int(rows[0][3]) if rows else 0)
-        for o, tid, sc, _ in rows:
-            out.keys.append((o, tid))
-            out.scores.append(float(sc))
+            best = best_positions(ids, ws, k)
+        names = self._thread_ids(codes[best].tolist())
+        for i in best.tolist():
+            tid = names[int(codes[i])]
+            out.keys.append((int(ids[i]), tid))
+            out.scores.append(float(ws[i]))
             out.threads.append(tid)
+        return out
+
+    # -- matching over the posting lists ---------------------------------------------
+    def _postings(self, terms: Sequence[str]) -> dict[str, TermPostings]:
+        """The live postings of some terms (read once per snapshot)."""
+        missing = [t for t in dict.fromkeys(terms) if t not in self._lists]
+        if missing:
+            known = self.doc_freqs(missing)
+            wanted = [t for t in missing if known.get(t) and lexeme_ok(t)]
+            self._lists.update(read_postings(self._fetch, wanted, self.avg_length,
+                                             self.dead))
+            for t in missing:
+                self._lists.setdefault(t, NO_POSTINGS)
+        return {t: self._lists[t] for t in terms}
+
+    def _fetch(self, query: str, params: Sequence[object]) -> list[tuple[object, ...]]:
+        """Rows of a query, ``bytea`` as bytes (binary results)."""
+        return self._execute(query, params, binary=True).fetchall()  # type: ignore[no-any-return]
+
+    def _phrase_check(self, terms: Sequence[str], ids: np.ndarray) -> np.ndarray:
+        """Which of the passages ``ids`` (ords, ascending) hold ``terms`` consecutively:
+        PostgreSQL reads their positions (``tsv @@ 'a' <-> 'b'``)."""
+        tsq = "(" + " <-> ".join(quote_lexeme(t) for t in terms) + ")"
+        if len(ids) <= PHRASE_BY_ORD:
+            rows = self._execute("SELECT p.ord FROM fil_passages p WHERE p.ord = ANY(%s) "
+                                 "AND p.tsv @@ %s::tsquery", (ids.tolist(), tsq)).fetchall()
+        else:  # many candidates: through the GIN index, then kept if a candidate
+            where, params = ["p.tsv @@ %s::tsquery"], [tsq]
+            self._visible(where, params)
+            rows = self._execute(f"SELECT p.ord FROM fil_passages p WHERE {' AND '.join(where)}",
+                                 params).fetchall()
+        found = np.array(sorted(r[0] for r in rows), dtype=np.int64)
+        return np.isin(ids, found, assume_unique=True)
+
+    def _evaluate(self, plan: Plan | None, exclude: Plan | None, filters: Filters) -> _Found:
+        """Every live passage matching (a plan over the posting lists, or with no plan
+        every passage of the columns), minus the exclusions, within the filters;
+        remembered for the same search's other questions (thread counts, best passages
+        of threads, facets)."""
+        key = (plan, exclude, filters)
+        found = self._found.get(key)
+        if found is not None:
+            return found
+        lists = self._postings(plan_terms(plan) + plan_terms(exclude))
+        ev = ListEvaluator(lists, self.n_docs, self.max_ord + 1, self._phrase_check,
+                           self.deadline)
+        if plan is None:
+            codes = self.columns().codes
+            live = codes >= 0
+            if len(self.dead):
+                live &= ~np.isin(codes, self.dead)
+            ids = np.flatnonzero(live).astype(np.int32)
+            ws = np.zeros(len(ids), dtype=np.float32)
+        else:
+            ids, ws = ev.eval(plan)
+        if exclude is not None:
+            ids, ws = exclude_ids((ids, ws), ev.eval(exclude)[0])
+        codes = self.columns().codes[ids] if plan is None \
+            else codes_of(lists, ids, self.max_ord + 1)
+        if filters:
+            keep = self._allowed(ids, codes, filters)
+            ids, ws, codes = ids[keep], ws[keep], codes[keep]
+        found = self._found[key] = _Found(ids, ws, codes, ev.exact, ev.timed_out)
+        return found
+
+    def columns(self) -> Columns:
+        """Every passage's kind, date, author and thread (a process keeps the parts it
+        read)."""
+        if self._cols is None:
+            self._cols = self._column_cache.columns(self._fetch, self.generation)
+        return self._cols
+
+    def _allowed(self, ids: np.ndarray, codes: np.ndarray, f: Filters) -> np.ndarray:
+        """Which of the passages ``ids`` (their threads ``codes``) pass the filters: the
+        embedded store's rules over the same columns."""
+        keep = np.ones(len(ids), dtype=bool)
+        if f.kind or f.after is not None or f.before is not None or f.author is not None \
+                or f.not_authors:
+            cols = self.columns()
+            if f.kind:
+                keep &= cols.kinds[ids] == (1 if f.kind == "comment" else 0)
+            low, high = day_bounds(f.after, f.before)
+            if low is not None:
+                keep &= cols.stamps[ids] >= low
+            if high is not None:
+                stamps = cols.stamps[ids]
+                keep &= (stamps <= high) & (stamps > 0)
+            if f.author is not None or f.not_authors:
+                known = self._author_codes([*([f.author] if f.author is not None else []),
+                                            *f.not_authors])
+                authors = cols.authors[ids]
+                if f.author is not None:
+                    keep &= authors == known.get(f.author, -2)
+                for key in f.not_authors:
+                    if key in known:
+                        keep &= authors != known[key]
+        if f.thread is not None:
+            code = self._thread_codes([f.thread]).get(f.thread)
+            keep &= codes == (code if code is not None else -1)
+        if f.not_threads:
+            gone = list(self._thread_codes(f.not_threads).values())
+            if gone:
+                keep &= ~np.isin(codes, np.array(gone, dtype=np.int32))
+        return keep
+
+    def _author_codes(self, keys: Sequence[str]) -> dict[str, int]:
+        """Codes of some folded author keys (unknown ones left out)."""
+        rows = self._execute("SELECT key, code FROM fil_authors WHERE key = ANY(%s)",
+                             ([k for k in keys if "\x00" not in k],)).fetchall()
+        return {k: int(c) for k, c in rows}
+
+    def _thread_ids(self, codes: Sequence[int]) -> dict[int, str]:
+        """Thread ids of some codes (looked up once per snapshot)."""
+        missing = [c for c in dict.fromkeys(codes) if c not in self._ids]
+        if missing:
+            for code, tid, title in self._execute(
+                    "SELECT code, id, title_terms FROM fil_threads "
+                    "WHERE code = ANY(%s::integer[])",
+                    (missing,)).fetchall():
+                self._ids[code] = tid
+                self._codes[tid] = code
+                self._titles[tid] = title
+        return {c: self._ids[c] for c in codes if c in self._ids}
+
+    def _thread_codes(self, ids: Sequence[str]) -> dict[str, int]:
+        """Codes of some live thread ids (unknown ids left out)."""
+        missing = [t for t in dict.fromkeys(ids) if t not in self._codes
+                   and isinstance(t, str) and "\x00" not in t]
+        if missing:
+            for tid, code, title in self._execute(
+                    "SELECT id, code, title_terms FROM fil_threads WHERE id = ANY(%s)",
+                    (missing,)).fetchall():
+                self._ids[code] = tid
+                self._codes[tid] = code
+                self._titles[tid] = title
+        return {t: self._codes[t] for t in ids if t in self._codes}
+
+    # -- threads ---------------------------------------------------------------------
+    def best_in_threads(self, plan: Plan, exclude: Plan | None, filters: Filters,
+                        threads: Sequence[str], per_thread: int,
+                        deadline: Deadline) -> Matches:
+        out = Matches()
+        wanted = self._thread_codes(threads)
+        if not wanted:
+            return out
+        found = self._evaluate(plan, exclude, filters)
+        ids, ws, codes = found.ids, found.scores, found.codes
+        inside = np.flatnonzero(np.isin(codes, np.array(list(wanted.values()),
+                                                        dtype=np.int32)))
+        order = inside[np.lexsort((ids[inside], -ws[inside], codes[inside]))]
+        count: dict[int, int] = {}
+        for i in order.tolist():  # by thread (index order), then as match orders them
+            code = int(codes[i])
+            if count.get(code, 0) >= per_thread:
+                continue
+            count[code] = count.get(code, 0) + 1
+            tid = self._ids[code]
+            out.keys.append((int(ids[i]), tid))
+            out.scores.append(float(ws[i]))
+            out.threads.append(tid)
+        out.total = len(out.keys)
+        return out
+
+    def thread_match_counts(self, plan: Plan | None, exclude: Plan | None, filters: Filters,
+                            threads: Sequence[str]) -> dict[str, int]:
+        out = {t: 0 for t in threads}
+        wanted = self._thread_codes(threads)
+        codes = self._evaluate(plan, exclude, filters).codes
+        if wanted and len(codes):
+            counts = np.bincount(codes[codes >= 0], minlength=max(wanted.values()) + 1)
+            for tid, code in wanted.items():
+                out[tid] = int(counts[code]) if code < len(counts) else 0
+        return out
+
+    def thread_stats(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        self._term_stats(terms)
+        return self.n_threads, {t: self._tdf[t] for t in terms}
+
+    def thread_scores(self, weights: Mapping[str, float], k1: float, b: float,
+                      coord_power: float, top: int, include: Sequence[str]) -> ThreadScores:
+        out = ThreadScores()
+        missing = [t for t in weights if t not in self._thread_lists]
+        if missing:
+            self._thread_lists.update(read_thread_postings(
+                self._fetch, [t for t in missing if lexeme_ok(t)], self.dead))
+        score = thread_scores(self._thread_lists, weights, k1, b, coord_power,
+                              self.avg_thread, self.n_codes)
+        if score is None:
+            return out
+        out.max = float(score.max())
+        n = len(score)
+        k = min(top, n)
+        best: list[int] = []
+        if k > 0:
+            part = np.argpartition(-score, k - 1)[:k]
+            part = part[np.lexsort((part, -score[part]))]
+            best = [c for c in part.tolist() if score[c] > 0]
+        codes = self._thread_codes(list(include))
+        names = self._thread_ids(best)
+        for code in best:
+            tid = names[code]
+            out.best.append((tid, float(score[code])))
+            out.scores[tid] = float(score[code])
+        for tid in include:
+            if tid not in out.scores:
+                code = codes.get(tid)
+                out.scores[tid] = float(score[code]) if code is not None and code < n else 0.0
         return out
 
     # -- what results show ---------------------------------------------------------------
@@ -628,22 +910,28 @@ class PostgresSnapshot:
         ords = [k[0] for k in keys]  # type: ignore[index]
         rows = self._execute(
             "SELECT p.ord, p.thread_id, (SELECT json_object_agg(u.lexeme, u.positions) "
-            "FROM unnest(p.tsv) u WHERE u.lexeme = ANY(%s)), p.content "
+            "FROM unnest(p.tsv) u WHERE u.lexeme = ANY(%s)) "
             "FROM fil_passages p WHERE p.ord = ANY(%s) AND p.thread_id = ANY(%s)",
             (wanted, ords, list({k[1] for k in keys}))).fetchall()  # type: ignore[index]
-        for o, tid, found, content in rows:
+        cut = []
+        for o, tid, found in rows:
             found = found or {}
             if any(len(v) >= MAX_POSITIONS or v[-1] >= MAX_POSITION for v in found.values()):
-                pos = analyzer().positions(content)  # PostgreSQL's limits may have cut them
-                out[(o, tid)] = {t: pos[t] for t in wanted if t in pos}
+                cut.append(o)  # PostgreSQL's limits may have cut them: analysed again below
             else:
                 out[(o, tid)] = {t: [p - 1 for p in found[t]] for t in wanted if t in found}
+        if cut:
+            for o, tid, content in self._execute(
+                    "SELECT p.ord, p.thread_id, p.content FROM fil_passages p "
+                    "WHERE p.ord = ANY(%s)", (cut,)).fetchall():
+                pos = analyzer().positions(content)
+                out[(o, tid)] = {t: pos[t] for t in wanted if t in pos}
         return out
 
     def title_terms(self, thread_ids: Sequence[str]) -> dict[str, frozenset[str]]:
-        rows = self._execute("SELECT id, title FROM fil_threads WHERE id = ANY(%s)",
-                             (list(thread_ids),)).fetchall()
-        return {tid: title_terms(title) for tid, title in rows}
+        self._thread_codes(thread_ids)  # titles come with the codes (most already read)
+        return {tid: _title_terms(self._titles[tid]) for tid in thread_ids
+                if tid in self._titles}
 
     def passages(self, keys: Sequence[Key]) -> dict[Key, PassageRecord]:
         if not keys:
@@ -656,75 +944,39 @@ class PostgresSnapshot:
 
     def facets(self, plan: Plan | None, exclude: Plan | None, filters: Filters,
                limit: int) -> Facets:
-        em = self._emitter(plan, exclude)
-        built = self._where(em, plan, exclude, filters)
         out = Facets()
-        if built is None:
+        ids = self._evaluate(plan, exclude, filters).ids
+        if not len(ids):
             return out
-        where, params = built
-        rows = self._execute(
-            f"WITH g AS (SELECT p.kind, p.author_key, count(*) AS n FROM fil_passages p "
-            f"WHERE {' AND '.join(where) or 'true'} GROUP BY p.kind, p.author_key) "
-            "SELECT g.kind, a.code, a.name, g.n FROM g "
-            "LEFT JOIN fil_authors a ON a.key = g.author_key", params).fetchall()
-        kinds: dict[str, int] = {}
-        authors: dict[int, list[Any]] = {}
-        for kind, code, name, n in rows:
-            kinds[kind] = kinds.get(kind, 0) + n
-            if code is not None:
-                authors.setdefault(code, [name, 0])[1] += n
-        out.kinds = {k: kinds[k] for k in KINDS if kinds.get(k)}
-        ranked = sorted(authors.items(), key=lambda item: (-item[1][1], item[0]))
-        out.authors = [(name, n) for _, (name, n) in ranked[:limit]]
-        rows = self._execute(  # date keys are YYYYMMDDhhmmss, 0 without a date
-            f"SELECT p.date_key / 100000000 AS ym, count(*) FROM fil_passages p "
-            f"WHERE {' AND '.join(where) or 'true'} GROUP BY ym", params).fetchall()
-        for ym, n in rows:
-            if ym:
-                out.months[f"{ym // 100:04d}-{ym % 100:02d}"] = int(n)
-            else:
-                out.undated += int(n)
-        out.months = dict(sorted(out.months.items()))
+        cols = self.columns()
+        kinds = np.bincount(cols.kinds[ids], minlength=2)
+        out.kinds = {k: int(n) for k, n in zip(KINDS, kinds, strict=False) if n}
+        codes = cols.authors[ids]
+        codes = codes[codes >= 0]
+        if len(codes):  # by count, then order of first appearance (the code)
+            counts = np.bincount(codes)
+            order = [int(c) for c in np.argsort(-counts, kind="stable")[:limit] if counts[c]]
+            names = dict(self._execute("SELECT code, name FROM fil_authors "
+                                       "WHERE code = ANY(%s::integer[])", (order,)).fetchall())
+            out.authors = [(names[c], int(counts[c])) for c in order]
+        stamps = cols.stamps[ids]
+        dated = stamps[stamps > 0]
+        out.undated = int(len(stamps) - len(dated))
+        if len(dated):  # date keys are YYYYMMDDhhmmss
+            months, counts = np.unique(dated // 100_000_000, return_counts=True)
+            out.months = {f"{ym // 100:04d}-{ym % 100:02d}": n
+                          for ym, n in zip(months.tolist(), counts.tolist(), strict=True)}
         return out
 
     def sample_texts(self, term: str, n: int) -> list[str]:
         if not lexeme_ok(term):
             return []
-        where, params = ["p.tsv @@ %s::tsquery"], [quote_lexeme(term)]
-        self._visible(where, params)
-        rows = self._execute(
-            f"SELECT p.content FROM fil_passages p WHERE {' AND '.join(where)} "
-            "ORDER BY p.ord LIMIT %s", [*params, n]).fetchall()
+        ords = self._postings([term])[term].ords[:n].tolist()  # the first n, index order
+        if not ords:
+            return []
+        rows = self._execute("SELECT p.content FROM fil_passages p WHERE p.ord = ANY(%s) "
+                             "ORDER BY p.ord", (ords,)).fetchall()
         return [text for (text,) in rows]
-
-
-def _filter_sql(f: Filters) -> tuple[list[str], list[object]]:
-    """Field filters as SQL conditions (they narrow, they don't score)."""
-    where: list[str] = []
-    params: list[object] = []
-    if f.author is not None:
-        where.append("p.author_key = %s")
-        params.append(f.author)
-    if f.not_authors:
-        where.append("(p.author_key IS NULL OR NOT (p.author_key = ANY(%s)))")
-        params.append(list(f.not_authors))
-    if f.kind:
-        where.append("p.kind = %s")
-        params.append(f.kind)
-    if f.thread is not None:
-        where.append("p.thread_id = %s")
-        params.append(f.thread)
-    if f.not_threads:
-        where.append("NOT (p.thread_id = ANY(%s))")
-        params.append(list(f.not_threads))
-    low, high = day_bounds(f.after, f.before)
-    if low is not None:
-        where.append("p.date_key >= %s")
-        params.append(low)
-    if high is not None:
-        where.append("p.date_key <= %s AND p.date_key > 0")
-        params.append(high)
-    return where, params
 
 
 def _next_prefix(prefix: str) -> str:

@@ -18,12 +18,19 @@ it longer makes the update fail with RebuildLockedError: try again later). Insid
    its partition and ``postgres_fdw`` inserts the shards' rows (row by row on
    PostgreSQL 15: a round trip each); the UPDATE of step 2 goes through the parent too
    (pruned to the threads' partitions, run on the shard by ``postgres_fdw``).
-4. ``fil_terms`` gets the net change of every document frequency (rows reaching 0 are
-   deleted), ``fil_threads`` the new rows, ``fil_authors`` the new authors with the next
-   codes (facet ties stay in order of first appearance, as in the embedded store, which
-   never forgets an author either), ``fil_meta`` the exact counts (threads, passages,
-   total_length, avg_length = total_length / passages, terms), ``version = V+1`` and
-   ``max_ord``; ``fil_versions`` when V+1 was committed.
+4. ``fil_terms`` gets the net change of every document frequency and thread count (rows
+   reaching 0 are deleted), ``fil_threads`` the new rows (new thread codes after
+   ``fil_meta.max_code``: a replaced thread is a new thread), ``fil_authors`` the new
+   authors with the next codes (facet ties stay in order of first appearance, as in the
+   embedded store, which never forgets an author either), ``fil_meta`` the exact counts
+   (threads, passages, total_length, avg_length = total_length / passages, terms),
+   ``version = V+1``, ``max_ord``, ``max_code`` and the codes of the threads removed
+   (``dead``); ``fil_versions`` when V+1 was committed.
+5. The posting lists (:mod:`.lists`) get part V+1: the new passages' postings and thread
+   postings, one row per term (a term with MAX_PARTS parts from updates has them merged
+   into that one), and the new passages' columns; the removed threads' postings stay
+   until ``optimize`` folds every term's parts into one, and readers drop them meanwhile
+   (``dead``).
 
 Only row-level locks are taken (ROW EXCLUSIVE on the tables): searches never wait for
 an update. A search's snapshot (REPEATABLE READ) sees ``fil_meta`` at some version V and
@@ -55,11 +62,13 @@ would take ACCESS EXCLUSIVE locks that stop searches.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import psycopg
 from psycopg import sql
 
@@ -79,16 +88,32 @@ from .build import (
     avg_length,
     passage_rows,
     thread_row,
+    write_lists,
 )
 from .connections import BUILD_OPTIONS, with_defaults
+from .lists import (
+    COLUMNS,
+    I32,
+    POSTINGS,
+    THREAD_POSTINGS,
+    ListsBuilder,
+    fold,
+    fold_threads,
+    pack,
+    unpack,
+)
 
 #: Seconds an update waits for the lock held by another update or a rebuild.
 UPDATE_LOCK_WAIT = 30.0
 #: Dead passages are deleted once the version that removed them is this old (seconds):
 #: no search transaction lasts that long (each is bounded by its deadline).
 PURGE_AFTER = 600.0
+#: An update merges the parts updates wrote for a term into one once there are this many
+#: (a search reads one row per part of each of its terms).
+MAX_PARTS = 16
 #: Tables that VACUUM (ANALYZE) in ``optimize`` (the passages' partitions apart).
-VACUUMED = ("fil_meta", "fil_threads", "fil_terms", "fil_authors", "fil_versions")
+VACUUMED = ("fil_meta", "fil_threads", "fil_terms", "fil_authors", "fil_versions",
+            POSTINGS, THREAD_POSTINGS)
 
 Connect = Callable[..., psycopg.Connection[Any]]
 
@@ -173,17 +198,18 @@ class Updater:
                 report.seconds = time.perf_counter() - started
                 return report
             ids = [_clean(tid) for tid in incoming]
-            known = {tid: (bytes(digest), n) for tid, digest, n in conn.execute(
-                "SELECT id, digest, passages FROM fil_threads WHERE id = ANY(%s)", (ids,))}
+            known = {tid: (bytes(digest), n, code) for tid, digest, n, code in conn.execute(
+                "SELECT id, digest, passages, code FROM fil_threads WHERE id = ANY(%s)",
+                (ids,))}
             fresh: list[Thread] = []
-            gone: dict[str, int] = {}  # replaced thread -> its passage count
+            gone: dict[str, tuple[int, int]] = {}  # replaced thread -> (passages, code)
             for tid, (t, digest) in zip(ids, incoming.values(), strict=True):
                 old = known.get(tid)
                 if old is not None:
                     if old[0] == digest:
                         report.unchanged += 1
                         continue
-                    gone[tid] = old[1]
+                    gone[tid] = (old[1], old[2])
                     report.replaced += 1
                 else:
                     report.added += 1
@@ -209,15 +235,16 @@ class Updater:
             meta = self._meta(conn)
             if meta is None:
                 raise missing_index()
-            known = dict(conn.execute("SELECT id, passages FROM fil_threads WHERE id = ANY(%s)",
-                                      ([_clean(t) for t in wanted],)).fetchall())
-            gone: dict[str, int] = {}
+            known = {tid: (n, code) for tid, n, code in conn.execute(
+                "SELECT id, passages, code FROM fil_threads WHERE id = ANY(%s)",
+                ([_clean(t) for t in wanted],))}
+            gone: dict[str, tuple[int, int]] = {}
             for tid in wanted:
-                n = known.get(_clean(tid))
-                if n is None or _clean(tid) in gone:
+                found = known.get(_clean(tid))
+                if found is None or _clean(tid) in gone:
                     report.missing.append(tid)
                     continue
-                gone[_clean(tid)] = n
+                gone[_clean(tid)] = found
                 report.deleted += 1
             if gone:
                 self._apply(conn, meta, gone, [], None, report)
@@ -242,6 +269,7 @@ class Updater:
                 raise missing_index()
             self.repair(conn, int(meta["version"]))
             self.purge(conn)
+            self.fold(conn, meta)
             parts = conn.execute(
                 "SELECT c.relname, c.relkind FROM pg_inherits i "
                 "JOIN pg_class c ON c.oid = i.inhrelid "
@@ -287,8 +315,88 @@ class Updater:
             conn.execute("DELETE FROM fil_passages WHERE died <= %s", (horizon,))
             conn.execute("DELETE FROM fil_versions WHERE version <= %s", (horizon,))
 
+    def fold(self, conn: psycopg.Connection[Any], meta: dict[str, Any]) -> None:
+        """Fold every term's posting list parts into one (part 0), without the removed
+        threads' postings and with impacts for the current average length, and mark the
+        removed threads' passages in the columns (code -1; ``written`` 2V+1 where updates
+        write 2V); nothing to do when the lists are already so. Streamed term by term
+        through temporary tables; readers keep seeing the old rows until commit."""
+        avg = float(meta["avg_length"] or 1.0)
+        dead = unpack(meta_bytes(meta.get("dead")))
+        stale = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {POSTINGS} "
+                             "WHERE part <> 0 OR a0 <> %s)", (avg,)).fetchone()[0]
+        if not stale and not len(dead):
+            return
+        for table in (POSTINGS, THREAD_POSTINGS):
+            conn.execute(f"CREATE TEMP TABLE {table}_fold (LIKE {table}) ON COMMIT DROP")
+            columns = ("a0, ords, codes, impacts, tfs, dls" if table == POSTINGS
+                       else "codes, tfs, lengths")
+            batch: list[tuple[object, ...]] = []
+            term, parts = None, []
+            with conn.cursor(name=f"fold_{table}", binary=True) as cur:
+                cur.itersize = 500
+                cur.execute(f"SELECT term, {columns} FROM {table} ORDER BY term, part")
+                for row in itertools.chain(cur, [(None,)]):
+                    if row[0] != term and parts:
+                        folded = (fold(parts, dead, avg) if table == POSTINGS
+                                  else fold_threads(parts, dead))
+                        if folded is not None:
+                            n, arrays = folded
+                            batch.append((term, 0, avg, n, *arrays) if table == POSTINGS
+                                         else (term, 0, n, *arrays))
+                        parts = []
+                        if len(batch) >= 2000 or row[0] is None:
+                            write_lists(conn, *((batch, []) if table == POSTINGS
+                                                else ([], batch)), suffix="_fold")
+                            batch = []
+                    term = row[0]
+                    if term is not None:
+                        parts.append(row[1:])
+            conn.execute(f"DELETE FROM {table}")
+            conn.execute(f"INSERT INTO {table} SELECT * FROM {table}_fold")
+        if len(dead):  # the removed threads' passages leave the columns too
+            for part, codes in conn.execute(f"SELECT part, codes FROM {COLUMNS}",
+                                            binary=True).fetchall():
+                found = unpack(codes)
+                gone = np.isin(found, dead)
+                if gone.any():
+                    conn.execute(f"UPDATE {COLUMNS} SET codes = %s, written = %s "
+                                 "WHERE part = %s",
+                                 (pack(np.where(gone, -1, found)),
+                                  2 * int(meta["version"]) + 1, part))
+        conn.execute("UPDATE fil_meta SET dead = ''")
+
+    def merge_parts(self, conn: psycopg.Connection[Any], terms: list[str], part: int,
+                    dead: np.ndarray, avg: float) -> None:
+        """Merge the parts updates wrote for some terms into one (``part``), for each term
+        that has MAX_PARTS of them: a term's list stays a few rows to read however many
+        updates touched it (``optimize`` folds them all into part 0)."""
+        for table in (POSTINGS, THREAD_POSTINGS):
+            many = [r[0] for r in conn.execute(
+                f"SELECT term FROM {table} WHERE term = ANY(%s) AND part > 0 "
+                "GROUP BY term HAVING count(*) >= %s", (terms, MAX_PARTS)).fetchall()]
+            if not many:
+                continue
+            columns = ("a0, ords, codes, impacts, tfs, dls" if table == POSTINGS
+                       else "codes, tfs, lengths")
+            parts: dict[str, list[tuple[Any, ...]]] = {t: [] for t in many}
+            for row in conn.execute(
+                    f"DELETE FROM {table} WHERE term = ANY(%s) AND part > 0 "
+                    f"RETURNING term, part, {columns}", (many,), binary=True).fetchall():
+                parts[row[0]].append(row)
+            rows = []
+            for term, found in parts.items():
+                found.sort(key=lambda r: r[1])  # by part: ords (and codes) ascending
+                folded = (fold([r[2:] for r in found], dead, avg) if table == POSTINGS
+                          else fold_threads([r[2:] for r in found], dead))
+                if folded is not None:
+                    n, arrays = folded
+                    rows.append((term, part, avg, n, *arrays) if table == POSTINGS
+                                else (term, part, n, *arrays))
+            write_lists(conn, *((rows, []) if table == POSTINGS else ([], rows)))
+
     def _apply(self, conn: psycopg.Connection[Any], meta: dict[str, Any],
-               gone: dict[str, int], fresh: list[Thread],
+               gone: dict[str, tuple[int, int]], fresh: list[Thread],
                progress: Callable[[int], None] | None, report: UpdateReport) -> None:
         """Replace the passages of ``gone`` threads by those of ``fresh`` ones, statistics
         kept exact, as version V+1 (the caller commits)."""
@@ -296,17 +404,21 @@ class Updater:
         new_version = version + 1
         self.repair(conn, version)
         self.purge(conn)
-        removed, removed_length, lexemes = self._kill(conn, gone, new_version)
+        removed, removed_length, lexemes, threads_lost = self._kill(conn, gone, new_version)
 
         stats = Stats()
+        lists = ListsBuilder()
         rows: list[tuple[object, ...]] = []
         thread_rows = []
         max_ord = int(meta["max_ord"])
+        max_code = int(meta["max_code"])
         for t in fresh:
-            mine = passage_rows(t, stats, max_ord + 1, born=new_version)
+            max_code += 1
+            mine = passage_rows(t, stats, max_ord + 1, born=new_version, lists=lists,
+                                code=max_code)
             max_ord += len(mine)
             rows += mine
-            thread_rows.append(thread_row(t, len(mine)))
+            thread_rows.append(thread_row(t, mine, max_code))
             if progress:
                 progress(len(mine))
         report.passages = len(rows)
@@ -322,83 +434,120 @@ class Updater:
                     sql.SQL(", ").join(map(sql.Identifier, THREAD_NAMES)))) as copy:
                 for row in thread_rows:
                     copy.write_row(row)
-        self._add_authors(conn, stats)
-        for term, n in lexemes.items():
-            stats.df[term] = stats.df.get(term, 0) - n
-        terms = int(meta["terms"]) + self._change_terms(conn, stats.df)
-
+        authors = self._add_authors(conn, stats)
         threads = int(meta["threads"]) + len(fresh) - len(gone)
         passages = int(meta["passages"]) - removed + stats.passages
         total_length = int(meta["total_length"]) - removed_length + stats.total_length
+        avg = avg_length(total_length, passages)
+        stats.df = lists.df()
+        made = lists.rows(avg, new_version)
+        write_lists(conn, made.postings, made.thread_postings,
+                    columns=lists.columns_row(new_version, 2 * new_version, authors))
+        tdf = made.tdf
+        dead = unpack(meta_bytes(meta.get("dead")))
+        if gone:
+            dead = np.union1d(dead, np.array([c for _, c in gone.values()], dtype=np.int32))
+        self.merge_parts(conn, list(tdf), new_version, dead, avg)
+        for term, n in lexemes.items():
+            stats.df[term] = stats.df.get(term, 0) - n
+        for term, n in threads_lost.items():
+            tdf[term] = tdf.get(term, 0) - n
+        terms = int(meta["terms"]) + self._change_terms(conn, stats.df, tdf)
         conn.execute(
             "UPDATE fil_meta SET threads = %s, passages = %s, total_length = %s, "
-            "avg_length = %s, terms = %s, version = %s, max_ord = %s, updated_at = %s",
-            (threads, passages, total_length, avg_length(total_length, passages), terms,
-             new_version, max_ord, datetime.now(UTC).isoformat(timespec="seconds")))
+            "avg_length = %s, terms = %s, version = %s, max_ord = %s, updated_at = %s, "
+            "max_code = %s, dead = %s",
+            (threads, passages, total_length, avg, terms, new_version, max_ord,
+             datetime.now(UTC).isoformat(timespec="seconds"), max_code, pack(dead, I32)))
         conn.execute("INSERT INTO fil_versions (version, committed_at) "
                      "VALUES (%s, clock_timestamp())", (new_version,))
 
-    def _kill(self, conn: psycopg.Connection[Any], gone: dict[str, int],
-              version: int) -> tuple[int, int, dict[str, int]]:
+    def _kill(self, conn: psycopg.Connection[Any], gone: dict[str, tuple[int, int]],
+              version: int) -> tuple[int, int, dict[str, int], dict[str, int]]:
         """Mark the passages of ``gone`` threads died in ``version``: their count, total
-        length, and how many of them hold each lexeme (from their tsvectors)."""
+        length, and how many of them, and of their threads, hold each lexeme (from their
+        tsvectors)."""
         if not gone:
-            return 0, 0, {}
+            return 0, 0, {}, {}
         rows = conn.execute(
             "WITH gone AS (UPDATE fil_passages SET died = %s "
             "              WHERE thread_id = ANY(%s) AND died IS NULL "
             "              RETURNING thread_id, dl, tsv) "
             "SELECT true, thread_id, count(*), sum(dl) FROM gone GROUP BY thread_id "
             "UNION ALL "
-            "SELECT false, u.lexeme, count(*), NULL FROM gone, unnest(gone.tsv) u "
-            "GROUP BY u.lexeme", (version, list(gone))).fetchall()
+            "SELECT false, u.lexeme, count(*), count(DISTINCT gone.thread_id) "
+            "FROM gone, unnest(gone.tsv) u GROUP BY u.lexeme",
+            (version, list(gone))).fetchall()
         counts = {tid: (int(n), int(length)) for is_thread, tid, n, length in rows if is_thread}
-        wrong = [tid for tid, n in gone.items() if counts.get(tid, (0, 0))[0] != n]
+        wrong = [tid for tid, (n, _) in gone.items() if counts.get(tid, (0, 0))[0] != n]
         if wrong:
             raise IndexDamagedError(
                 f"the index in {self.location} does not hold the passages it lists for "
                 f"thread {wrong[0]!r}: rebuild it with `{self.rebuild_command}`")
         lexemes = {term: int(n) for is_thread, term, n, _ in rows if not is_thread}
+        threads = {term: int(n) for is_thread, term, _, n in rows if not is_thread}
         return (sum(n for n, _ in counts.values()), sum(length for _, length in counts.values()),
-                lexemes)
+                lexemes, threads)
 
-    def _add_authors(self, conn: psycopg.Connection[Any], stats: Stats) -> None:
-        """Authors new to the index, with the next codes in order of first appearance."""
+    def _add_authors(self, conn: psycopg.Connection[Any], stats: Stats) -> np.ndarray:
+        """Authors new to the index, with the next codes in order of first appearance;
+        returns the index's code of each of ``stats``' authors (by their code there)."""
+        out = np.zeros(len(stats.authors), dtype=np.int32)
         if not stats.authors:
-            return
-        known = {r[0] for r in conn.execute("SELECT key FROM fil_authors WHERE key = ANY(%s)",
-                                            (list(stats.authors),))}
+            return out
+        known = dict(conn.execute("SELECT key, code FROM fil_authors WHERE key = ANY(%s)",
+                                  (list(stats.authors),)).fetchall())
         new = [(key, name) for key, (_, name) in stats.authors.items() if key not in known]
-        if not new:
-            return
-        base = conn.execute("SELECT coalesce(max(code) + 1, 0) FROM fil_authors").fetchone()[0]
-        with _copy(conn, sql.SQL("COPY fil_authors (key, code, name) FROM STDIN")) as copy:
-            for i, (key, name) in enumerate(new):
-                copy.write_row((key, base + i, name))
+        if new:
+            base = conn.execute(
+                "SELECT coalesce(max(code) + 1, 0) FROM fil_authors").fetchone()[0]
+            with _copy(conn, sql.SQL("COPY fil_authors (key, code, name) FROM STDIN")) as copy:
+                for i, (key, name) in enumerate(new):
+                    copy.write_row((key, base + i, name))
+                    known[key] = base + i
+        for key, (local, _) in stats.authors.items():
+            out[local] = known[key]
+        return out
 
-    def _change_terms(self, conn: psycopg.Connection[Any], delta: dict[str, int]) -> int:
-        """Apply the net change of each document frequency; the change in term count."""
-        changed = {t: d for t, d in delta.items() if d}
+    def _change_terms(self, conn: psycopg.Connection[Any], delta: dict[str, int],
+                      thread_delta: dict[str, int]) -> int:
+        """Apply the net change of each document frequency and thread count; the change
+        in term count."""
+        changed = {t: (delta.get(t, 0), thread_delta.get(t, 0))
+                   for t in dict.fromkeys([*delta, *thread_delta])}
+        changed = {t: d for t, d in changed.items() if d != (0, 0)}
         if not changed:
             return 0
-        found = dict(conn.execute(
-            "UPDATE fil_terms t SET df = t.df + d.delta "
-            "FROM unnest(%s::text[], %s::integer[]) AS d(term, delta) "
-            "WHERE t.term = d.term RETURNING t.term, t.df",
-            (list(changed), list(changed.values()))).fetchall())
-        new = [(t, d) for t, d in changed.items() if t not in found]
-        if any(d < 0 for _, d in new) or any(df < 0 for df in found.values()):
+        found = {t: (df, tdf) for t, df, tdf in conn.execute(
+            "UPDATE fil_terms t SET df = t.df + d.delta, tdf = t.tdf + d.tdelta "
+            "FROM unnest(%s::text[], %s::integer[], %s::integer[]) AS d(term, delta, tdelta) "
+            "WHERE t.term = d.term RETURNING t.term, t.df, t.tdf",
+            (list(changed), [d for d, _ in changed.values()],
+             [d for _, d in changed.values()])).fetchall()}
+        new = [(t, d, td) for t, (d, td) in changed.items() if t not in found]
+        if any(d <= 0 or td <= 0 for _, d, td in new) \
+                or any(df < 0 or tdf < 0 or (df == 0) != (tdf == 0)
+                       for df, tdf in found.values()):
             raise IndexDamagedError(
                 f"the index in {self.location} has document frequencies that do not match "
                 f"its passages: rebuild it with `{self.rebuild_command}`")
         if new:
-            with _copy(conn, sql.SQL("COPY fil_terms (term, df) FROM STDIN")) as copy:
+            with _copy(conn, sql.SQL("COPY fil_terms (term, df, tdf) FROM STDIN")) as copy:
                 for item in new:
                     copy.write_row(item)
-        dead = [t for t, df in found.items() if df == 0]
+        dead = [t for t, (df, _) in found.items() if df == 0]
         if dead:
             conn.execute("DELETE FROM fil_terms WHERE term = ANY(%s)", (dead,))
         return len(new) - len(dead)
+
+
+def meta_bytes(value: object) -> bytes:
+    """A ``bytea`` read through ``to_jsonb`` (``\\x0a0b...``) or directly, as bytes."""
+    if value is None:
+        return b""
+    if isinstance(value, str):
+        return bytes.fromhex(value[2:]) if value.startswith("\\x") else b""
+    return bytes(value)  # type: ignore[arg-type]
 
 
 def _close(conn: psycopg.Connection[Any]) -> None:

@@ -35,8 +35,9 @@ from whoosh.filedb.filestore import FileStorage
 from ...analysis import analyzer
 from ...ingest.folding import author_key
 from ...ingest.model import COMMENT, POST, Thread, date_key
-from ...search.ranking import BM25_B, BM25_K1, THREAD_B, THREAD_K1
+from ...search.ranking import THREAD_B, THREAD_K1
 from ..records import thread_from_record, thread_hash, thread_record
+from ..scoring import bm25_weights, length_norm
 from .codec import (
     CodeColumn,
     FieldData,
@@ -68,17 +69,8 @@ def passage_schema() -> Schema:
                   content=TEXT(analyzer=analyzer(), phrase=True, stored=True))
 
 
-def length_norm(lengths: np.ndarray, avgdl: float, k1: float = BM25_K1,
-                b: float = BM25_B) -> np.ndarray:
-    """BM25's length normalisation of each document: ``k1·(1−b+b·dl/avgdl)`` (float32)."""
-    dl = np.asarray(lengths).astype(np.float32)
-    return (k1 * (1 - b + b * dl / max(avgdl, 1e-9))).astype(np.float32)
 
 
-def bm25_weights(freqs: np.ndarray, norm: np.ndarray, k1: float = BM25_K1) -> np.ndarray:
-    """BM25 term weights ``tf·(k1+1)/(tf+norm)`` of postings, given their documents' norms."""
-    tf = np.asarray(freqs).astype(np.float32)
-    return (tf * np.float32(k1 + 1) / (tf + norm)).astype(np.float32)
 
 
 def impacts(fd: FieldData | FieldPostings, avgdl: float) -> np.ndarray:

@@ -25,12 +25,18 @@ from ...search.plan import And, AndNot, Coord, Filters, Null, Or, Phrase, Plan, 
 from ...search.store import Facets, Key, Matches, PassageRecord, ThreadScores
 from ...search.suggest import levenshtein
 from ..base import BuildReport, IndexStats, UpdateReport
+from ..scoring import (
+    PHRASE_CHECK_LIMIT,
+    best_positions,
+    coordinated,
+    exclude,
+    intersect,
+    top_k,
+    union,
+)
 from . import writer
 from .manifest import CURRENT, Lease
-from .setops import best_positions, exclude, intersect, top_k, union
 from .view import IndexView
-
-PHRASE_CHECK_LIMIT = 20_000  # best candidates whose positions are checked for one phrase
 
 Result = tuple[np.ndarray, np.ndarray]  # (doc numbers ascending, scores)
 _EMPTY: Result = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
@@ -188,7 +194,7 @@ class EmbeddedSnapshot:
         found = self._matching(ev, plan, exclude_plan, filters)
         view = self.view
         out = Matches(total=int(len(found[0])), exact=ev.exact and not ev.timed_out,
-                      timed_out=ev.timed_out)
+                      timed_out=ev.timed_out, total_threads=0)
         if len(found[0]):
             threads = view.column("thread")[found[0]]
             out.total_threads = int(np.count_nonzero(
@@ -404,30 +410,6 @@ class EmbeddedSnapshot:
                 for d in self.view.first_docs(term, n)]
 
 
-def coordinated(parts: Sequence[Result], weights: Sequence[float], power: float,
-                 n_docs: int) -> Result:
-    """Any part: scores summed, times the share of the parts' weights matched ** power."""
-    total = float(sum(weights))
-    live = [(p, w) for p, w in zip(parts, weights, strict=True) if len(p[0])]
-    if not live or total <= 0:
-        return _EMPTY
-    ids = np.concatenate([p[0] for p, _ in live])
-    ws = np.concatenate([p[1] for p, _ in live]).astype(np.float64)
-    cw = np.concatenate([np.full(len(p[0]), w, dtype=np.float64) for p, w in live])
-    score: np.ndarray
-    if len(ids) * 16 > n_docs:  # dense accumulation over all passages
-        score = np.bincount(ids, weights=ws, minlength=n_docs)
-        cov = np.bincount(ids, weights=cw, minlength=n_docs)
-        hit = np.flatnonzero(cov > 0).astype(np.int32)
-        score, cov = score[hit], cov[hit]
-    else:
-        hit, inv = np.unique(ids, return_inverse=True)
-        hit = hit.astype(np.int32)
-        score = np.bincount(inv, weights=ws)
-        cov = np.bincount(inv, weights=cw)
-    if power:
-        score = score * (cov / total) ** power
-    return hit, score.astype(np.float32)
 
 
 def _opt_str(value: object) -> str | None:
