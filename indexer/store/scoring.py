@@ -105,6 +105,7 @@ def coordinated(parts: Sequence[Result], weights: Sequence[float], power: float,
     ids = np.concatenate([p[0] for p, _ in live])
     ws = np.concatenate([p[1] for p, _ in live]).astype(np.float64)
     cw = np.concatenate([np.full(len(p[0]), w, dtype=np.float64) for p, w in live])
+    score: np.ndarray
     if len(ids) * 16 > n_docs:  # dense accumulation over all passages
         score = np.bincount(ids, weights=ws, minlength=n_docs)
         cov = np.bincount(ids, weights=cw, minlength=n_docs)

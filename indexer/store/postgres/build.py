@@ -38,7 +38,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 import psycopg
 from psycopg import sql
@@ -50,7 +50,7 @@ from ...ingest.folding import author_key
 from ...ingest.model import COMMENT, Thread, date_key
 from ..base import BuildReport
 from ..records import thread_record
-from .connections import BUILD_OPTIONS, FDW_OPTIONS, first_line, redact, with_defaults
+from .connections import BUILD_OPTIONS, FDW_OPTIONS, first_line, redact, scalar, with_defaults
 from .lists import (
     COLUMN_NAMES,
     COLUMN_TYPES,
@@ -119,6 +119,14 @@ THREAD_NAMES = ("id", "title", "url", "author", "date", "data", "digest", "passa
                 "code", "length", "title_terms")
 TERM_SEP = "\x1f"  # between the analysed terms of a title (``fil_threads.title_terms``)
 
+
+
+@overload
+def _clean(text: str) -> str: ...
+
+
+@overload
+def _clean(text: None) -> None: ...
 
 
 def _clean(text: str | None) -> str | None:
@@ -262,7 +270,7 @@ class Builder:
         shard_conns: list[psycopg.Connection[Any]] = []
         side: psycopg.Connection[Any] | None = None
         try:
-            if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
+            if not scalar(conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_KEY,))):
                 raise RebuildLockedError(
                     f"another rebuild of {self.location} is running; try again when it "
                     "has finished")
@@ -447,7 +455,7 @@ class Builder:
             for stmt in passage_indexes(self.partition(i), self.partition(i)):
                 sc.execute(stmt)
             sc.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.partition(i))))
-            self.remote_schemas.append(sc.execute("SELECT current_schema()").fetchone()[0])
+            self.remote_schemas.append(scalar(sc.execute("SELECT current_schema()")))
             sc.commit()
 
     def _attach_shards(self, conn: psycopg.Connection[Any]) -> None:

@@ -179,7 +179,7 @@ def connect_within(conninfo: str, seconds: float, **kwargs: Any) -> psycopg.Conn
     done.wait(max(0.0, seconds))
     with lock:
         if "conn" in box:
-            return box["conn"]  # type: ignore[no-any-return]
+            return box["conn"]
         if "error" in box:
             raise box["error"]
         box["abandoned"] = True
@@ -313,3 +313,11 @@ class Pool:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+
+
+def scalar(cursor: psycopg.Cursor[Any]) -> Any:
+    """The first column of a query's one row (for queries that always return a row)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise IndexerError("a query that always returns a row returned none")
+    return row[0]

@@ -403,10 +403,10 @@ def thread_scores(lists: Mapping[str, ThreadPostings], weights: Mapping[str, flo
         return None
     ids = np.concatenate(ids_l)
     n = max(n_codes, int(ids.max()) + 1)
-    score = np.bincount(ids, weights=np.concatenate(ws_l), minlength=n)
+    score: np.ndarray = np.bincount(ids, weights=np.concatenate(ws_l), minlength=n)
     if coord_power:
         share = np.bincount(ids, weights=np.concatenate(cw_l), minlength=n) / total
-        score *= share ** coord_power
+        score = score * share ** coord_power
     return score
 
 

@@ -203,6 +203,7 @@ from .connections import (
     first_line,
     mask_quoted,
     redact,
+    scalar,
     with_defaults,
 )
 from .lists import (
@@ -477,14 +478,14 @@ class PostgresStore:
             if row is None:
                 raise NoIndexError(self.location, self.rebuild_command())
             threads, passages, terms, built_at, gen, nshards, updated_at = row
-            size = conn.execute(
+            size = scalar(conn.execute(
                 "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE c.relkind = 'r' AND n.nspname = current_schema() "
                 "AND (c.relname = ANY(%s) OR c.relname LIKE %s)",
                 (["fil_meta", "fil_threads", "fil_passages", "fil_terms", "fil_authors",
                   "fil_versions", "fil_postings", "fil_thread_postings", "fil_columns"],
-                 f"fil\\_passages\\_{gen}\\_p%")).fetchone()[0]
+                 f"fil\\_passages\\_{gen}\\_p%")))
         location = self.location + (f" (+{nshards} shards)" if nshards else "")
         st = IndexStats(location, threads, passages, terms, int(size), built_at,
                         updated_at=updated_at or built_at)
@@ -616,7 +617,7 @@ class PostgresSnapshot:
             if now - self._limit_set > TIMEOUT_SLACK:  # else the limit set last is close
                 self.conn.execute(f"SET LOCAL statement_timeout = {_ms(left)}")
                 self._limit_set = now
-            return self.conn.execute(query, params, binary=binary)  # type: ignore[arg-type]
+            return self.conn.execute(query, params, binary=binary)
         except psycopg.errors.QueryCanceled:
             problem = self.probe() if self.shards and self.probe is not None else None
             if problem is not None:
@@ -708,7 +709,7 @@ class PostgresSnapshot:
 
     def _fetch(self, query: str, params: Sequence[object]) -> list[tuple[object, ...]]:
         """Rows of a query, ``bytea`` as bytes (binary results)."""
-        return self._execute(query, params, binary=True).fetchall()  # type: ignore[no-any-return]
+        return self._execute(query, params, binary=True).fetchall()
 
     def _phrase_check(self, terms: Sequence[str], ids: np.ndarray) -> np.ndarray:
         """Which of the passages ``ids`` (ords, ascending) hold ``terms`` consecutively:
@@ -718,7 +719,8 @@ class PostgresSnapshot:
             rows = self._execute("SELECT p.ord FROM fil_passages p WHERE p.ord = ANY(%s) "
                                  "AND p.tsv @@ %s::tsquery", (ids.tolist(), tsq)).fetchall()
         else:  # many candidates: through the GIN index, then kept if a candidate
-            where, params = ["p.tsv @@ %s::tsquery"], [tsq]
+            where: list[str] = ["p.tsv @@ %s::tsquery"]
+            params: list[object] = [tsq]
             self._visible(where, params)
             rows = self._execute(f"SELECT p.ord FROM fil_passages p WHERE {' AND '.join(where)}",
                                  params).fetchall()
@@ -890,10 +892,10 @@ class PostgresSnapshot:
             best = [c for c in part.tolist() if score[c] > 0]
         codes = self._thread_codes(list(include))
         names = self._thread_ids(best)
-        for code in best:
-            tid = names[code]
-            out.best.append((tid, float(score[code])))
-            out.scores[tid] = float(score[code])
+        for c in best:
+            tid = names[c]
+            out.best.append((tid, float(score[c])))
+            out.scores[tid] = float(score[c])
         for tid in include:
             if tid not in out.scores:
                 code = codes.get(tid)

@@ -90,7 +90,7 @@ from .build import (
     thread_row,
     write_lists,
 )
-from .connections import BUILD_OPTIONS, with_defaults
+from .connections import BUILD_OPTIONS, scalar, with_defaults
 from .lists import (
     COLUMNS,
     I32,
@@ -135,8 +135,8 @@ class Updater:
         conn = self.connect(autocommit=False, search=False)
         try:
             if self.lock_wait <= 0:
-                got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)",
-                                   (LOCK_KEY,)).fetchone()[0]
+                got = scalar(conn.execute("SELECT pg_try_advisory_xact_lock(%s)",
+                                   (LOCK_KEY,)))
             else:
                 conn.execute(f"SET LOCAL lock_timeout = {max(1, int(self.lock_wait * 1000))}")
                 try:
@@ -159,7 +159,7 @@ class Updater:
     def _meta(self, conn: psycopg.Connection[Any]) -> dict[str, Any] | None:
         """The index's ``fil_meta`` row as a dict; None when there is no index. Raises
         IndexDamagedError for an index built before FORMAT (it must be rebuilt first)."""
-        if conn.execute("SELECT to_regclass('fil_meta')").fetchone()[0] is None:
+        if scalar(conn.execute("SELECT to_regclass('fil_meta')")) is None:
             return None
         row = conn.execute("SELECT to_jsonb(m) FROM fil_meta m").fetchone()
         if row is None:
@@ -307,10 +307,10 @@ class Updater:
 
     def purge(self, conn: psycopg.Connection[Any], after: float | None = None) -> None:
         """Delete the passages that died in versions committed over PURGE_AFTER s ago."""
-        horizon = conn.execute(
+        horizon = scalar(conn.execute(
             "SELECT max(version) FROM fil_versions "
             "WHERE committed_at < clock_timestamp() - make_interval(secs => %s)",
-            (PURGE_AFTER if after is None else after,)).fetchone()[0]
+            (PURGE_AFTER if after is None else after,)))
         if horizon is not None:
             conn.execute("DELETE FROM fil_passages WHERE died <= %s", (horizon,))
             conn.execute("DELETE FROM fil_versions WHERE version <= %s", (horizon,))
@@ -323,8 +323,8 @@ class Updater:
         through temporary tables; readers keep seeing the old rows until commit."""
         avg = float(meta["avg_length"] or 1.0)
         dead = unpack(meta_bytes(meta.get("dead")))
-        stale = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {POSTINGS} "
-                             "WHERE part <> 0 OR a0 <> %s)", (avg,)).fetchone()[0]
+        stale = scalar(conn.execute(f"SELECT EXISTS (SELECT 1 FROM {POSTINGS} "
+                             "WHERE part <> 0 OR a0 <> %s)", (avg,)))
         if not stale and not len(dead):
             return
         for table in (POSTINGS, THREAD_POSTINGS):
@@ -332,7 +332,8 @@ class Updater:
             columns = ("a0, ords, codes, impacts, tfs, dls" if table == POSTINGS
                        else "codes, tfs, lengths")
             batch: list[tuple[object, ...]] = []
-            term, parts = None, []
+            term: object = None
+            parts: list[Any] = []
             with conn.cursor(name=f"fold_{table}", binary=True) as cur:
                 cur.itersize = 500
                 cur.execute(f"SELECT term, {columns} FROM {table} ORDER BY term, part")
@@ -499,8 +500,8 @@ class Updater:
                                   (list(stats.authors),)).fetchall())
         new = [(key, name) for key, (_, name) in stats.authors.items() if key not in known]
         if new:
-            base = conn.execute(
-                "SELECT coalesce(max(code) + 1, 0) FROM fil_authors").fetchone()[0]
+            base = scalar(conn.execute(
+                "SELECT coalesce(max(code) + 1, 0) FROM fil_authors"))
             with _copy(conn, sql.SQL("COPY fil_authors (key, code, name) FROM STDIN")) as copy:
                 for i, (key, name) in enumerate(new):
                     copy.write_row((key, base + i, name))
@@ -547,7 +548,9 @@ def meta_bytes(value: object) -> bytes:
         return b""
     if isinstance(value, str):
         return bytes.fromhex(value[2:]) if value.startswith("\\x") else b""
-    return bytes(value)  # type: ignore[arg-type]
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise TypeError(f"not a bytea value: {type(value).__name__}")
 
 
 def _close(conn: psycopg.Connection[Any]) -> None:
