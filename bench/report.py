@@ -82,7 +82,7 @@ def size_rows(s: dict[str, Any], with_pg: bool) -> list[Row]:
     """(metric, Fil, FTS5, tantivy, Fil/FTS5, Fil/tantivy[, PostgreSQL, PostgreSQL/FTS5])."""
     sy = s["systems"]
     fil, fts, tan = sy.get("fil", {}), sy.get("fts5", {}), sy.get("tantivy", {})
-    fast = sy.get("fil_pystemmer")
+    fast = sy.get("fil_purepython") or sy.get("fil_pystemmer")
     pg = sy.get("postgres") if with_pg else None
     rows: list[Row] = []
 

@@ -9,8 +9,9 @@ For each corpus (a label: ``real-100k``, ``real-max``, ``reused-1m`` from
    10+ word questions);
 2. rebuilds Fil's index as the default install has it (PyStemmer's Snowball stemmer),
    in a child process, reading its wall time, CPU time (user + system, all threads) and
-   peak RSS from the kernel (``os.wait4`` rusage); then once more with PyStemmer (the
-   ``fast`` extra, when installed) into another directory, rebuild figures only;
+   peak RSS from the kernel (``os.wait4`` rusage); then once more with snowballstemmer's
+   pure-Python stemmer (the fallback when PyStemmer is missing) into another directory,
+   rebuild figures only;
 3. builds the FTS5 and tantivy yardsticks the same way (children, same figures);
 4. measures index sizes on disk, and the cold-open cost of each system: a fresh process
    imports, opens the index and runs its first query (``bench/measure.py:cold_open``);
@@ -203,7 +204,7 @@ def run_size(label: str, n_queries: int, warm: int, skip_http: bool,
         before = load1()
         fast = run_child(corpus_path, fast_dir, stemmer="python")
         log(f"[{label}]   {fast.seconds:.1f}s wall, {fast.cpu_seconds:.1f}s CPU")
-        systems["fil_pystemmer"] = {"rebuild": rebuild_entry(fast, before,
+        systems["fil_purepython"] = {"rebuild": rebuild_entry(fast, before,
                                                              fil_index_size(fast_dir))}
         shutil.rmtree(fast_dir, ignore_errors=True)  # not queried: do not keep the disk
     log(f"[{label}] FTS5 build ...")
@@ -284,8 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=20, help="untimed warm-up queries per kind")
     ap.add_argument("--skip-http", action="store_true", help="do not measure the HTTP API")
     ap.add_argument("--no-tantivy", action="store_true", help="leave tantivy out")
-    ap.add_argument("--no-pystemmer", action="store_true",
-                    help="skip the extra Fil rebuild with PyStemmer")
+    ap.add_argument("--no-purepython", action="store_true",
+                    help="skip the extra Fil rebuild with the pure-Python stemmer")
     ap.add_argument("--postgres", action=argparse.BooleanOptionalAction, default=None,
                     help="also measure the PostgreSQL backend (default: when its binaries "
                     "are found or DATABASE_URL is set)")
@@ -313,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
                                        f"num_threads={tantivy_engine.WRITER_THREADS})"},
         "sizes": [run_size(label, args.queries, args.warmup, args.skip_http, with_postgres,
                            build_only=label in light and label not in full,
-                           with_tantivy=with_tantivy, with_fast=not args.no_pystemmer)
+                           with_tantivy=with_tantivy, with_fast=not args.no_purepython)
                   for label in full + [x for x in light if x not in full]],
     }
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
