@@ -401,7 +401,7 @@ def test_phrase_total_is_a_lower_bound_past_the_check_limit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past PHRASE_CHECK_LIMIT candidates the total is marked inexact, here and on the page."""
     from indexer.settings import Settings
-    from indexer.store.whoosh import store as engine
+    from indexer.store import scoring as engine
     from search_app import create_app
 
     # The phrase in five passages, shortest (best BM25) first; the words apart, in five
@@ -434,7 +434,7 @@ def test_phrase_total_is_a_lower_bound_past_the_check_limit(
 
 def test_phrase_check_limit_keeps_index_order_among_equal_scores(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from indexer.store.whoosh import store as engine
+    from indexer.store import scoring as engine
 
     build_index([thread(f"t{i:04d}", "le chat noir") for i in range(1000)], tmp_path / "ix")
     monkeypatch.setattr(engine, "PHRASE_CHECK_LIMIT", 20)

@@ -8,10 +8,12 @@ same float32 arithmetic, so both give the same scores to the bit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..search.deadline import Deadline
+from ..search.plan import And, AndNot, Coord, Null, Or, Phrase, Plan, Term
 from ..search.ranking import BM25_B, BM25_K1
 
 Result = tuple[np.ndarray, np.ndarray]  # (doc numbers ascending, scores)
@@ -119,3 +121,63 @@ def coordinated(parts: Sequence[Result], weights: Sequence[float], power: float,
     if power:
         score = score * (cov / total) ** power
     return hit, score.astype(np.float32)
+
+
+#: Which of some candidate passages (ascending) hold these terms at consecutive positions.
+PhraseCheck = Callable[[Sequence[str], np.ndarray], np.ndarray]
+
+
+class PlanEvaluator:
+    """Evaluate a plan, the same way for every store: each store gives its scored postings
+    of a term (``scored``: passages ascending, BM25 weight with idf) and its phrase check;
+    OR/AND/NOT/coordination use the shared set operations, phrases are checked on their
+    best PHRASE_CHECK_LIMIT candidates; results are memoised per plan node."""
+
+    def __init__(self, scored: Callable[[str], Result], check: PhraseCheck, n_docs: int,
+                 deadline: Deadline | None) -> None:
+        self.scored = scored
+        self.check = check
+        self.n_docs = n_docs  # one more than the highest passage number
+        self.deadline = deadline
+        self.exact = True  # False when a phrase was checked on its best candidates only
+        self.timed_out = False
+        self._memo: dict[Plan, Result] = {}
+
+    def eval(self, q: Plan) -> Result:
+        """(passages matching ``q``, ascending; their scores)."""
+        found = self._memo.get(q)
+        if found is None:
+            found = self._memo[q] = self._eval(q)
+        return found
+
+    def _eval(self, q: Plan) -> Result:
+        if isinstance(q, Term):
+            return self.scored(q.term)
+        if isinstance(q, Phrase):
+            return self.phrase(q.terms)
+        if isinstance(q, Or):
+            return union([self.eval(c) for c in q.children])
+        if isinstance(q, Coord):
+            return coordinated([self.eval(c) for c in q.children], q.weights, q.power,
+                               self.n_docs)
+        if isinstance(q, And):
+            return intersect([self.eval(c) for c in q.children])
+        if isinstance(q, AndNot):
+            return exclude(self.eval(q.positive), self.eval(q.negative)[0])
+        assert isinstance(q, Null)
+        return _EMPTY
+
+    def phrase(self, terms: Sequence[str]) -> Result:
+        """Passages holding the terms at consecutive positions (the best candidates)."""
+        cand_ids, cand_ws = intersect([self.scored(t) for t in terms])
+        if len(terms) == 1 or not len(cand_ids):
+            return cand_ids, cand_ws
+        if len(cand_ids) > PHRASE_CHECK_LIMIT:  # the best, ties in index order
+            self.exact = False
+            keep = np.sort(best_positions(cand_ids, cand_ws, PHRASE_CHECK_LIMIT))
+            cand_ids, cand_ws = cand_ids[keep], cand_ws[keep]
+        if self.deadline is not None and self.deadline.expired():
+            self.timed_out = True
+            return _EMPTY
+        ok = self.check(terms, cand_ids)
+        return cand_ids[ok], cand_ws[ok]

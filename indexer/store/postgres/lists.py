@@ -59,18 +59,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...search.deadline import Deadline
-from ...search.plan import And, AndNot, Coord, Null, Or, Phrase, Plan, Term
+from ...search.plan import And, AndNot, Coord, Or, Plan
 from ...search.ranking import idf as bm25_idf
 from ..scoring import (
-    PHRASE_CHECK_LIMIT,
+    PhraseCheck,
+    PlanEvaluator,
     Result,
-    best_positions,
     bm25_weights,
-    coordinated,
-    exclude,
-    intersect,
     length_norm,
-    union,
 )
 
 POSTINGS = "fil_postings"
@@ -498,68 +494,19 @@ class Columns:
 
 
 # -- evaluating ------------------------------------------------------------------------------
-PhraseCheck = Callable[[Sequence[str], np.ndarray], np.ndarray]
+def list_evaluator(lists: Mapping[str, TermPostings], n_live: int, n_docs: int,
+                   check: PhraseCheck, deadline: Deadline | None) -> PlanEvaluator:
+    """The shared plan evaluator over posting lists read from PostgreSQL: terms scored
+    ``weight · idf`` (float32) as the embedded store scores them; ``check`` asks
+    PostgreSQL for phrase candidates' positions."""
 
-
-class ListEvaluator:
-    """Evaluate a plan over posting lists, as the embedded store's evaluator does over its
-    segments: terms scored ``weight · idf`` (float32), OR/AND/NOT/coordination with the
-    shared set operations, phrases checked on the best PHRASE_CHECK_LIMIT candidates by
-    ``check`` (which asks PostgreSQL for their positions)."""
-
-    def __init__(self, lists: Mapping[str, TermPostings], n_live: int, n_docs: int,
-                 check: PhraseCheck, deadline: Deadline | None) -> None:
-        self.lists = lists
-        self.n_live = n_live
-        self.n_docs = n_docs
-        self.check = check
-        self.deadline = deadline
-        self.exact = True
-        self.timed_out = False
-        self._memo: dict[Plan, Result] = {}
-
-    def scored(self, term: str) -> Result:
-        tp = self.lists.get(term)
+    def scored(term: str) -> tuple[np.ndarray, np.ndarray]:
+        tp = lists.get(term)
         if tp is None or not len(tp.ords):
             return _EMPTY
-        return tp.ords, tp.weights * np.float32(bm25_idf(self.n_live, len(tp.ords)))
+        return tp.ords, tp.weights * np.float32(bm25_idf(n_live, len(tp.ords)))
 
-    def eval(self, q: Plan) -> Result:
-        found = self._memo.get(q)
-        if found is None:
-            found = self._memo[q] = self._eval(q)
-        return found
-
-    def _eval(self, q: Plan) -> Result:
-        if isinstance(q, Term):
-            return self.scored(q.term)
-        if isinstance(q, Phrase):
-            return self.phrase(q.terms)
-        if isinstance(q, Or):
-            return union([self.eval(c) for c in q.children])
-        if isinstance(q, Coord):
-            return coordinated([self.eval(c) for c in q.children], q.weights, q.power,
-                               self.n_docs)
-        if isinstance(q, And):
-            return intersect([self.eval(c) for c in q.children])
-        if isinstance(q, AndNot):
-            return exclude(self.eval(q.positive), self.eval(q.negative)[0])
-        assert isinstance(q, Null)
-        return _EMPTY
-
-    def phrase(self, terms: Sequence[str]) -> Result:
-        cand_ids, cand_ws = intersect([self.scored(t) for t in terms])
-        if len(terms) == 1 or not len(cand_ids):
-            return cand_ids, cand_ws
-        if len(cand_ids) > PHRASE_CHECK_LIMIT:  # the best, ties in index order
-            self.exact = False
-            keep = np.sort(best_positions(cand_ids, cand_ws, PHRASE_CHECK_LIMIT))
-            cand_ids, cand_ws = cand_ids[keep], cand_ws[keep]
-        if self.deadline is not None and self.deadline.expired():
-            self.timed_out = True
-            return _EMPTY
-        ok = self.check(terms, cand_ids)
-        return cand_ids[ok], cand_ws[ok]
+    return PlanEvaluator(scored, check, n_docs, deadline)
 
 
 def codes_of(lists: Mapping[str, TermPostings], ids: np.ndarray, n_docs: int) -> np.ndarray:

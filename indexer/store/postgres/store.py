@@ -210,11 +210,11 @@ from .lists import (
     NO_POSTINGS,
     ColumnCache,
     Columns,
-    ListEvaluator,
     TermPostings,
     ThreadPostings,
     codes_of,
     count_distinct,
+    list_evaluator,
     read_postings,
     read_thread_postings,
     thread_scores,
@@ -737,7 +737,7 @@ class PostgresSnapshot:
         if found is not None:
             return found
         lists = self._postings(plan_terms(plan) + plan_terms(exclude))
-        ev = ListEvaluator(lists, self.n_docs, self.max_ord + 1, self._phrase_check,
+        ev = list_evaluator(lists, self.n_docs, self.max_ord + 1, self._phrase_check,
                            self.deadline)
         if plan is None:
             codes = self.columns().codes

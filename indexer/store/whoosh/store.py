@@ -21,18 +21,15 @@ import numpy as np
 from ...errors import IndexDamagedError, IndexMissingError
 from ...ingest.model import Thread, day_bounds
 from ...search.deadline import Deadline
-from ...search.plan import And, AndNot, Coord, Filters, Null, Or, Phrase, Plan, Term
+from ...search.plan import Filters, Plan
 from ...search.store import Facets, Key, Matches, PassageRecord, ThreadScores
 from ...search.suggest import levenshtein
 from ..base import BuildReport, IndexStats, UpdateReport
 from ..scoring import (
     PHRASE_CHECK_LIMIT,
-    best_positions,
-    coordinated,
+    PlanEvaluator,
     exclude,
-    intersect,
     top_k,
-    union,
 )
 from . import writer
 from .manifest import CURRENT, Lease
@@ -190,7 +187,7 @@ class EmbeddedSnapshot:
     # -- matching ------------------------------------------------------------------------
     def match(self, plan: Plan | None, exclude_plan: Plan | None, filters: Filters, k: int,
               deadline: Deadline, newest: bool = False) -> Matches:
-        ev = _Evaluator(self.view, deadline)
+        ev = _evaluator(self.view, deadline)
         found = self._matching(ev, plan, exclude_plan, filters)
         view = self.view
         out = Matches(total=int(len(found[0])), exact=ev.exact and not ev.timed_out,
@@ -211,7 +208,7 @@ class EmbeddedSnapshot:
             out.threads.append(view.thread_id(int(thread[docnum])))
         return out
 
-    def _matching(self, ev: _Evaluator, plan: Plan | None, exclude_plan: Plan | None,
+    def _matching(self, ev: PlanEvaluator, plan: Plan | None, exclude_plan: Plan | None,
                   filters: Filters) -> Result:
         """Every live passage matching, with its score (kept for the same search's facets)."""
         key = (plan, exclude_plan, filters)
@@ -273,7 +270,7 @@ class EmbeddedSnapshot:
         out = Matches()
         if not codes:
             return out
-        ev = _Evaluator(view, deadline)
+        ev = _evaluator(view, deadline)
         ids, ws = self._matching(ev, plan, exclude_plan, filters)
         th = view.column("thread")[ids]
         inside = np.flatnonzero(np.isin(th, np.array(codes, dtype=th.dtype)))
@@ -295,7 +292,7 @@ class EmbeddedSnapshot:
     def thread_match_counts(self, plan: Plan | None, exclude_plan: Plan | None,
                             filters: Filters, threads: Sequence[str]) -> dict[str, int]:
         view = self.view
-        ids = self._matching(_Evaluator(view, None), plan, exclude_plan, filters)[0]
+        ids = self._matching(_evaluator(view, None), plan, exclude_plan, filters)[0]
         counts = np.bincount(view.column("thread")[ids], minlength=view.n_threads_total)
         out = {}
         for tid in threads:
@@ -383,7 +380,7 @@ class EmbeddedSnapshot:
 
     def facets(self, plan: Plan | None, exclude_plan: Plan | None, filters: Filters,
                limit: int) -> Facets:
-        ev = _Evaluator(self.view, None)
+        ev = _evaluator(self.view, None)
         ids = self._matching(ev, plan, exclude_plan, filters)[0]
         view = self.view
         out = Facets()
@@ -435,53 +432,10 @@ def phrase_match(view: IndexView, terms: Sequence[str], docs: np.ndarray) -> np.
     return ok
 
 
-class _Evaluator:
-    """Evaluate a plan over the view's postings (positions for phrases), memoised per node."""
-
-    def __init__(self, view: IndexView, deadline: Deadline | None) -> None:
-        self.view = view
-        self.deadline = deadline
-        self.exact = True  # False when a phrase was checked on its best candidates only
-        self.timed_out = False
-        self._memo: dict[Plan, Result] = {}
-
-    def eval(self, q: Plan) -> Result:
-        found = self._memo.get(q)
-        if found is None:
-            found = self._memo[q] = self._eval(q)
-        return found
-
-    def _eval(self, q: Plan) -> Result:
-        if isinstance(q, Term):
-            return self.view.scored(q.term)
-        if isinstance(q, Phrase):
-            return self.phrase(q.terms)
-        if isinstance(q, Or):
-            return union([self.eval(c) for c in q.children])
-        if isinstance(q, Coord):
-            return coordinated([self.eval(c) for c in q.children], q.weights, q.power,
-                               self.view.n_total)
-        if isinstance(q, And):
-            return intersect([self.eval(c) for c in q.children])
-        if isinstance(q, AndNot):
-            return exclude(self.eval(q.positive), self.eval(q.negative)[0])
-        assert isinstance(q, Null)
-        return _EMPTY
-
-    def phrase(self, terms: Sequence[str]) -> Result:
-        """Docs holding the terms at consecutive positions (checked on the best candidates)."""
-        cand_ids, cand_ws = intersect([self.view.scored(t) for t in terms])
-        if len(terms) == 1 or not len(cand_ids):
-            return cand_ids, cand_ws
-        if len(cand_ids) > PHRASE_CHECK_LIMIT:  # the best, ties in index order
-            self.exact = False
-            keep = np.sort(best_positions(cand_ids, cand_ws, PHRASE_CHECK_LIMIT))
-            cand_ids, cand_ws = cand_ids[keep], cand_ws[keep]
-        if self.deadline is not None and self.deadline.expired():
-            self.timed_out = True
-            return _EMPTY
-        ok = phrase_match(self.view, terms, cand_ids)
-        return cand_ids[ok], cand_ws[ok]
+def _evaluator(view: IndexView, deadline: Deadline | None) -> PlanEvaluator:
+    """The shared plan evaluator over a view's segments (positions for phrases)."""
+    return PlanEvaluator(view.scored, lambda terms, docs: phrase_match(view, terms, docs),
+                         view.n_total, deadline)
 
 
 __all__ = ["EmbeddedStore", "EmbeddedSnapshot", "PHRASE_CHECK_LIMIT"]
