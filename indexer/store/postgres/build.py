@@ -320,7 +320,7 @@ class Builder:
                      "digest bytea NOT NULL, passages integer NOT NULL, code integer NOT NULL, "
                      "length bigint NOT NULL, title_terms text NOT NULL)")
         conn.execute("CREATE TABLE fil_terms_new (term text COLLATE \"C\" NOT NULL, "
-                     "df integer NOT NULL, tdf integer NOT NULL)")
+                     "df integer NOT NULL, tdf integer NOT NULL, parts integer NOT NULL)")
         conn.execute("CREATE TABLE fil_meta_new (generation text NOT NULL, threads bigint, "
                      "passages bigint, total_length bigint, avg_length float8, terms bigint, "
                      "built_at text, seconds float8, shards integer, format integer NOT NULL, "
@@ -441,9 +441,10 @@ class Builder:
                     lists.columns_row(0, written=0))
         tdf = made.tdf
         del made
-        with _copy(conn, sql.SQL("COPY fil_terms_new (term, df, tdf) FROM STDIN")) as copy:
+        with _copy(conn, sql.SQL("COPY fil_terms_new (term, df, tdf, parts) FROM STDIN")) \
+                as copy:
             for term, n in stats.df.items():
-                copy.write_row((term, n, tdf.get(term, 0)))
+                copy.write_row((term, n, tdf.get(term, 0), 0))
         with _copy(conn, sql.SQL("COPY fil_authors_new (key, code, name) FROM STDIN")) as copy:
             for key, (code, name) in stats.authors.items():
                 copy.write_row((key, code, name))

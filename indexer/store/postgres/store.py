@@ -57,8 +57,9 @@ by :mod:`.update`)::
                   digest bytea, passages integer,     -- records.thread_hash, passage count
                   code integer UNIQUE, length bigint, -- index order; sum of passage lengths
                   title_terms text)                   -- the title's analysed terms
-    fil_terms    (term text COLLATE "C" PRIMARY KEY, df integer, tdf integer)  -- passages
-                                                      -- and threads holding each term
+    fil_terms    (term text COLLATE "C" PRIMARY KEY, df integer, tdf integer,  -- passages
+                  parts integer)     -- and threads holding each term; its list parts from
+                                     -- updates (merged at update.MAX_PARTS)
     fil_authors  (key text PRIMARY KEY, code integer, name text)   -- author facet order
     fil_passages (ord bigint, thread_id, kind, position, author, author_key, date,
                   date_key bigint, title, content text, dl integer,

@@ -366,24 +366,20 @@ class Updater:
                                  (pack(np.where(gone, -1, found)),
                                   2 * int(meta["version"]) + 1, part))
         conn.execute("UPDATE fil_meta SET dead = ''")
+        conn.execute("UPDATE fil_terms SET parts = 0 WHERE parts <> 0")
 
     def merge_parts(self, conn: psycopg.Connection[Any], terms: list[str], part: int,
                     dead: np.ndarray, avg: float) -> None:
-        """Merge the parts updates wrote for some terms into one (``part``), for each term
-        that has MAX_PARTS of them: a term's list stays a few rows to read however many
-        updates touched it (``optimize`` folds them all into part 0)."""
+        """Merge the list parts updates wrote for some terms into one (``part``): a term's
+        list stays a few rows to read however many updates touched it (``fil_terms.parts``
+        counts them; ``optimize`` folds them all into part 0)."""
         for table in (POSTINGS, THREAD_POSTINGS):
-            many = [r[0] for r in conn.execute(
-                f"SELECT term FROM {table} WHERE term = ANY(%s) AND part > 0 "
-                "GROUP BY term HAVING count(*) >= %s", (terms, MAX_PARTS)).fetchall()]
-            if not many:
-                continue
             columns = ("a0, ords, codes, impacts, tfs, dls" if table == POSTINGS
                        else "codes, tfs, lengths")
-            parts: dict[str, list[tuple[Any, ...]]] = {t: [] for t in many}
+            parts: dict[str, list[tuple[Any, ...]]] = {t: [] for t in terms}
             for row in conn.execute(
                     f"DELETE FROM {table} WHERE term = ANY(%s) AND part > 0 "
-                    f"RETURNING term, part, {columns}", (many,), binary=True).fetchall():
+                    f"RETURNING term, part, {columns}", (terms,), binary=True).fetchall():
                 parts[row[0]].append(row)
             rows = []
             for term, found in parts.items():
@@ -395,6 +391,7 @@ class Updater:
                     rows.append((term, part, avg, n, *arrays) if table == POSTINGS
                                 else (term, part, n, *arrays))
             write_lists(conn, *((rows, []) if table == POSTINGS else ([], rows)))
+        conn.execute("UPDATE fil_terms SET parts = 1 WHERE term = ANY(%s)", (terms,))
 
     def _apply(self, conn: psycopg.Connection[Any], meta: dict[str, Any],
                gone: dict[str, tuple[int, int]], fresh: list[Thread],
@@ -445,15 +442,18 @@ class Updater:
         write_lists(conn, made.postings, made.thread_postings,
                     columns=lists.columns_row(new_version, 2 * new_version, authors))
         tdf = made.tdf
+        written = set(tdf)
         dead = unpack(meta_bytes(meta.get("dead")))
         if gone:
             dead = np.union1d(dead, np.array([c for _, c in gone.values()], dtype=np.int32))
-        self.merge_parts(conn, list(tdf), new_version, dead, avg)
         for term, n in lexemes.items():
             stats.df[term] = stats.df.get(term, 0) - n
         for term, n in threads_lost.items():
             tdf[term] = tdf.get(term, 0) - n
-        terms = int(meta["terms"]) + self._change_terms(conn, stats.df, tdf)
+        more, many = self._change_terms(conn, stats.df, tdf, written)
+        terms = int(meta["terms"]) + more
+        if many:
+            self.merge_parts(conn, many, new_version, dead, avg)
         conn.execute(
             "UPDATE fil_meta SET threads = %s, passages = %s, total_length = %s, "
             "avg_length = %s, terms = %s, version = %s, max_ord = %s, updated_at = %s, "
@@ -511,35 +511,42 @@ class Updater:
         return out
 
     def _change_terms(self, conn: psycopg.Connection[Any], delta: dict[str, int],
-                      thread_delta: dict[str, int]) -> int:
-        """Apply the net change of each document frequency and thread count; the change
-        in term count."""
-        changed = {t: (delta.get(t, 0), thread_delta.get(t, 0))
-                   for t in dict.fromkeys([*delta, *thread_delta])}
-        changed = {t: d for t, d in changed.items() if d != (0, 0)}
+                      thread_delta: dict[str, int], written: set[str]) -> tuple[int, list[str]]:
+        """Apply the net change of each document frequency and thread count, and count
+        one more list part for each term ``written``; (the change in term count, the
+        terms that now have MAX_PARTS list parts from updates)."""
+        changed = {t: (delta.get(t, 0), thread_delta.get(t, 0), int(t in written))
+                   for t in dict.fromkeys([*delta, *thread_delta, *written])}
+        changed = {t: d for t, d in changed.items() if d != (0, 0, 0)}
         if not changed:
-            return 0
-        found = {t: (df, tdf) for t, df, tdf in conn.execute(
-            "UPDATE fil_terms t SET df = t.df + d.delta, tdf = t.tdf + d.tdelta "
-            "FROM unnest(%s::text[], %s::integer[], %s::integer[]) AS d(term, delta, tdelta) "
-            "WHERE t.term = d.term RETURNING t.term, t.df, t.tdf",
-            (list(changed), [d for d, _ in changed.values()],
-             [d for _, d in changed.values()])).fetchall()}
-        new = [(t, d, td) for t, (d, td) in changed.items() if t not in found]
-        if any(d <= 0 or td <= 0 for _, d, td in new) \
+            return 0, []
+        found = {t: (df, tdf, parts) for t, df, tdf, parts in conn.execute(
+            "UPDATE fil_terms t SET df = t.df + d.delta, tdf = t.tdf + d.tdelta, "
+            "parts = t.parts + d.part "
+            "FROM unnest(%s::text[], %s::integer[], %s::integer[], %s::integer[]) "
+            "AS d(term, delta, tdelta, part) "
+            "WHERE t.term = d.term RETURNING t.term, t.df, t.tdf, t.parts",
+            (list(changed), [d for d, _, _ in changed.values()],
+             [d for _, d, _ in changed.values()],
+             [d for _, _, d in changed.values()])).fetchall()}
+        new = [(t, d, td, part) for t, (d, td, part) in changed.items() if t not in found]
+        if any(d <= 0 or td <= 0 for _, d, td, _ in new) \
                 or any(df < 0 or tdf < 0 or (df == 0) != (tdf == 0)
-                       for df, tdf in found.values()):
+                       for df, tdf, _ in found.values()):
             raise IndexDamagedError(
                 f"the index in {self.location} has document frequencies that do not match "
                 f"its passages: rebuild it with `{self.rebuild_command}`")
         if new:
-            with _copy(conn, sql.SQL("COPY fil_terms (term, df, tdf) FROM STDIN")) as copy:
+            with _copy(conn, sql.SQL("COPY fil_terms (term, df, tdf, parts) FROM STDIN")) \
+                    as copy:
                 for item in new:
                     copy.write_row(item)
-        dead = [t for t, (df, _) in found.items() if df == 0]
-        if dead:
-            conn.execute("DELETE FROM fil_terms WHERE term = ANY(%s)", (dead,))
-        return len(new) - len(dead)
+        dead = [t for t, (df, _, _) in found.items() if df == 0]
+        if dead:  # no live passage holds them: their lists hold removed threads only
+            for table in ("fil_terms", POSTINGS, THREAD_POSTINGS):
+                conn.execute(f"DELETE FROM {table} WHERE term = ANY(%s)", (dead,))
+        many = [t for t, (df, _, parts) in found.items() if df and parts >= MAX_PARTS]
+        return len(new) - len(dead), many
 
 
 def meta_bytes(value: object) -> bytes:
