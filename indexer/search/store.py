@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..ingest.model import Thread
+from ..ingest.model import Passage, Thread
 from .deadline import Deadline
 from .plan import Filters, Plan
 
@@ -44,17 +44,8 @@ class ThreadScores:
     max: float = 0.0
 
 
-@dataclass(slots=True)
-class PassageRecord:
-    """What a result shows of one passage."""
-
-    thread_id: str
-    thread_title: str
-    kind: str
-    position: int
-    author: str | None
-    date: str | None
-    text: str
+#: What a result shows of one passage: the passage itself.
+PassageRecord = Passage
 
 
 @dataclass(slots=True)

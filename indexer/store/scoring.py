@@ -8,13 +8,14 @@ same float32 arithmetic, so both give the same scores to the bit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from ..search.deadline import Deadline
 from ..search.plan import And, AndNot, Coord, Null, Or, Phrase, Plan, Term
 from ..search.ranking import BM25_B, BM25_K1
+from ..search.store import Facets
 
 Result = tuple[np.ndarray, np.ndarray]  # (doc numbers ascending, scores)
 #: A phrase's candidates (passages holding all its words) have their positions checked
@@ -181,3 +182,26 @@ class PlanEvaluator:
             return _EMPTY
         ok = self.check(terms, cand_ids)
         return cand_ids[ok], cand_ws[ok]
+
+
+def facet_counts(kinds: np.ndarray, authors: np.ndarray, stamps: np.ndarray, limit: int,
+                 names: Callable[[list[int]], Mapping[int, str]]) -> Facets:
+    """Facets of some matches from their columns (kind 0/1, author code or -1, date key
+    YYYYMMDDhhmmss or 0): kinds, the ``limit`` most frequent authors (ties: lower code
+    first, the order of first appearance) named by ``names``, passages per month."""
+    out = Facets()
+    counted = np.bincount(kinds, minlength=2)
+    out.kinds = {k: int(n) for k, n in zip(("post", "comment"), counted, strict=True) if n}
+    codes = authors[authors >= 0]
+    if len(codes):
+        counts = np.bincount(codes)
+        order = [int(c) for c in np.argsort(-counts, kind="stable")[:limit] if counts[c]]
+        named = names(order)
+        out.authors = [(named[c], int(counts[c])) for c in order]
+    dated = stamps[stamps > 0]
+    out.undated = int(len(stamps) - len(dated))
+    if len(dated):
+        months, n = np.unique(dated // 100_000_000, return_counts=True)
+        out.months = {f"{ym // 100:04d}-{ym % 100:02d}": c
+                      for ym, c in zip(months.tolist(), n.tolist(), strict=True)}
+    return out

@@ -190,7 +190,7 @@ from ...search.store import Facets, Key, Matches, PassageRecord, ThreadScores
 from ...search.suggest import levenshtein
 from ..base import BuildReport, IndexStats, UpdateReport
 from ..records import thread_from_record
-from ..scoring import best_positions
+from ..scoring import best_positions, facet_counts
 from ..scoring import exclude as exclude_ids
 from .build import FORMAT, TERM_SEP, Builder
 from .connections import (
@@ -952,24 +952,13 @@ class PostgresSnapshot:
         if not len(ids):
             return out
         cols = self.columns()
-        kinds = np.bincount(cols.kinds[ids], minlength=2)
-        out.kinds = {k: int(n) for k, n in zip(KINDS, kinds, strict=False) if n}
-        codes = cols.authors[ids]
-        codes = codes[codes >= 0]
-        if len(codes):  # by count, then order of first appearance (the code)
-            counts = np.bincount(codes)
-            order = [int(c) for c in np.argsort(-counts, kind="stable")[:limit] if counts[c]]
-            names = dict(self._execute("SELECT code, name FROM fil_authors "
-                                       "WHERE code = ANY(%s::integer[])", (order,)).fetchall())
-            out.authors = [(names[c], int(counts[c])) for c in order]
-        stamps = cols.stamps[ids]
-        dated = stamps[stamps > 0]
-        out.undated = int(len(stamps) - len(dated))
-        if len(dated):  # date keys are YYYYMMDDhhmmss
-            months, counts = np.unique(dated // 100_000_000, return_counts=True)
-            out.months = {f"{ym // 100:04d}-{ym % 100:02d}": n
-                          for ym, n in zip(months.tolist(), counts.tolist(), strict=True)}
-        return out
+        return facet_counts(cols.kinds[ids], cols.authors[ids], cols.stamps[ids], limit,
+                            self._author_names)
+
+    def _author_names(self, codes: list[int]) -> dict[int, str]:
+        """Names of some author codes."""
+        return dict(self._execute("SELECT code, name FROM fil_authors "
+                                  "WHERE code = ANY(%s::integer[])", (codes,)).fetchall())
 
     def sample_texts(self, term: str, n: int) -> list[str]:
         if not lexeme_ok(term):

@@ -29,6 +29,7 @@ from ..scoring import (
     PHRASE_CHECK_LIMIT,
     PlanEvaluator,
     exclude,
+    facet_counts,
     top_k,
 )
 from . import writer
@@ -383,24 +384,10 @@ class EmbeddedSnapshot:
         ev = _evaluator(self.view, None)
         ids = self._matching(ev, plan, exclude_plan, filters)[0]
         view = self.view
-        out = Facets()
-        kinds = np.bincount(view.column("kind")[ids], minlength=2)
-        out.kinds = {k: int(n) for k, n in zip(("post", "comment"), kinds, strict=True) if n}
-        codes = view.column("author")[ids]
-        codes = codes[codes >= 0]
-        if len(codes):
-            names = view.authors()[1]
-            counts = np.bincount(codes)
-            order = np.argsort(-counts, kind="stable")[:limit]
-            out.authors = [(names[i], int(counts[i])) for i in order if counts[i]]
-        stamps = view.column("stamp")[ids]
-        dated = stamps[stamps > 0]
-        out.undated = int(len(stamps) - len(dated))
-        if len(dated):  # date keys are YYYYMMDDhhmmss
-            months, counts = np.unique(dated // 100_000_000, return_counts=True)
-            out.months = {f"{ym // 100:04d}-{ym % 100:02d}": n
-                          for ym, n in zip(months.tolist(), counts.tolist(), strict=True)}
-        return out
+        names = view.authors()[1]
+        return facet_counts(view.column("kind")[ids], view.column("author")[ids],
+                            view.column("stamp")[ids], limit,
+                            lambda codes: {c: names[c] for c in codes})
 
     def sample_texts(self, term: str, n: int) -> list[str]:
         return [str(self.view.stored_fields(d)["content"])
