@@ -23,14 +23,16 @@ import hmac
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from indexer.errors import IndexWriteError, RebuildLockedError, UnsupportedError
 from indexer.ingest.parsing import Fault, ReadReport, iter_data_threads
+from indexer.service import Service
 
 from .errors import error_response
 from .messages import NBSP, NNBSP, quote
@@ -178,6 +180,27 @@ def _write_failed(exc: IndexWriteError) -> Response:
     return resp
 
 
+R = TypeVar("R")
+
+
+def _write(change: Callable[[Service], R]) -> R | Response:
+    """Run one change of the index under this process's write lock; a busy index, a
+    store that cannot change, or a failed write as its error response."""
+    state = _state()
+    if not state.lock.acquire(timeout=LOCK_WAIT_SECONDS):
+        return _busy()
+    try:
+        return change(get_service())
+    except RebuildLockedError:
+        return _busy()
+    except UnsupportedError as exc:
+        return _unsupported(exc)
+    except IndexWriteError as exc:
+        return _write_failed(exc)
+    finally:
+        state.lock.release()
+
+
 @bp.post("/threads")
 def add_threads() -> Response:
     """Add or replace the threads of a JSON Lines body; report what happened to each."""
@@ -192,19 +215,9 @@ def add_threads() -> Response:
     if not threads:
         return _json_error(400, "Aucun fil valable dans la requête.", rejected=rejected,
                            warnings=warnings)
-    state = _state()
-    if not state.lock.acquire(timeout=LOCK_WAIT_SECONDS):
-        return _busy()
-    try:
-        done = get_service().update(threads)
-    except RebuildLockedError:
-        return _busy()
-    except UnsupportedError as exc:
-        return _unsupported(exc)
-    except IndexWriteError as exc:
-        return _write_failed(exc)
-    finally:
-        state.lock.release()
+    done = _write(lambda service: service.update(threads))
+    if isinstance(done, Response):
+        return done
     current_app.logger.info("push: %d added, %d replaced, %d unchanged, %d rejected",
                             done.added, done.replaced, done.unchanged, len(rejected))
     return jsonify({"added": done.added, "replaced": done.replaced,
@@ -215,19 +228,9 @@ def add_threads() -> Response:
 @bp.delete("/threads/<tid:thread_id>", merge_slashes=False)
 def delete_thread(thread_id: str) -> Response:
     """Remove one thread by id; 404 when the index has none by that id."""
-    state = _state()
-    if not state.lock.acquire(timeout=LOCK_WAIT_SECONDS):
-        return _busy()
-    try:
-        done = get_service().delete([thread_id])
-    except RebuildLockedError:
-        return _busy()
-    except UnsupportedError as exc:
-        return _unsupported(exc)
-    except IndexWriteError as exc:
-        return _write_failed(exc)
-    finally:
-        state.lock.release()
+    done = _write(lambda service: service.delete([thread_id]))
+    if isinstance(done, Response):
+        return done
     if done.missing:
         return error_response(404, "Aucun fil de discussion ne porte cet identifiant.")
     current_app.logger.info("push: deleted %r", thread_id)
