@@ -12,7 +12,7 @@ with the passages partitioned over a second server (``--shards 1``), and the Who
 backend on the same queries for comparison (``--whoosh``). ``bench/run.py --postgres``
 calls :func:`measure_postgres` in a child process for its PostgreSQL column.
 
-Without ``--database-url`` (or ``DATABASE_URL``), private throwaway clusters are
+Without ``--database-url`` (or ``FIL_DATABASE_URL``), private throwaway clusters are
 started (see :mod:`indexer.pg_cluster`)::
 
     python bench/postgres.py bench/corpora/10k.jsonl --queries 200 --whoosh
@@ -54,8 +54,8 @@ import queries  # noqa: E402
 
 
 def available() -> bool:
-    """Whether a PostgreSQL server can be used: ``DATABASE_URL`` set or binaries found."""
-    return bool(os.environ.get("DATABASE_URL")) or fil_adapter.postgres_available()
+    """Whether a PostgreSQL server can be used: ``FIL_DATABASE_URL`` set or binaries found."""
+    return bool(os.environ.get("FIL_DATABASE_URL")) or fil_adapter.postgres_available()
 
 
 def _word(i: int) -> str:
@@ -140,7 +140,7 @@ def measure_postgres(corpus: Path, measured: dict[str, list[str]],
     """
     fil_adapter.use_stemmer()
     out: dict[str, Any] = {"shards": shards,
-                           "server": "DATABASE_URL" if database_url else "TempCluster"}
+                           "server": "FIL_DATABASE_URL" if database_url else "TempCluster"}
     with contextlib.ExitStack() as stack:
         url = database_url
         cluster = None
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("corpus", type=Path)
     ap.add_argument("--queries", type=int, default=200, help="measured queries per kind")
     ap.add_argument("--warmup", type=int, default=20, help="untimed warm-up queries per kind")
-    ap.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    ap.add_argument("--database-url", default=os.environ.get("FIL_DATABASE_URL"))
     ap.add_argument("--shards", type=int, default=0, help="extra servers (private clusters)")
     ap.add_argument("--rebuilds", type=int, default=2, help="rebuilds (the best one is kept)")
     ap.add_argument("--whoosh", action="store_true", help="also time the Whoosh backend")

@@ -262,9 +262,9 @@ def markdown(results: dict[str, Any]) -> str:
             "PostgreSQL: `read_sources` + `PostgresBackend.rebuild` (analysis, COPY, indexes, "
             "ANALYZE, swap), one run, then `backend.search(q, per_page=10)` (snippets "
             "included) on the same queries and warm-up, all in one fresh child process "
-            "talking to a private throwaway cluster (fsync off) or `DATABASE_URL`; index "
+            "talking to a private throwaway cluster (fsync off) or `FIL_DATABASE_URL`; index "
             "size = the backend's `stats().size_bytes` (tables, indexes and posting lists); "
             "CPU = the child process's (`time.process_time`) + the private cluster's server "
             "(postmaster, backends and workers, from /proc; not measured over "
-            "`DATABASE_URL`); server memory is not counted.")
+            "`FIL_DATABASE_URL`); server memory is not counted.")
     return "\n".join(lines)

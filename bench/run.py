@@ -20,9 +20,9 @@ For each corpus (a label: ``real-100k``, ``real-max``, ``reused-1m`` from
    (Flask app served by waitress in a thread), of FTS5 (top 10 by bm25 with snippet())
    and of tantivy (top 10 by BM25 with snippets, total count), each in a fresh process
    after an untimed warm-up on other queries;
-6. with ``--postgres`` (the default when PostgreSQL binaries are found or ``DATABASE_URL``
+6. with ``--postgres`` (the default when PostgreSQL binaries are found or ``FIL_DATABASE_URL``
    is set), rebuilds the PostgreSQL backend on the same corpus and times the same
-   queries (``bench/postgres.py``), on a private throwaway cluster or ``DATABASE_URL``.
+   queries (``bench/postgres.py``), on a private throwaway cluster or ``FIL_DATABASE_URL``.
 
 ``--build-only`` sizes get steps 1-4 only (rebuilds, sizes, cold open), for corpora too
 large for the latency loops to be worth their time.
@@ -252,7 +252,7 @@ def run_size(label: str, n_queries: int, warm: int, skip_http: bool,
             log(f"[{label}] PostgreSQL rebuild + latency ...")
             try:
                 pg = fresh_process(postgres.measure_postgres, corpus_path, measured, warmup,
-                                   os.environ.get("DATABASE_URL"))
+                                   os.environ.get("FIL_DATABASE_URL"))
                 systems["postgres"] = pg
                 log(f"[{label}]   rebuild {pg['rebuild']['seconds']:.1f}s")
             except Exception as exc:  # the rest of the benchmark still stands
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="skip the extra Fil rebuild with the pure-Python stemmer")
     ap.add_argument("--postgres", action=argparse.BooleanOptionalAction, default=None,
                     help="also measure the PostgreSQL backend (default: when its binaries "
-                    "are found or DATABASE_URL is set)")
+                    "are found or FIL_DATABASE_URL is set)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where latest.md/json go")
     ap.add_argument("--render", type=Path, metavar="JSON",
                     help="only print the report of an earlier run's latest.json")
