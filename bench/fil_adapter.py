@@ -66,6 +66,14 @@ def read_threads(paths: Iterable[Path]) -> Any:
     return read_sources(list(paths))
 
 
+def stream_threads(paths: Iterable[Path]) -> tuple[Iterator[Any], Any]:
+    """Fil's reader as the CLI's rebuild uses it: threads one by one, and the report they fill."""
+    from indexer.ingest.parsing import ReadReport, iter_threads, plan_sources
+
+    report = ReadReport()
+    return iter_threads(plan_sources(list(paths)), report), report
+
+
 def build_index(threads: Any, index_dir: Path) -> Any:
     """Fil's full rebuild of ``index_dir``: a report with ``threads`` and ``passages``."""
     from indexer.store.whoosh.writer import rebuild

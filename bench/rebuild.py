@@ -1,17 +1,17 @@
-"""One rebuild (Fil's ``read_sources`` + ``build_index``, or a yardstick), in its own process.
+"""One rebuild (Fil's threads streamed into ``build_index``, or a yardstick), in its own process.
 
 ``bench/run.py`` starts this script as a child so that the rebuild's peak memory and
 CPU time can be read from the kernel (``os.wait4`` rusage of this one child: user +
 system time of all its threads). The script prints one JSON object: read and build
 seconds, counts and its own peak RSS (``VmHWM``, see :func:`self_rss`).
 
-Fil's stemmer: ``--stemmer python`` (default install) or ``pystemmer`` (the ``fast``
-extra); see ``bench/fil_adapter.py``.
+Fil's stemmer: ``--stemmer pystemmer`` (the default install: snowballstemmer over
+PyStemmer's C stemmer) or ``python`` (the pure-Python fallback); see ``bench/fil_adapter.py``.
 
 Run alone::
 
     python bench/rebuild.py bench/corpora/10k.jsonl /tmp/fil-index
-    python bench/rebuild.py bench/corpora/10k.jsonl /tmp/fil-index --stemmer pystemmer
+    python bench/rebuild.py bench/corpora/10k.jsonl /tmp/fil-index --stemmer python
     python bench/rebuild.py bench/corpora/10k.jsonl /tmp/fil-index --profile  # pyinstrument
     python bench/rebuild.py bench/corpora/10k.jsonl /tmp/fts5.db --engine fts5
     python bench/rebuild.py bench/corpora/10k.jsonl /tmp/tantivy --engine tantivy
@@ -26,6 +26,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,20 +75,34 @@ def self_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def rebuild(corpus: Path, index_dir: Path, stemmer: str = "python") -> dict[str, object]:
-    """Read the corpus and build Fil's index; return timings and counts."""
+def rebuild(corpus: Path, index_dir: Path, stemmer: str = "pystemmer") -> dict[str, object]:
+    """Read the corpus and build Fil's index as the CLI does (threads streamed, never all
+    held at once); return timings and counts, the time spent reading measured apart."""
     import fil_adapter
 
     fil_adapter.use_stemmer(stemmer)
+    reading = [0.0]
+
+    def timed(threads: Iterator[object]) -> Iterator[object]:
+        """The threads, with the time spent producing them added to ``reading``."""
+        while True:
+            t0 = time.perf_counter()
+            try:
+                t = next(threads)
+            except StopIteration:
+                reading[0] += time.perf_counter() - t0
+                return
+            reading[0] += time.perf_counter() - t0
+            yield t
+
     started = time.perf_counter()
-    read = fil_adapter.read_threads([corpus])
-    read_done = time.perf_counter()
-    report = fil_adapter.build_index(read.threads, index_dir)
+    threads, read = fil_adapter.stream_threads([corpus])
+    report = fil_adapter.build_index(timed(threads), index_dir)
     done = time.perf_counter()
     return {
         "threads": report.threads, "passages": report.passages,
         "rejected": len(read.rejected),
-        "read_seconds": read_done - started, "build_seconds": done - read_done,
+        "read_seconds": reading[0], "build_seconds": done - started - reading[0],
         "seconds": done - started, "main_rss_bytes": self_rss(),
         "engine": "fil", "stemmer": fil_adapter.stemmer_in_use(),
     }
@@ -145,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("corpus", type=Path)
     ap.add_argument("index_dir", type=Path)
     ap.add_argument("--engine", choices=("fil", "fts5", "tantivy"), default="fil")
-    ap.add_argument("--stemmer", choices=("python", "pystemmer"), default="python",
-                    help="Fil's stemmer: default install (python) or the fast extra")
+    ap.add_argument("--stemmer", choices=("python", "pystemmer"), default="pystemmer",
+                    help="Fil's stemmer: the default install's (pystemmer) or the fallback")
     ap.add_argument("--profile", action="store_true", help="profile with pyinstrument")
     args = ap.parse_args(argv)
     if args.engine == "fts5":

@@ -113,7 +113,7 @@ def size_rows(s: dict[str, Any], with_pg: bool) -> list[Row]:
             (_ratio(f2["seconds"], br and br["seconds"]),
              _ratio(f2["seconds"], tr and tr["seconds"])))
     if fr:
-        add("… of which read_sources (parsing)", (f"{fr['read_seconds']:.1f} s",
+        add("… of which reading the threads (parsing)", (f"{fr['read_seconds']:.1f} s",
                                                   "(in build time)", "(in build time)"),
             ("", ""), (f"{pgr['read_seconds']:.1f} s" if pgr else "", ""))
     add("load average (1 min) before the rebuild",
@@ -233,7 +233,9 @@ def markdown(results: dict[str, Any]) -> str:
         "from the parent's RSS at fork and so made small children look as large as the "
         "benchmark process: FTS5's figures in reports before this one were that). "
         "Fil = reading the threads + a full rebuild as the default install has it "
-        "(snowballstemmer over PyStemmer's C stemmer); the pure-Python row is a second "
+        "(snowballstemmer over PyStemmer's C stemmer), threads streamed from the files "
+        "into the index as `python -m indexer rebuild` does (never all held at once; "
+        "the reading row is the time spent producing them); the pure-Python row is a second "
         "rebuild with PyStemmer blocked in the child (the fallback), not queried.",
         f"FTS5: `tokenize=\"{st['fts5_tokenize']}\"`, passage text only, one transaction + "
         "optimize, build time includes reading the JSONL; words ANDed, phrases as FTS5 "

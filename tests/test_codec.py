@@ -467,3 +467,30 @@ def test_positions_ascend_when_a_compound_part_folds_away(tmp_path: Path) -> Non
     with segment_whoosh(tmp_path / "ix").searcher() as s:
         m = s.reader().postings("content", "deb")
         assert m.value_as("positions") == [0, 1, 2]
+
+
+def test_code_tables_and_missing_values_round_trip(tmp_path: Path) -> None:
+    """Code tables and text columns keep None apart from "" when written and opened again."""
+    from indexer.store.whoosh.codec import (
+        CodeColumn,
+        SegmentData,
+        SegmentStore,
+        TextColumn,
+        write_segment,
+    )
+
+    storage = FileStorage(str(tmp_path)).create()
+    storage.create_index(passage_schema(), "t")
+    table = ["Élodie", None, "", "zoé"]
+    data = SegmentData(doc_count=4, fields={}, stored={
+        "who": CodeColumn(np.array([0, -1, 2, 1], dtype=np.int32), table),
+        "when": TextColumn([None, "2009-02-05", "", None]),
+    })
+    seg = write_segment(storage, "t", data)
+    store = SegmentStore(str(tmp_path), seg.make_filename(""))
+    col = store.stored["who"]
+    assert list(col.table) == table  # type: ignore[union-attr]
+    assert [col.table[i] for i in range(4)] == table  # type: ignore[union-attr]
+    assert [store.text("when", d) for d in range(4)] == [None, "2009-02-05", "", None]
+    assert [store.stored_fields(d) for d in range(4)] == [
+        {"who": "Élodie"}, {"when": "2009-02-05"}, {"who": "", "when": ""}, {}]

@@ -320,5 +320,5 @@ def test_versions(tmp_path: Path) -> None:
         assert lines == about.version_lines(program)
         assert lines[0].startswith(f"{program} {about.version()} (Python ")
         assert lines[1] == f"stemmer: {about.stemmer()}"
-        assert lines[2] == "index format: fil2 (embedded store)"
+        assert lines[2] == "index format: fil3 (embedded store)"
     assert about.stemmer().startswith("PyStemmer ")  # the core dependency is the C extension

@@ -46,7 +46,7 @@ from whoosh.index import TOC
 from whoosh.matching import ListMatcher, NullMatcher, ReadTooFar
 from whoosh.reading import TermInfo, TermNotFound
 
-FORMAT = "fil1"
+FORMAT = "fil3"  # segment layout version (code tables as blobs since fil3)
 MANIFEST = ".fil.json"
 
 
@@ -190,13 +190,15 @@ def write_segment(storage: object, indexname: str, data: SegmentData) -> FilSegm
             offsets = np.zeros(len(col.lengths) + 1, dtype=np.int64)
             np.cumsum(np.frombuffer(col.lengths, dtype=np.int64), out=offsets[1:])
             _save(folder, f"{stem}.{name}.off.npy", offsets)
-            stored_meta[name] = {"kind": "text", "nones": col.nones}
+            _save(folder, f"{stem}.{name}.none.npy", np.array(col.nones, dtype=np.int64))
+            stored_meta[name] = {"kind": "text"}
         elif isinstance(col, IntColumn):
             _save(folder, f"{stem}.{name}.int.npy", col.values.astype(np.int64, copy=False))
             stored_meta[name] = {"kind": "int"}
         else:
             _save(folder, f"{stem}.{name}.code.npy", col.codes.astype(np.int32, copy=False))
-            stored_meta[name] = {"kind": "code", "table": list(col.table)}
+            _save_table(folder, f"{stem}.{name}.table", col.table)
+            stored_meta[name] = {"kind": "code", "table": len(col.table)}
     manifest = {"format": FORMAT, "doc_count": data.doc_count, "fields": fields_meta,
                 "stored": stored_meta}
     with open(os.path.join(folder, stem + MANIFEST), "w", encoding="utf-8") as fh:
@@ -245,19 +247,23 @@ def _save_terms(folder: str, stem: str, terms: Sequence[str]) -> None:
     _save(folder, stem + ".off.npy", offsets)
 
 
-class TermList(Sequence[str]):
-    """A field's sorted terms, memory-mapped: opening costs nothing, a term is decoded when
-    read, and lookups (binary search) remember what they found."""
+def _save_table(folder: str, stem: str, table: Sequence[str | None]) -> None:
+    """Write a code table like terms, with the places of its None values apart."""
+    _save_terms(folder, stem, [v or "" for v in table])
+    _save(folder, stem + ".none.npy",
+          np.array([i for i, v in enumerate(table) if v is None], dtype=np.int64))
 
-    FOUND_CACHE = 100_000  # lookups remembered before the memory is cleared
+
+class StringList(Sequence[str]):
+    """Strings written by :func:`_save_terms`, memory-mapped: opening costs nothing and a
+    string is decoded when read."""
 
     def __init__(self, stem: str, count: int) -> None:
         self._off = load_mapped(stem + ".off.npy")
         self._blob = load_raw(stem + ".blob", np.uint8)
         if len(self._off) != count + 1:
-            raise ValueError(f"{os.path.basename(stem)}: {len(self._off) - 1} terms, "
+            raise ValueError(f"{os.path.basename(stem)}: {len(self._off) - 1} strings, "
                              f"the manifest says {count}")
-        self._found: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._off) - 1
@@ -281,6 +287,62 @@ class TermList(Sequence[str]):
             off = self._off.tolist()
             return iter([data[off[k]:off[k + 1]] for k in range(len(off) - 1)])
         return iter([self._one(k) for k in range(len(self))])
+
+
+class SortedInts:
+    """A sorted array of document or table positions, asked for membership and ranges."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __contains__(self, i: object) -> bool:
+        if not len(self.values) or not isinstance(i, int | np.integer):
+            return False
+        k = int(np.searchsorted(self.values, i))
+        return k < len(self.values) and int(self.values[k]) == i
+
+    def between(self, a: int, b: int) -> np.ndarray:
+        """The values v with a <= v < b."""
+        lo, hi = np.searchsorted(self.values, [a, b])
+        return self.values[lo:hi]
+
+
+class StringTable(Sequence[str | None]):
+    """A stored code column's table, memory-mapped (a segment opens without parsing it)."""
+
+    def __init__(self, stem: str, count: int) -> None:
+        self._strings = StringList(stem, count)
+        self._nones = SortedInts(load_mapped(stem + ".none.npy"))
+
+    def __len__(self) -> int:
+        return len(self._strings)
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        return None if i in self._nones else self._strings[i]
+
+    def __iter__(self) -> Iterator[str | None]:
+        values: list[str | None] = list(self._strings)
+        for i in self._nones.values.tolist():
+            values[i] = None
+        return iter(values)
+
+
+class TermList(StringList):
+    """A field's sorted terms, memory-mapped: opening costs nothing, a term is decoded when
+    read, and lookups (binary search) remember what they found."""
+
+    FOUND_CACHE = 100_000  # lookups remembered before the memory is cleared
+
+    def __init__(self, stem: str, count: int) -> None:
+        super().__init__(stem, count)
+        self._found: dict[str, int] = {}
 
     def find(self, text: str) -> int:
         """Index of a term, or -1."""
@@ -363,7 +425,7 @@ class StoredText:
 
     blob: np.ndarray
     off: np.ndarray
-    nones: frozenset[int]
+    nones: SortedInts
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +440,7 @@ class StoredCodes:
     """A stored column of codes into a table of strings (-1: None)."""
 
     codes: np.ndarray
-    table: list[str | None]
+    table: Sequence[str | None]
 
 
 Stored = StoredText | StoredInts | StoredCodes
@@ -401,11 +463,12 @@ class SegmentStore:
             if m["kind"] == "text":
                 self.stored[name] = StoredText(load_raw(path + ".blob", np.uint8),
                                                load_mapped(path + ".off.npy"),
-                                               frozenset(m["nones"]))
+                                               SortedInts(load_mapped(path + ".none.npy")))
             elif m["kind"] == "int":
                 self.stored[name] = StoredInts(load_mapped(path + ".int.npy"))
             else:
-                self.stored[name] = StoredCodes(load_mapped(path + ".code.npy"), m["table"])
+                self.stored[name] = StoredCodes(load_mapped(path + ".code.npy"),
+                                                StringTable(path + ".table", m["table"]))
 
     def text(self, name: str, docnum: int) -> str | None:
         """One document's value of a text column."""

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from ...errors import IndexDamagedError, IndexMissingError, RebuildLockedError
 
-FORMAT = "fil2"
+FORMAT = "fil3"
 CURRENT = "CURRENT"
 WRITE_LOCK = ".write.lock"
 MANIFEST_PREFIX = "manifest-"

@@ -133,7 +133,7 @@ def _text_column(inputs: Sequence[Input], name: str, masks: list[np.ndarray],
             blob, off, nones = col.blob, np.asarray(col.off), col.nones
             for a, b in _runs(mask):
                 lengths = np.diff(off[a:b + 1])
-                none_at = [d - a for d in nones if a <= d < b]
+                none_at = (nones.between(a, b) - a).tolist()
                 out.add_raw(np.asarray(blob[int(off[a]):int(off[b])]), lengths, none_at)
     except BaseException:
         _close(out)
