@@ -16,6 +16,7 @@ from ..search.deadline import Deadline
 from ..search.plan import And, AndNot, Coord, Null, Or, Phrase, Plan, Term
 from ..search.ranking import BM25_B, BM25_K1
 from ..search.store import Facets
+from .memory import tune_for_search
 
 Result = tuple[np.ndarray, np.ndarray]  # (doc numbers ascending, scores)
 #: A phrase's candidates (passages holding all its words) have their positions checked
@@ -139,6 +140,7 @@ class PlanEvaluator:
         self.scored = scored
         self.check = check
         self.n_docs = n_docs  # one more than the highest passage number
+        tune_for_search()  # per-query arrays over all passages stay on the heap
         self.deadline = deadline
         self.exact = True  # False when a phrase was checked on its best candidates only
         self.timed_out = False

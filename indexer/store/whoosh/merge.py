@@ -24,7 +24,6 @@ from .codec import (
     StoredText,
     TextColumnWriter,
 )
-from .memory import fix_mmap_threshold
 from .segment import Averages, SegmentInfo, SegmentParts, SegmentReader, write_parts
 
 Input = tuple[SegmentReader, np.ndarray | None]  # a segment and its live mask (None: all)
@@ -151,7 +150,6 @@ def _close(col: object) -> None:
 def merge_segments(inputs: Sequence[Input], folder: Path,
                    averages: Averages) -> SegmentInfo | None:
     """Write the live passages of ``inputs`` as one segment in ``folder`` (None: none live)."""
-    fix_mmap_threshold()
     masks = [_live(seg, live) for seg, live in inputs]
     if not any(m.any() for m in masks):
         return None

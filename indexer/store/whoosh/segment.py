@@ -51,7 +51,6 @@ from .codec import (
     load_raw,
     write_segment,
 )
-from .memory import fix_mmap_threshold
 from .postings import BLOCK, PostingsBuilder
 
 SEGMENT_FORMAT = "fil2"
@@ -289,7 +288,6 @@ class SegmentBuilder:
     """Collects threads, then writes them as one segment (each passage analysed once)."""
 
     def __init__(self, folder: Path) -> None:
-        fix_mmap_threshold()  # big temporaries go back to the system when freed
         self.folder = folder
         storage = FileStorage(str(folder))
         self.postings = PostingsBuilder(analyzer())

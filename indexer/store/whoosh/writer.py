@@ -33,6 +33,7 @@ from ...errors import (
 )
 from ...ingest.model import Thread
 from ..base import BuildReport, UpdateReport
+from ..memory import build_allocation
 from ..records import thread_hash
 from .manifest import (
     WRITE_LOCK,
@@ -167,7 +168,8 @@ def _write_segment(index_dir: Path, build: Callable[[Path], SegmentInfo | None],
     tmp = index_dir / f"{name}.tmp"
     tmp.mkdir()
     try:
-        info = build(tmp)
+        with build_allocation():
+            info = build(tmp)
         if info is None:
             shutil.rmtree(tmp, ignore_errors=True)
             return None
