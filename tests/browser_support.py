@@ -2,7 +2,8 @@
 
 Real Chromium (Debian's, /usr/bin/chromium) driven by Playwright, real waitress, a real
 index (the seed thread, the UI threads of tests/ui_corpus.py, and the 480 PIAF articles
-when ../shared has them). No mocks. Screenshots go to tests/artifacts/ (git-ignored).
+when ../shared has them, else thirty generated threads). No mocks. Screenshots go to
+tests/artifacts/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from helpers import ARTIFACTS, PIAF_THREADS, SEED_FILE, Server, unavailable
 from screenshots import CHROMIUM, LOCALE, launch_chromium
-from ui_corpus import UI_THREADS
+from ui_corpus import MANY_THREADS, UI_THREADS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -42,10 +43,10 @@ def require_browser() -> None:
 
 
 def ui_sources() -> list[Any]:
-    """The seed, the UI threads, and PIAF's articles when present (many results)."""
+    """The seed, the UI threads, and many results: PIAF's articles when present, else
+    thirty generated threads about Paris."""
     sources: list[Any] = [SEED_FILE, *UI_THREADS]
-    if PIAF_THREADS.exists():
-        sources.append(PIAF_THREADS)
+    sources.extend([PIAF_THREADS] if PIAF_THREADS.exists() else MANY_THREADS)
     return sources
 
 

@@ -69,6 +69,22 @@ MORE = [
 
 UI_THREADS: list[dict[str, Any]] = [FIBRE, LONG_COMMENT, MARKUP_TITLE, *MORE]
 
+_PLACES = ("le Marais", "Belleville", "la Butte-aux-Cailles", "les Batignolles", "Montmartre",
+           "la Goutte-d'Or", "le canal Saint-Martin", "Ménilmontant", "la Villette",
+           "Charonne")
+
+#: Thirty undated threads about Paris: many results over several pages, for the browser
+#: tests when ../shared's PIAF articles (which give them otherwise) are not there.
+MANY_THREADS: list[dict[str, Any]] = [
+    {"id": f"paris-{i:02d}", "title": f"Paris à pied : {_PLACES[i % 10]} ({i // 10 + 1})",
+     "post": {"author": "Odile", "paragraphs": [
+         f"Une promenade dans Paris, du côté de {_PLACES[i % 10]}, un dimanche matin.",
+         "Les cafés ouvrent tôt et les marchés remplissent les rues."]},
+     "comments": [{"author": "Hugo", "paragraphs": [
+         f"J'habite Paris depuis {i + 2} ans et je ne connaissais pas ce coin."]}]}
+    for i in range(30)
+]
+
 
 def write(path: Path) -> Path:
     """Write the threads as JSON Lines."""
