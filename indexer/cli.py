@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -48,6 +48,7 @@ from .search.present import hit_url, plain_snippet, results_json
 from .search.results import Hit, Notice
 from .service import Service, open_service
 from .settings import BACKENDS, DEFAULT_INDEX_DIR, DEFAULT_SOURCE_DIR, SETTINGS, Settings
+from .store.base import BuildReport
 
 EXIT_ERROR = 1  # an error, said in one line on stderr
 EXIT_USAGE = 2  # bad options or arguments (click's own status)
@@ -325,6 +326,30 @@ def read_for_change(service: Service, sources: tuple[str, ...], quiet: bool,
     return Reading(report, threads, progress)
 
 
+T = TypeVar("T")
+
+
+def run_change(at: Where, quiet: bool, writing: str,
+               change: Callable[[Service, Reading], T]) -> tuple[T, Reading]:
+    """Open the store, stream the sources into ``change``, close both; the reading's faults
+    are reported whatever happens (rebuild and update)."""
+    reading: Reading | None = None
+    try:
+        with reporting(at, at.settings.sources):
+            service = at.open()
+            try:
+                reading = read_for_change(service, at.settings.sources, quiet, writing)
+                result = change(service, reading)
+            finally:
+                service.close()
+    finally:
+        if reading is not None:
+            reading.close()
+            reading.faults()
+    assert reading is not None
+    return result, reading
+
+
 def change_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--source``, the store, ``--strict`` and ``--quiet`` (rebuild and update)."""
     func = click.option("--quiet", "-q", is_flag=True,
@@ -354,25 +379,15 @@ def rebuild(sources: tuple[str, ...], index_dir: str, backend: str, database_url
     """
     started = time.perf_counter()
     at = where(index_dir, backend, database_url, shards, sources)
-    srcs = at.settings.sources
-    reading: Reading | None = None
-    try:
-        with reporting(at, srcs):
-            service = at.open()
-            try:
-                reading = read_for_change(service, srcs, quiet, "Writing the index")
-                try:
-                    built = service.rebuild(reading.threads, progress=reading.indexed)
-                except NothingToIndexError:
-                    raise Failure(f"no thread could be read from {', '.join(srcs)}; "
-                                  "the index was left as it was") from None
-            finally:
-                service.close()
-    finally:
-        if reading is not None:
-            reading.close()
-            reading.faults()
-    assert reading is not None
+
+    def build(service: Service, reading: Reading) -> BuildReport:
+        try:
+            return service.rebuild(reading.threads, progress=reading.indexed)
+        except NothingToIndexError:
+            raise Failure(f"no thread could be read from {', '.join(at.settings.sources)}; "
+                          "the index was left as it was") from None
+
+    built, reading = run_change(at, quiet, "Writing the index", build)
     seconds = time.perf_counter() - started
     rate = built.passages / seconds if seconds else 0.0
     click.echo(f"Indexed {plural(built.threads, 'thread')}, {plural(built.passages, 'passage')} "
@@ -398,21 +413,9 @@ def update(sources: tuple[str, ...], index_dir: str, backend: str, database_url:
     """
     started = time.perf_counter()
     at = where(index_dir, backend, database_url, shards, sources)
-    srcs = at.settings.sources
-    reading: Reading | None = None
-    try:
-        with reporting(at, srcs):
-            service = at.open()
-            try:
-                reading = read_for_change(service, srcs, quiet, "Updating the index")
-                done = service.update(reading.threads, progress=reading.indexed)
-            finally:
-                service.close()
-    finally:
-        if reading is not None:
-            reading.close()
-            reading.faults()
-    assert reading is not None
+    done, reading = run_change(at, quiet, "Updating the index",
+                               lambda service, reading: service.update(
+                                   reading.threads, progress=reading.indexed))
     seconds = time.perf_counter() - started
     click.echo(f"Updated: {done.added:,} added, {done.replaced:,} replaced, "
                f"{done.unchanged:,} unchanged {reading.counts()}; "
