@@ -22,11 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +31,7 @@ from typing import Any
 import psycopg
 import pytest
 from conftest import PgServer
-from helpers import GENEROUS_SECONDS, build_index, child_env, embedded, postgres, wait_until
+from helpers import GENEROUS_SECONDS, build_index, embedded, postgres, wait_until
 from test_postgres import (  # noqa: F401
     SCORE_TOLERANCE,
     compare,
@@ -43,7 +39,14 @@ from test_postgres import (  # noqa: F401
     replay,
     shard_url,
 )
-from test_update import QUERIES, after, changed, hit_map, index_state, seed_threads
+from test_update import (
+    QUERIES,
+    changed,
+    hit_map,
+    kill_child_mid_change,
+    reconcile,
+    seed_threads,
+)
 
 from indexer.analysis import analyzer
 from indexer.errors import IndexDamagedError, RebuildLockedError
@@ -446,34 +449,11 @@ def test_killed_client_leaves_the_previous_state(pg_server: PgServer, tmp_path: 
     state = {t.id: None for t in threads}
     done = 0
     rng = random.Random(5)
-    tests_dir = str(Path(__file__).resolve().parent)
     try:
         for _round in range(6):
-            child = subprocess.Popen(
-                [sys.executable, "-c", _CHILD, url, str(log), tests_dir, str(done)],
-                env={**child_env(), "PYTHONWARNINGS": "ignore"}, stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE)
-            target = done + rng.randint(1, 4)
-            try:
-                wait_until(lambda: len(log.read_text().split()) >= target  # noqa: B023
-                           or child.poll() is not None, "the child made no change")  # noqa: B023
-                assert child.poll() is None, child.communicate()[1].decode(errors="replace")
-                threading.Event().wait(rng.random() * 0.03)  # inside the next change
-                os.kill(child.pid, signal.SIGKILL)
-            finally:
-                child.communicate(timeout=GENEROUS_SECONDS)
+            kill_child_mid_change(url, log, done, rng, most=4, pause=0.03, script=_CHILD)
             wait_until(lambda: lock_free(url), "the killed client's transaction never ended")
-            logged = [int(n) for n in log.read_text().split()]
-            for n in logged[done:]:
-                state = after(state, n, threads)
-            done = len(logged)
-            now = index_state(service, threads)
-            ahead = after(state, done, threads)  # killed after its commit
-            assert now in (state, ahead), (now, state)
-            if now != state:
-                state, done = ahead, done + 1
-                with open(log, "a") as fh:
-                    fh.write(f"{done - 1}\n")
+            state, done, now = reconcile(service, state, log, done, threads)
             assert service.stats().threads == len(now)
         by_id = {t.id: t for t in threads}
         final = {tid: by_id[tid] if v is None else changed(by_id[tid], v)

@@ -258,6 +258,45 @@ def index_state(service: Service, threads: Iterable[Thread]) -> State:
     return out
 
 
+def kill_child_mid_change(target: str, log: Path, done: int, rng: random.Random,
+                          most: int, pause: float, script: str = _CHILD) -> None:
+    """Start the changing child on ``target``, let it log 1 to ``most`` more changes past
+    ``done``, then kill -9 it up to ``pause`` seconds later (inside the next change)."""
+    tests_dir = str(Path(__file__).resolve().parent)
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, target, str(log), tests_dir, str(done)],
+        env={**child_env(), "PYTHONWARNINGS": "ignore"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
+    wanted = done + rng.randint(1, most)
+    try:
+        wait_until(lambda: len(log.read_text().split()) >= wanted or child.poll() is not None,
+                   "the child made no change")
+        assert child.poll() is None, child.communicate()[1].decode(errors="replace")
+        threading.Event().wait(rng.random() * pause)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.communicate(timeout=GENEROUS_SECONDS)
+
+
+def reconcile(service: Service, state: State, log: Path, done: int,
+              threads: list[Thread]) -> tuple[State, int, State]:
+    """After a killed child: the state its logged changes lead to, and the index's own,
+    which may be one change ahead (killed after its commit, before its log line; then it
+    is logged here). Returns (state, changes done, the index's state)."""
+    logged = [int(n) for n in log.read_text().split()]
+    for n in logged[done:]:
+        state = after(state, n, threads)
+    done = len(logged)
+    now = index_state(service, threads)
+    ahead = after(state, done, threads)
+    assert now in (state, ahead), (now, state)
+    if now != state:
+        state, done = ahead, done + 1
+        with open(log, "a") as fh:
+            fh.write(f"{done - 1}\n")
+    return state, done, now
+
+
 @pytest.mark.slow
 def test_killed_updates_and_merges_leave_a_consistent_index(tmp_path: Path) -> None:
     threads = seed_threads()
@@ -268,34 +307,11 @@ def test_killed_updates_and_merges_leave_a_consistent_index(tmp_path: Path) -> N
     log.write_text("")
     state: State = {t.id: None for t in threads}
     done = 0  # changes known committed
-    tests_dir = str(Path(__file__).resolve().parent)
     for _round in range(8):
-        child = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(idx), str(log), tests_dir, str(done)],
-            env={**child_env(), "PYTHONWARNINGS": "ignore"}, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE)
-        target = done + rng.randint(1, 6)
-        try:
-            wait_until(lambda: len(log.read_text().split()) >= target  # noqa: B023
-                       or child.poll() is not None, "the child made no change")  # noqa: B023
-            assert child.poll() is None, child.communicate()[1].decode(errors="replace")
-            threading.Event().wait(rng.random() * 0.05)  # somewhere inside the next change
-            os.kill(child.pid, signal.SIGKILL)
-        finally:
-            child.communicate(timeout=GENEROUS_SECONDS)
-        logged = [int(n) for n in log.read_text().split()]
-        for n in logged[done:]:
-            state = after(state, n, threads)
-        done = len(logged)
+        kill_child_mid_change(str(idx), log, done, rng, most=6, pause=0.05)
         service = embedded(idx)
         try:
-            now = index_state(service, threads)
-            ahead = after(state, done, threads)  # the change killed after its commit
-            assert now in (state, ahead), (now, state)
-            if now != state:
-                state, done = ahead, done + 1
-                with open(log, "a") as fh:
-                    fh.write(f"{done - 1}\n")
+            state, done, now = reconcile(service, state, log, done, threads)
             assert service.stats().threads == len(now)
             assert service.search("village").total >= 1
         finally:
