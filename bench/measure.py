@@ -65,16 +65,21 @@ def http_latency(index_dir: Path, measured: dict[str, list[str]],
         app_cm.__exit__(None, None, None)
 
 
-def fts5_latency(db: Path, measured: dict[str, list[str]],
-                 warmup: dict[str, list[str]]) -> dict[str, Latency]:
-    """Latency of the FTS5 yardstick (top 10, bm25, snippet) per kind."""
-    index = fts5.Fts5Index(db)
+def _yardstick_latency(index: Any, measured: dict[str, list[str]],
+                       warmup: dict[str, list[str]]) -> dict[str, Latency]:
+    """Latency of a yardstick index's ``search`` per kind (hits counted), then closed."""
     try:
         def search(q: str) -> int:
             return len(index.search(q))
         return {k: measure(search, measured[k], warmup[k]) for k in measured}
     finally:
         index.close()
+
+
+def fts5_latency(db: Path, measured: dict[str, list[str]],
+                 warmup: dict[str, list[str]]) -> dict[str, Latency]:
+    """Latency of the FTS5 yardstick (top 10, bm25, snippet) per kind."""
+    return _yardstick_latency(fts5.Fts5Index(db), measured, warmup)
 
 
 def tantivy_latency(index_dir: Path, measured: dict[str, list[str]],
@@ -82,13 +87,7 @@ def tantivy_latency(index_dir: Path, measured: dict[str, list[str]],
     """Latency of the tantivy yardstick (top 10 + count, BM25, snippets) per kind."""
     import tantivy_engine
 
-    index = tantivy_engine.TantivyIndex(index_dir)
-    try:
-        def search(q: str) -> int:
-            return len(index.search(q))
-        return {k: measure(search, measured[k], warmup[k]) for k in measured}
-    finally:
-        index.close()
+    return _yardstick_latency(tantivy_engine.TantivyIndex(index_dir), measured, warmup)
 
 
 def cold_open(system: str, path: Path, queries: list[str],

@@ -190,22 +190,21 @@ def run_size(label: str, n_queries: int, warm: int, skip_http: bool,
     notes: list[str] = []
     systems: dict[str, dict[str, Any]] = {}
 
+    def fil_rebuild(folder: Path, stemmer: str, what: str) -> dict[str, Any]:
+        """One Fil rebuild into a fresh ``folder``, logged, as a report entry."""
+        shutil.rmtree(folder, ignore_errors=True)
+        log(f"[{label}] Fil rebuild {what} ...")
+        before = load1()
+        run = run_child(corpus_path, folder, stemmer=stemmer)
+        log(f"[{label}]   {run.seconds:.1f}s wall, {run.cpu_seconds:.1f}s CPU")
+        return {"rebuild": rebuild_entry(run, before, fil_index_size(folder))}
+
     queried = out / FIL_DIR
-    shutil.rmtree(queried, ignore_errors=True)
-    log(f"[{label}] Fil rebuild (default install, PyStemmer) ...")
-    before = load1()
-    fil_build = run_child(corpus_path, queried, stemmer="pystemmer")
-    log(f"[{label}]   {fil_build.seconds:.1f}s wall, {fil_build.cpu_seconds:.1f}s CPU")
-    systems["fil"] = {"rebuild": rebuild_entry(fil_build, before, fil_index_size(queried))}
+    systems["fil"] = fil_rebuild(queried, "pystemmer", "(default install, PyStemmer)")
     if with_fast:
         fast_dir = out / FIL_FAST_DIR
-        shutil.rmtree(fast_dir, ignore_errors=True)
-        log(f"[{label}] Fil rebuild with the pure-Python stemmer fallback ...")
-        before = load1()
-        fast = run_child(corpus_path, fast_dir, stemmer="python")
-        log(f"[{label}]   {fast.seconds:.1f}s wall, {fast.cpu_seconds:.1f}s CPU")
-        systems["fil_purepython"] = {"rebuild": rebuild_entry(fast, before,
-                                                             fil_index_size(fast_dir))}
+        systems["fil_purepython"] = fil_rebuild(fast_dir, "python",
+                                                "with the pure-Python stemmer fallback")
         shutil.rmtree(fast_dir, ignore_errors=True)  # not queried: do not keep the disk
     log(f"[{label}] FTS5 build ...")
     db = out / "fts5.db"
@@ -262,7 +261,8 @@ def run_size(label: str, n_queries: int, warm: int, skip_http: bool,
     return {
         "size": label, "mode": "build-only" if build_only else "full", "corpus": stats,
         "corpus_file": str(corpus_path.relative_to(ROOT)),
-        "passages": fil_build.passages, "threads": fil_build.threads,
+        "passages": systems["fil"]["rebuild"]["passages"],
+        "threads": systems["fil"]["rebuild"]["threads"],
         "queries_per_kind": 0 if build_only else n_queries,
         "warmup_per_kind": 0 if build_only else warm,
         "systems": systems, "notes": notes,
