@@ -245,9 +245,14 @@ class PostgresEngine:
         return self._backend.rebuild(threads)
 
     def count(self, query: str) -> int:
+        hits, timed_out = self.search_page(query)
+        self.timed_out += timed_out
+        return hits
+
+    def search_page(self, query: str) -> tuple[int, bool]:
+        """Hits on the first page, and whether the search time limit cut it short."""
         res = self._backend.search(query, per_page=10)
-        self.timed_out += any(n.code == "timed_out" for n in res.notices)
-        return len(res.hits)
+        return len(res.hits), any(n.code == "timed_out" for n in res.notices)
 
     def total(self, query: str) -> int:
         """How many passages match (the results' total)."""

@@ -19,6 +19,13 @@ started (see :mod:`indexer.pg_cluster`)::
     python bench/postgres.py bench/corpora/10k.jsonl --shards 1
     python bench/postgres.py bench/corpora/100k.jsonl --queries 0 --updates 50 [--shards 1]
 
+``--swaps N`` measures rebuilds under load instead: ``--clients`` threads search
+without pause while ``python -m indexer rebuild --backend postgres`` rebuilds the same
+corpus N times in another process; every search that fails (no index, server
+unavailable, anything else) or runs out of time is counted::
+
+    python bench/postgres.py bench/corpora/10k.jsonl --swaps 3 --clients 6 [--shards 1]
+
 ``--updates N``: after the rebuild, N times, one thread of the corpus is replaced by a
 50-passage version (real paragraphs of the corpus, plus one unique word) through
 ``update``; timed from the call until a search on another connection finds the word
@@ -30,14 +37,17 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import dataclasses
 import json
 import os
 import random
 import string
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -197,6 +207,59 @@ def measure_postgres(corpus: Path, measured: dict[str, list[str]],
     return out
 
 
+def measure_swaps(corpus: Path, queries_: list[str], database_url: str | None = None,
+                  shards: int = 0, swaps: int = 3, clients: int = 6) -> dict[str, Any]:
+    """Searches from ``clients`` threads while the CLI rebuilds ``swaps`` times.
+
+    Returns how many searches ran, how they ended (``ok``, ``timed_out`` or the error's
+    class name) and the slowest one.
+    """
+    outcomes: collections.Counter[str] = collections.Counter()
+    slowest = 0.0
+    with contextlib.ExitStack() as stack:
+        url = database_url or stack.enter_context(
+            fil_adapter.temp_cluster()).create_database("fil_bench")
+        shard_urls = [stack.enter_context(fil_adapter.temp_cluster())
+                      .create_database("fil_bench_shard") for _ in range(shards)]
+        rebuild = [sys.executable, "-m", "indexer", "rebuild", "--backend", "postgres",
+                   "--database-url", url, *[a for u in shard_urls for a in ("--shard", u)],
+                   "--source", str(corpus), "--quiet"]
+        subprocess.run(rebuild, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        engine = fil_adapter.PostgresEngine(url, shard_urls)
+        stack.callback(engine.close)
+        stop = threading.Event()
+        lock = threading.Lock()
+
+        def client(k: int) -> None:
+            nonlocal slowest
+            i = k
+            while not stop.is_set():
+                q = queries_[i % len(queries_)]
+                i += 1
+                started = time.perf_counter()
+                try:
+                    outcome = "timed_out" if engine.search_page(q)[1] else "ok"
+                except Exception as exc:  # noqa: BLE001 - counted, that is the measure
+                    outcome = type(exc).__name__
+                with lock:
+                    outcomes[outcome] += 1
+                    slowest = max(slowest, time.perf_counter() - started)
+
+        workers = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+        for w in workers:
+            w.start()
+        try:
+            for _ in range(swaps):
+                subprocess.run(rebuild, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        finally:
+            stop.set()
+            for w in workers:
+                w.join()
+    return {"searches": sum(outcomes.values()), "outcomes": dict(outcomes),
+            "slowest_seconds": round(slowest, 3), "swaps": swaps, "clients": clients,
+            "shards": shards}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("corpus", type=Path)
@@ -208,10 +271,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--whoosh", action="store_true", help="also time the Whoosh backend")
     ap.add_argument("--updates", type=int, default=0,
                     help="time this many 50-passage thread updates until visible")
+    ap.add_argument("--swaps", type=int, default=0,
+                    help="measure searches during this many rebuilds instead")
+    ap.add_argument("--clients", type=int, default=6, help="searching threads (--swaps)")
     args = ap.parse_args(argv)
 
     maker = queries.QueryMaker(queries.read_passages(args.corpus))
     every = maker.all(args.queries + args.warmup)
+    if args.swaps:
+        mixed = [q for qs in zip(*every.values(), strict=False) for q in qs]
+        print(json.dumps(measure_swaps(args.corpus, mixed, args.database_url, args.shards,
+                                       args.swaps, args.clients), indent=2))
+        return 0
     measured = {k: v[:args.queries] for k, v in every.items()}
     warmup = {k: v[args.queries:] for k, v in every.items()}
     out: dict[str, Any] = {"corpus": str(args.corpus), "queries_per_kind": args.queries,
